@@ -1,0 +1,167 @@
+"""Who is calling: Unleash's session, PAT and admin-API-token authentication, and its rate limits.
+
+Like Unleash, authentication guards a path prefix (`/api/admin`), not individual operations, and
+runs before routing: an unknown path or method is a 401 without credentials and a 404 with them.
+The order is Unleash's authorization middleware:
+1. an admin API token in `Authorization` makes the caller an API user (no user id);
+2. otherwise a session cookie from `POST /auth/simple/login` wins;
+3. otherwise a PAT (`user:…`, raw or after `Bearer `);
+4. otherwise 401: `UnauthorizedError` if an Authorization header was sent, else
+   `AuthenticationRequired`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.errors import AuthenticationRequired, TooManyRequests, Unauthorized, UnleashError
+from mock_server.store import PatStore, User
+
+PRINCIPAL_KEY = "unleash_pat.principal"
+SESSION_COOKIE = "unleash-session"
+SESSION_SECONDS = 2 * 24 * 3600
+PROTECTED_PREFIX = "/api/admin"
+_BEARER = re.compile(r"^Bearer\s+", re.I)
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User | None  # None for an admin API token: Unleash's "API user" has no id
+    via: str  # "admin-token" | "session" | "pat"
+
+
+class Sessions:
+    """Login sessions, in memory. The cookie looks like express-session's signed id."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, tuple[User, float]] = {}
+
+    def create(self, user: User) -> str:
+        sid = secrets.token_urlsafe(24)
+        self._by_id[sid] = (user, time.time() + SESSION_SECONDS)
+        return f"s%3A{sid}.{secrets.token_urlsafe(32)}"
+
+    def user(self, cookie_header: str | None) -> User | None:
+        if not cookie_header:
+            return None
+        jar = SimpleCookie()
+        try:
+            jar.load(cookie_header)
+        except Exception:  # a malformed Cookie header is ignored, as express-session does
+            return None
+        morsel = jar.get(SESSION_COOKIE)
+        if morsel is None:
+            return None
+        sid = morsel.value.removeprefix("s%3A").removeprefix("s:").split(".", 1)[0]
+        entry = self._by_id.get(sid)
+        if entry is None or entry[1] < time.time():
+            return None
+        return entry[0]
+
+
+class RateLimiter:
+    """express-rate-limit's memory store: a fixed window per client, started by its first hit."""
+
+    def __init__(self, limit: int, window_seconds: int = 60) -> None:
+        self.limit = limit
+        self.window = window_seconds
+        self._hits: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> tuple[list[tuple[bytes, bytes]], bool]:
+        """Count one request; returns the RateLimit-* headers and whether it is allowed."""
+        now = time.monotonic()
+        with self._lock:
+            count, reset_at = self._hits.get(key, (0, 0.0))
+            if now >= reset_at:
+                count, reset_at = 0, now + self.window
+            count += 1
+            self._hits[key] = (count, reset_at)
+        headers = [
+            (b"ratelimit-policy", f"{self.limit};w={self.window}".encode()),
+            (b"ratelimit-limit", str(self.limit).encode()),
+            (b"ratelimit-remaining", str(max(self.limit - count, 0)).encode()),
+            (b"ratelimit-reset", str(max(0, math.ceil(reset_at - now))).encode()),
+        ]
+        return headers, count <= self.limit
+
+
+def credential(headers: Headers) -> str:
+    """The Authorization value as Unleash sees it: trimmed, a leading `Bearer ` removed."""
+    return _BEARER.sub("", headers.get("authorization", "").strip())
+
+
+def client_key(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message.setdefault("headers", [])
+            MutableHeaders(raw=message["headers"]).raw.extend(extra)
+        await send(message)
+
+    return wrapped
+
+
+class Authenticator:
+    def __init__(self, store: PatStore, sessions: Sessions, pat_limiter: RateLimiter) -> None:
+        self.store = store
+        self.sessions = sessions
+        self.pat_limiter = pat_limiter
+
+    def authenticate(self, headers: Headers) -> Principal:
+        authorization = credential(headers)
+        if authorization and self.store.is_admin_token(authorization):
+            return Principal(None, "admin-token")
+        session_user = self.sessions.user(headers.get("cookie"))
+        if session_user is not None:
+            return Principal(session_user, "session")
+        if authorization.startswith("user:"):
+            found = self.store.authenticate(authorization)
+            if found is not None:
+                return Principal(found[0], "pat")
+        if headers.get("authorization"):
+            raise Unauthorized()
+        raise AuthenticationRequired()
+
+
+class AuthMiddleware:
+    """Guards /api/admin; leaves the Principal in the scope for the handlers."""
+
+    def __init__(self, app: ASGIApp, *, authenticator: Authenticator) -> None:
+        self.app = app
+        self.auth = authenticator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (
+            path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        try:
+            principal = self.auth.authenticate(headers)
+            # Unleash limits requests whose Authorization is a PAT, once they are authenticated.
+            if credential(headers).startswith("user:"):
+                limit_headers, allowed = self.auth.pat_limiter.hit(client_key(scope))
+                send = with_headers(send, limit_headers)
+                if not allowed:
+                    raise TooManyRequests(self.auth.pat_limiter.window)
+        except UnleashError as exc:
+            await exc.response()(scope, receive, send)
+            return
+        scope[PRINCIPAL_KEY] = principal
+        await self.app(scope, receive, send)

@@ -1,0 +1,111 @@
+"""Express's `express.json({strict: false})`, which Unleash runs on every request before auth.
+
+So a malformed JSON body is a 400 even without credentials and even on an unknown path; a body
+over 100 kB is a 413; a non-UTF charset is a 415. The parsed body is left in the ASGI scope for
+the request validator, the way Express leaves it in `req.body`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server import node_json
+from mock_server.errors import BodyParserError, UnleashError
+
+BODY_KEY = "unleash_pat.body"
+LIMIT_BYTES = 100 * 1024  # body-parser's default "100kb"
+
+
+def media_type(content_type: str | None) -> str | None:
+    """The lower-cased `type/subtype` of a Content-Type, or None if it cannot be parsed."""
+    if not content_type:
+        return None
+    value = content_type.split(";", 1)[0].strip().lower()
+    kind, _, sub = value.partition("/")
+    if not kind or not sub or any(c in value for c in " \t,"):
+        return None
+    return value
+
+
+def is_json(content_type: str | None) -> bool:
+    """type-is's match against "application/json"; `+json` suffixes do not match."""
+    return media_type(content_type) == "application/json"
+
+
+def _charset(content_type: str) -> str:
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return "utf-8"
+
+
+def parse_json_body(raw: bytes, content_type: str) -> Any:
+    charset = _charset(content_type)
+    if not charset.startswith("utf-"):
+        raise BodyParserError(f'unsupported charset "{charset.upper()}"', 415)
+    if not raw:
+        return {}
+    # iconv-lite decodes invalid bytes to U+FFFD and strips a byte-order mark.
+    text = raw.decode("utf-8", "replace").removeprefix("\ufeff")
+    try:
+        return node_json.parse(text)
+    except ValueError as exc:
+        raise BodyParserError(str(exc)) from None
+    except RecursionError:
+        # V8 parses any depth; Python cannot. Nested this deep, no valid PAT body is possible.
+        raise BodyParserError("Maximum call stack size exceeded") from None
+
+
+class BodyParserMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        content_type = Headers(scope=scope).get("content-type")
+        if not is_json(content_type):
+            await self.app(scope, receive, send)
+            return
+        try:
+            raw = await _read_body(receive)
+            scope[BODY_KEY] = parse_json_body(raw, content_type or "")
+        except UnleashError as exc:
+            await exc.response()(scope, receive, send)
+            return
+        await self.app(scope, _replay(raw, receive), send)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > LIMIT_BYTES:
+            raise BodyParserError("request entity too large", 413)
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _replay(raw: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    return replay

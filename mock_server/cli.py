@@ -1,0 +1,108 @@
+"""`unleash-pat serve` runs the mock; `unleash-pat check` runs the contract suite against a server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from mock_server import fixtures as fixture_files
+from mock_server.handlers import Options
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from mock_server.app import create_app
+
+    try:
+        fixtures = fixture_files.load(args.fixtures)
+    except fixture_files.FixtureError as exc:
+        print(f"unleash-pat: invalid fixtures: {exc}", file=sys.stderr)
+        return 2
+    options = Options(
+        token_expiry_notifications=args.token_expiry_notifications,
+        token_expiry_notification_days=tuple(args.token_expiry_notification_days),
+        pats_kill_switch=args.pats_kill_switch,
+        rate_limit_per_minute=args.rate_limit_per_minute,
+        seen_at_flush_seconds=args.seen_at_flush_seconds,
+    )
+    app = create_app(fixtures, options=options)
+    url = f"http://{args.host}:{args.port}"
+    print(f"unleash-pat mock of Unleash 8.2.0 PAT API at {url}", flush=True)
+    for user, pats in fixtures.users:
+        login = f" password {user.password!r}" if user.password else ""
+        for pat in pats:
+            print(f"  user {user.id} {user.username}{login}: PAT {pat.secret}", flush=True)
+        if not pats:
+            print(f"  user {user.id} {user.username}{login}", flush=True)
+    for token in fixtures.admin_tokens:
+        print(f"  admin API token {token}", flush=True)
+    config = uvicorn.Config(
+        app, host=args.host, port=args.port, log_level=args.log_level, lifespan="off"
+    )
+    uvicorn.Server(config).run()  # returns after SIGINT/SIGTERM, once connections are closed
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="unleash-pat", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the mock Unleash PAT API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=4242)
+    serve.add_argument("--fixtures", help="seed data YAML (default: the bundled default.yaml)")
+    serve.add_argument(
+        "--token-expiry-notifications",
+        action="store_true",
+        help="Unleash's tokenExpiryNotifications flag: list PATs with expiryWarning",
+    )
+    serve.add_argument(
+        "--token-expiry-notification-days",
+        type=int,
+        nargs="+",
+        default=[14, 3],
+        metavar="DAYS",
+        help="lead times for expires-soon (default: 14 3)",
+    )
+    serve.add_argument(
+        "--pats-kill-switch",
+        action="store_true",
+        help="Unleash's personalAccessTokensKillSwitch: 404 'PATs are disabled.'",
+    )
+    serve.add_argument(
+        "--rate-limit-per-minute",
+        type=int,
+        default=20_000,
+        help="PAT-authenticated requests per client IP and minute (default 20000)",
+    )
+    serve.add_argument(
+        "--seen-at-flush-seconds",
+        type=float,
+        default=180.0,
+        help="how often PAT uses are written to seenAt (Unleash: 180; 0: at once)",
+    )
+    serve.add_argument("--log-level", default="warning")
+    serve.set_defaults(run=_serve)
+
+    check = commands.add_parser(
+        "check", help="certify an Unleash (or the mock) against the contract"
+    )
+    try:
+        from contract_tests.cli import add_check_arguments, run_check
+    except ImportError:  # the contract suite is not installed
+        pass
+    else:
+        add_check_arguments(check)
+        check.set_defaults(run=run_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Seed data: users, their PATs and admin API tokens, from a YAML file (fixtures/default.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from mock_server.store import PatStore, User
+from mock_server.validation import is_date_time, parse_date_time
+
+_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "users": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id", "username"],
+                "properties": {
+                    "id": {"type": "integer", "minimum": 1},
+                    "username": {"type": "string", "minLength": 1},
+                    "password": {"type": "string", "minLength": 1},
+                    "name": {"type": "string"},
+                    "email": {"type": "string"},
+                    "pats": {
+                        "type": "array",
+                        "maxItems": 10,
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["description", "secret", "expiresAt"],
+                            "properties": {
+                                "description": {"type": "string", "minLength": 1},
+                                "secret": {"type": "string", "pattern": "^user:[0-9a-f]{56}$"},
+                                "expiresAt": {"type": "string", "format": "date-time"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "adminTokens": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    },
+}
+_FORMATS = jsonschema.FormatChecker(formats=())
+_FORMATS.checks("date-time")(is_date_time)
+
+
+class FixtureError(Exception):
+    """An unusable fixture file; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class SeedPat:
+    description: str
+    secret: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Fixtures:
+    users: tuple[tuple[User, tuple[SeedPat, ...]], ...]
+    admin_tokens: tuple[str, ...]
+
+    def seed(self, store: PatStore) -> None:
+        for token in self.admin_tokens:
+            store.add_admin_token(token)
+        for user, pats in self.users:
+            store.add_user(user)
+            for pat in pats:
+                # A fixture may hold an already expired PAT, to test how clients handle one.
+                store.create(
+                    user.id, pat.description, pat.expires_at, secret=pat.secret, check_expiry=False
+                )
+
+
+DEFAULT_PATH = Path(__file__).resolve().parent / "fixtures" / "default.yaml"
+if not DEFAULT_PATH.exists():  # running from a source checkout rather than an installed wheel
+    DEFAULT_PATH = Path(__file__).resolve().parent.parent / "fixtures" / "default.yaml"
+
+
+def load(path: str | Path | None = None) -> Fixtures:
+    path = Path(path) if path is not None else DEFAULT_PATH
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FixtureError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise FixtureError(f"{path}: not valid YAML: {exc}") from None
+    return parse(data or {}, str(path))
+
+
+def parse(data: Any, source: str = "<fixtures>") -> Fixtures:
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft7Validator(_SCHEMA, format_checker=_FORMATS).iter_errors(data)
+    )
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "top level"
+        raise FixtureError(f"{source}: at {where}: {error.message}")
+    users = []
+    seen_ids: set[int] = set()
+    seen_names: set[str] = set()
+    seen_secrets: set[str] = set()
+    for entry in data.get("users", []):
+        if entry["id"] in seen_ids or entry["username"] in seen_names:
+            raise FixtureError(
+                f"{source}: user {entry['id']} ({entry['username']}) is listed twice"
+            )
+        seen_ids.add(entry["id"])
+        seen_names.add(entry["username"])
+        pats = []
+        descriptions: set[str] = set()
+        for pat in entry.get("pats", []):
+            if pat["description"] in descriptions:
+                raise FixtureError(
+                    f"{source}: user {entry['username']} has two PATs described "
+                    f"{pat['description']!r}; descriptions are unique per user"
+                )
+            if pat["secret"] in seen_secrets:
+                raise FixtureError(f"{source}: a PAT secret is used twice")
+            descriptions.add(pat["description"])
+            seen_secrets.add(pat["secret"])
+            pats.append(
+                SeedPat(pat["description"], pat["secret"], parse_date_time(pat["expiresAt"]))
+            )
+        user = User(
+            entry["id"],
+            entry["username"],
+            entry.get("password"),
+            entry.get("name"),
+            entry.get("email"),
+        )
+        users.append((user, tuple(pats)))
+    return Fixtures(tuple(users), tuple(data.get("adminTokens", [])))

@@ -1,0 +1,195 @@
+"""Thin handlers: connexion routes the operations of openapi.yaml here by operationId.
+
+Authentication, body parsing and validation happened before (auth.py, body_parser.py,
+validation.py); the rules live in the store. A handler picks the caller, calls the store and
+writes the answer in Unleash's format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from connexion.context import scope as request_scope
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mock_server import node_json
+from mock_server.auth import PRINCIPAL_KEY, Principal, RateLimiter, Sessions, client_key
+from mock_server.body_parser import BODY_KEY
+from mock_server.errors import (
+    BadDataError,
+    Forbidden,
+    NameExists,
+    OperationDenied,
+    PasswordMismatch,
+    PatsDisabled,
+    TooManyRequests,
+)
+from mock_server.responses import json_response
+from mock_server.store import Pat, PatStore, StoreError, User
+from mock_server.validation import PARAMS_KEY, parse_date_time
+
+_STORE_ERRORS = {
+    "empty": BadDataError,
+    "past": BadDataError,
+    "nul": BadDataError,
+    "limit": OperationDenied,
+    "duplicate": NameExists,
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    """Unleash settings that change what these endpoints do."""
+
+    token_expiry_notifications: bool = False  # flag tokenExpiryNotifications
+    token_expiry_notification_days: tuple[int, ...] = (14, 3)  # TOKEN_EXPIRY_NOTIFICATION_DAYS
+    pats_kill_switch: bool = False  # flag personalAccessTokensKillSwitch
+    rate_limit_per_minute: int = 20_000  # TOKEN_AUTHENTICATION_RATE_LIMIT_PER_MINUTE
+    login_rate_limit_per_minute: int = 10  # SIMPLE_LOGIN_LIMIT_PER_MINUTE
+    seen_at_flush_seconds: float = 180.0  # how often Unleash writes buffered PAT uses
+
+
+def timestamp(moment: datetime) -> str:
+    """JavaScript's Date#toISOString: UTC, milliseconds (truncated), `Z`."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def expiry_warning(pat: Pat, now: datetime, lead_days: tuple[int, ...]) -> str | None:
+    """Unleash's getTokenExpiryWarning: calendar days in UTC."""
+    if pat.expires_at <= now:
+        return "expired"
+    days_left = (pat.expires_at.date() - now.date()).days
+    days_since = (now.date() - pat.created_at.date()).days
+    if days_since < days_left:
+        return None
+    return "expires-soon" if any(days_left <= d for d in lead_days) else None
+
+
+def pat_json(pat: Pat, *, secret: str | None = None, warning: str | None = None) -> dict:
+    body = {
+        "id": pat.id,
+        "description": pat.description,
+        "expiresAt": timestamp(pat.expires_at),
+        "userId": pat.user_id,
+        "createdAt": timestamp(pat.created_at),
+        "seenAt": timestamp(pat.seen_at) if pat.seen_at else None,
+    }
+    if warning:
+        body["expiryWarning"] = warning
+    if secret:
+        body["secret"] = secret
+    return body
+
+
+def user_json(user: User) -> dict:
+    return {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "username": user.username,
+        "imageUrl": "",
+        "isAPI": False,
+        "accountType": "User",
+    }
+
+
+class PatHandlers:
+    def __init__(self, store: PatStore, options: Options, sessions: Sessions) -> None:
+        self.store = store
+        self.options = options
+        self.sessions = sessions
+        self.login_limiter = RateLimiter(options.login_rate_limit_per_minute)
+
+    def _caller(self, *, kill_switch: bool = True) -> User:
+        principal: Principal = request_scope[PRINCIPAL_KEY]
+        if kill_switch and self.options.pats_kill_switch:
+            raise PatsDisabled()
+        if principal.user is None:
+            # Unleash answers DELETE with a 500 that leaks SQL here; 403 is what it means.
+            raise Forbidden("PATs require an authenticated user.")
+        return principal.user
+
+    # -- operations of openapi.yaml -------------------------------------------------------
+    async def getPats(self) -> Response:
+        user = self._caller()
+        now = datetime.now(UTC)
+        notify = self.options.token_expiry_notifications
+        days = self.options.token_expiry_notification_days
+        pats = [
+            pat_json(pat, warning=expiry_warning(pat, now, days) if notify else None)
+            for pat in self.store.list(user.id)
+        ]
+        return json_response({"pats": pats})
+
+    async def createPat(self) -> Response:
+        user = self._caller()
+        body = request_scope[BODY_KEY]
+        description = body["description"]
+        if "\x00" in description:
+            # PostgreSQL cannot store NUL; Unleash answers 500 with leaked SQL.
+            raise BadDataError("PAT description cannot contain a NUL character.")
+        try:
+            pat, secret = self.store.create(
+                user.id, description, parse_date_time(body["expiresAt"])
+            )
+        except StoreError as exc:
+            raise _STORE_ERRORS[exc.kind](exc.message) from None
+        return json_response(pat_json(pat, secret=secret), 201)
+
+    async def deletePat(self) -> Response:
+        user = self._caller(kill_switch=False)  # Unleash's kill switch spares DELETE
+        self.store.delete(user.id, request_scope[PARAMS_KEY]["id"])
+        # Express's res.status(200).end(): no body, no Content-Type, chunked.
+        return Response(status_code=200, headers={"Transfer-Encoding": "chunked"})
+
+    # -- the bootstrap routes real clients use, outside the contract ----------------------
+    async def login(self, request: Request) -> Response:
+        limit_headers, allowed = self.login_limiter.hit(client_key(request.scope))
+        extra = {k.decode(): v.decode() for k, v in limit_headers}
+        if not allowed:
+            response = TooManyRequests(self.login_limiter.window).response()
+            response.headers.update(extra)
+            return response
+        body = request.scope.get(BODY_KEY)
+        if not isinstance(body, dict):
+            body = {}
+        username, password = body.get("username"), body.get("password")
+        user = None
+        if isinstance(username, str) and isinstance(password, str):
+            user = self.store.check_password(username, password)
+        if user is None:
+            error = PasswordMismatch().response()
+            error.headers.update(extra)
+            return error
+        response = json_response(user_json(user), 200, extra)
+        expires = datetime.now(UTC).timestamp() + 2 * 24 * 3600
+        response.set_cookie(
+            "unleash-session",
+            self.sessions.create(user),
+            expires=datetime.fromtimestamp(expires, UTC),
+            path="/",
+            httponly=True,
+            samesite="lax",
+        )
+        return response
+
+    async def current_user(self, request: Request) -> Response:
+        principal: Principal = request.scope[PRINCIPAL_KEY]
+        if principal.user is None:
+            raise Forbidden("You need to be logged in as a user.")
+        admin = principal.user.username == "admin"
+        return json_response(
+            {
+                "user": user_json(principal.user),
+                "permissions": [{"permission": "ADMIN"}] if admin else [],
+                "feedback": [],
+                "splash": {},
+            }
+        )
+
+
+def spec_document(spec: dict) -> Response:
+    return Response(node_json.dumps_bytes(spec), media_type="application/json; charset=utf-8")

@@ -1,0 +1,138 @@
+"""JSON as Node.js (and so Unleash) reads and writes it.
+
+Unleash's bodies come from V8's `JSON.parse` and go out through `JSON.stringify`; clients can
+see the difference in number formatting, lone surrogates and parse-error messages.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from decimal import Decimal
+from typing import Any
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def number_to_string(value: float) -> str:
+    """ECMAScript Number::toString: `String(1e21)` is "1e+21", `String(1.0)` is "1"."""
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    # repr() gives the shortest round-tripping digits, the same digits V8 chooses.
+    _, digit_tuple, exponent = Decimal(repr(abs(value))).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    k = len(digits)
+    n = k + int(exponent)  # value = 0.digits * 10**n
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        text = "0." + "0" * -n + digits
+    else:
+        e = n - 1
+        mantissa = digits if k == 1 else digits[0] + "." + digits[1:]
+        text = f"{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
+    return sign + text
+
+
+def stringify(value: Any) -> str:
+    """`JSON.stringify`: compact, non-ASCII kept, lone surrogates escaped, numbers as V8 writes
+    them. Raises RecursionError for values nested too deep, as V8 raises RangeError."""
+    if value is None or value is True or value is False:
+        return "null" if value is None else ("true" if value else "false")
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    if isinstance(value, int | float):
+        return "null" if math.isinf(value) or math.isnan(value) else number_to_string(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{stringify(str(k))}:{stringify(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(stringify(v) for v in value) + "]"
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def dumps_bytes(value: Any) -> bytes:
+    return stringify(value).encode("utf-8")
+
+
+def parse(text: str) -> Any:
+    """`JSON.parse`; raises ValueError with V8's message for malformed input."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(v8_parse_error(text, exc)) from None
+
+
+def _reject_constant(name: str) -> Any:
+    # Python accepts NaN/Infinity literals; V8 does not.
+    raise json.JSONDecodeError("Expecting value", name, 0)
+
+
+def v8_parse_error(text: str, exc: json.JSONDecodeError) -> str:
+    """Translate a Python JSON error into the message Node 20's `JSON.parse` gives."""
+    pos = exc.pos
+    if exc.doc is not text:  # raised by _reject_constant: find where the literal starts
+        pos = _first_bad_literal(text)
+    if pos >= len(text.rstrip(" \t\n\r")) and exc.msg != "Extra data":
+        if exc.msg.startswith("Unterminated string"):
+            return f"Unterminated string in JSON at position {len(text)}"
+        return "Unexpected end of JSON input"
+    msg = exc.msg
+    char = text[pos] if pos < len(text) else ""
+    if msg == "Extra data":
+        return f"Unexpected non-whitespace character after JSON at position {pos}"
+    if msg.startswith("Expecting property name"):
+        if char == "}" or _after_comma(text, pos):
+            return f"Expected double-quoted property name in JSON at position {pos}"
+        return f"Expected property name or '}}' in JSON at position {pos}"
+    if msg == "Expecting ':' delimiter":
+        return f"Expected ':' after property name in JSON at position {pos}"
+    if msg == "Expecting ',' delimiter":
+        closer = "}" if _innermost_open(text, pos) == "{" else "]"
+        kind = "property value" if closer == "}" else "array element"
+        return f"Expected ',' or '{closer}' after {kind} in JSON at position {pos}"
+    if msg.startswith("Invalid control character"):
+        return f"Bad control character in string literal in JSON at position {pos}"
+    if msg.startswith("Invalid \\escape") or msg.startswith("Invalid \\u"):
+        return f"Bad escaped character in JSON at position {pos}"
+    if msg.startswith("Unterminated string"):
+        return f"Unterminated string in JSON at position {len(text)}"
+    snippet = text if len(text) < 32 else text[:10] + "..." + text[-10:]
+    return f"Unexpected token '{char}', \"{snippet}\" is not valid JSON"
+
+
+def _after_comma(text: str, pos: int) -> bool:
+    before = text[:pos].rstrip(" \t\n\r")
+    return before.endswith(",")
+
+
+def _innermost_open(text: str, pos: int) -> str:
+    depth: list[str] = []
+    in_string = escaped = False
+    for ch in text[:pos]:
+        if in_string:
+            escaped = not escaped and ch == "\\"
+            if ch == '"' and not escaped:
+                in_string = False
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth.append(ch)
+        elif ch in "}]" and depth:
+            depth.pop()
+    return depth[-1] if depth else ""
+
+
+def _first_bad_literal(text: str) -> int:
+    match = re.search(r"-?(NaN|Infinity)", text)
+    return match.start() if match else 0

@@ -1,0 +1,214 @@
+"""The in-memory PAT store: users, their PATs and admin API tokens. Knows nothing about HTTP.
+
+Rules enforced here are Unleash's service rules, checked in Unleash's order (empty description,
+expiry in the past, the per-user limit, a duplicate description), then the insert, all under one
+lock so that concurrent creates can never exceed the limit or duplicate a description or an id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+PAT_LIMIT = 10
+SECRET_PREFIX = "user:"
+SECRET_HEX_CHARS = 56  # 28 random bytes, as Unleash's crypto.randomBytes(28)
+
+
+class StoreError(Exception):
+    """A service rule was broken; `kind` tells which (the HTTP layer picks the status)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    password: str | None = None
+    name: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Pat:
+    id: int
+    description: str
+    expires_at: datetime
+    user_id: int
+    created_at: datetime
+    seen_at: datetime | None = None
+
+
+@dataclass
+class _UserPats:
+    by_id: dict[int, Pat] = field(default_factory=dict)
+    descriptions: set[str] = field(default_factory=set)
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + secrets.token_hex(SECRET_HEX_CHARS // 2)
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class PatStore:
+    """Thread-safe store. Secrets are looked up by a dict (O(1)) and then compared in constant time.
+
+    `seenAt` is recorded the way Unleash does it: uses are buffered and written in batches, every
+    `seen_at_flush_seconds`, with the time of the batch (0 writes them at once).
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        seen_at_flush_seconds: float = 180.0,
+    ) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._users: dict[int, User] = {}
+        self._usernames: dict[str, User] = {}
+        self._pats: dict[int, _UserPats] = {}
+        # Secrets are indexed by their SHA-256, so a lookup's timing says nothing of the secret.
+        self._by_digest: dict[bytes, int] = {}
+        self._digest_of: dict[int, bytes] = {}
+        self._pat_owner: dict[int, int] = {}  # pat id -> user id
+        self._admin_tokens: dict[str, str] = {}
+        self._next_id = 1
+        self._flush_every = seen_at_flush_seconds
+        self._next_flush = clock().timestamp() + seen_at_flush_seconds
+        self._seen: set[int] = set()
+
+    # -- users and admin tokens -------------------------------------------------------------
+    def add_user(self, user: User) -> None:
+        with self._lock:
+            if user.id in self._users or user.username in self._usernames:
+                raise ValueError(f"duplicate user {user.id} ({user.username})")
+            self._users[user.id] = user
+            self._usernames[user.username] = user
+            self._pats[user.id] = _UserPats()
+
+    def user(self, user_id: int) -> User | None:
+        return self._users.get(user_id)
+
+    def check_password(self, username: str, password: str) -> User | None:
+        user = self._usernames.get(username)
+        if user is None or user.password is None:
+            return None
+        if not hmac.compare_digest(user.password.encode(), password.encode()):
+            return None
+        return user
+
+    def add_admin_token(self, secret: str) -> None:
+        self._admin_tokens[secret] = secret
+
+    def is_admin_token(self, secret: str) -> bool:
+        known = self._admin_tokens.get(secret)
+        return known is not None and hmac.compare_digest(known.encode(), secret.encode())
+
+    # -- PATs -------------------------------------------------------------------------------
+    def create(
+        self,
+        user_id: int,
+        description: str,
+        expires_at: datetime,
+        *,
+        secret: str | None = None,
+        check_expiry: bool = True,
+    ) -> tuple[Pat, str]:
+        """Create a PAT; returns it with its secret. Raises StoreError for a broken rule."""
+        now = self._clock()
+        if not description:
+            raise StoreError("empty", "PAT description cannot be empty.")
+        if check_expiry and expires_at < now:
+            raise StoreError("past", "The expiry date should be in future.")
+        secret = secret or new_secret()
+        with self._lock:
+            owned = self._pats[user_id]
+            if len(owned.by_id) >= PAT_LIMIT:
+                raise StoreError(
+                    "limit", f"Too many PATs ({PAT_LIMIT}) already exist for this user."
+                )
+            if description in owned.descriptions:
+                raise StoreError("duplicate", "PAT description already exists.")
+            digest = _digest(secret)
+            if digest in self._by_digest:
+                raise ValueError("duplicate PAT secret")
+            pat = Pat(self._next_id, description, expires_at, user_id, now)
+            self._next_id += 1
+            owned.by_id[pat.id] = pat
+            owned.descriptions.add(description)
+            self._by_digest[digest] = pat.id
+            self._digest_of[pat.id] = digest
+            self._pat_owner[pat.id] = user_id
+        return pat, secret
+
+    def list(self, user_id: int) -> list[Pat]:
+        self._flush_seen()
+        owned = self._pats.get(user_id)
+        return list(owned.by_id.values()) if owned else []
+
+    def delete(self, user_id: int, pat_id: int) -> bool:
+        """Delete the caller's own PAT; another user's or an unknown id deletes nothing."""
+        with self._lock:
+            if self._pat_owner.get(pat_id) != user_id:
+                return False
+            pat = self._pats[user_id].by_id.pop(pat_id)
+            self._pats[user_id].descriptions.discard(pat.description)
+            del self._pat_owner[pat_id]
+            del self._by_digest[self._digest_of.pop(pat_id)]
+            self._seen.discard(pat_id)
+        return True
+
+    def authenticate(self, secret: str) -> tuple[User, Pat] | None:
+        """The user and PAT for a live secret; None for unknown, deleted or expired ones."""
+        digest = _digest(secret)
+        with self._lock:
+            pat_id = self._by_digest.get(digest)
+            if pat_id is None or not hmac.compare_digest(self._digest_of[pat_id], digest):
+                return None
+            user_id = self._pat_owner[pat_id]
+            pat = self._pats[user_id].by_id[pat_id]
+            if pat.expires_at <= self._clock():
+                return None
+            self._seen.add(pat_id)
+        self._flush_seen()
+        return self._users[user_id], pat
+
+    def _flush_seen(self) -> None:
+        now = self._clock().timestamp()
+        if now < self._next_flush:
+            return
+        with self._lock:
+            if now < self._next_flush:
+                return
+            if self._flush_every <= 0:
+                flushed_at = self._clock()
+            else:
+                behind = (now - self._next_flush) // self._flush_every
+                flushed_at = datetime.fromtimestamp(
+                    self._next_flush + behind * self._flush_every, UTC
+                )
+            for pat_id in self._seen:
+                user_id = self._pat_owner.get(pat_id)
+                if user_id is not None:
+                    owned = self._pats[user_id].by_id
+                    # Unleash's list has no ORDER BY: an updated row moves to the end.
+                    owned[pat_id] = replace(owned.pop(pat_id), seen_at=flushed_at)
+            self._seen.clear()
+            self._next_flush = flushed_at.timestamp() + max(self._flush_every, 0)

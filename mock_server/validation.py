@@ -1,0 +1,200 @@
+"""Request validation as Unleash does it: Ajv 8 with `coerceTypes: true` and ajv-formats, stopping
+at the first error, reported in Unleash's words.
+
+Unleash validates one object `{params, query, body}` against the operation's schema, so path
+parameters are checked before the body, and coerced values (`123` -> `"123"`, `"1e3"` -> 1000)
+reach the handler. The schemas come from openapi.yaml through connexion.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connexion.validators import AbstractRequestBodyValidator, ParameterValidator
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope
+
+from mock_server import node_json
+from mock_server.body_parser import BODY_KEY, is_json
+from mock_server.errors import ContentTypeError, SchemaError
+
+PARAMS_KEY = "unleash_pat.params"
+_MISSING = object()
+
+# ajv-formats "date-time" (full mode): RFC 3339 with a mandatory zone, real calendar days,
+# a leap second only at 23:59:60 UTC.
+_DATE = re.compile(r"^(\d\d\d\d)-(\d\d)-(\d\d)$")
+_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d(?:\.\d+)?)(z|([+-])(\d\d)(?::?(\d\d))?)?$", re.I)
+_DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+_SEPARATOR = re.compile(r"t|\s", re.I)
+_JS_WHITESPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"  # noqa: E501
+_JS_DECIMAL = re.compile(r"^[+-]?(Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)$")
+
+
+def is_date_time(value: str) -> bool:
+    parts = _SEPARATOR.split(value)
+    if len(parts) != 2:
+        return False
+    date, time = parts
+    m = _DATE.match(date)
+    if not m:
+        return False
+    year, month, day = int(m[1]), int(m[2]), int(m[3])
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not (1 <= month <= 12 and 1 <= day <= (29 if month == 2 and leap else _DAYS[month])):
+        return False
+    t = _TIME.match(time)
+    if not t or not t[4]:
+        return False
+    hr, mi, sec = int(t[1]), int(t[2]), float(t[3])
+    sign = -1 if t[5] == "-" else 1
+    tz_h, tz_m = int(t[6] or 0), int(t[7] or 0)
+    if tz_h > 23 or tz_m > 59:
+        return False
+    if hr <= 23 and mi <= 59 and sec < 60:
+        return True
+    utc_min = mi - tz_m * sign
+    utc_hr = hr - tz_h * sign - (1 if utc_min < 0 else 0)
+    return utc_hr in (23, -1) and utc_min in (59, -1) and sec < 61
+
+
+def parse_date_time(value: str) -> datetime:
+    """A valid date-time as PostgreSQL stores it (UTC, microseconds); a leap second rolls over."""
+    date, time = _SEPARATOR.split(value)
+    t = _TIME.match(time)
+    assert t is not None
+    whole, _, frac = t[3].partition(".")
+    micro = round(float("0." + (frac or "0")) * 1_000_000)
+    base = datetime.fromisoformat(f"{date}T{t[1]}:{t[2]}:00+00:00")
+    moment = base + timedelta(seconds=int(whole), microseconds=micro)
+    if t[4].lower() != "z":
+        sign = -1 if t[5] == "-" else 1
+        moment -= sign * timedelta(hours=int(t[6]), minutes=int(t[7] or 0))
+    return moment.astimezone(UTC)
+
+
+def js_number(text: str) -> float:
+    """ECMAScript `Number(text)` for the strings a URL can carry."""
+    s = text.strip(_JS_WHITESPACE)
+    if not s:
+        return 0.0
+    if re.fullmatch(r"0[xX][0-9a-fA-F]+", s):
+        return float(int(s, 16))
+    if re.fullmatch(r"0[oO][0-7]+", s):
+        return float(int(s, 8))
+    if re.fullmatch(r"0[bB][01]+", s):
+        return float(int(s, 2))
+    if _JS_DECIMAL.match(s):
+        return float(s.replace("Infinity", "inf"))
+    return math.nan
+
+
+def _coerce(value: Any, kind: str) -> Any:
+    """Ajv's coerceTypes for one scalar type; returns _MISSING when it cannot coerce."""
+    if kind == "string":
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return node_json.number_to_string(value)
+    elif kind in ("number", "integer"):
+        if isinstance(value, bool) or value is None:
+            return int(bool(value))
+        if isinstance(value, str) and value:
+            number = js_number(value)
+            # Ajv's `!(data % 1)` holds for Infinity too (NaN is falsy).
+            if not math.isnan(number) and (
+                kind == "number" or not math.isfinite(number) or number % 1 == 0
+            ):
+                return int(number) if math.isfinite(number) and number % 1 == 0 else number
+    return _MISSING
+
+
+def _type_ok(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "array":
+        return isinstance(value, list)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return kind == "number" or (isinstance(value, int) or value % 1 == 0)
+
+
+def _error(path: str, message: str, value: Any) -> dict[str, str]:
+    try:
+        sent = node_json.stringify(value)
+    except RecursionError:
+        sent = "[value too large or deeply nested to display]"
+    return {"message": f"The `{path}` property {message}. You sent {sent}.", "path": path}
+
+
+def check(schema: dict[str, Any], value: Any, path: str) -> tuple[Any, dict[str, str] | None]:
+    """Validate `value` (at JSON pointer `path`) the way Ajv would; returns the coerced value and
+    the first error in Unleash's words, or None."""
+    kind = schema.get("type")
+    if kind and not _type_ok(value, kind):
+        coerced = _coerce(value, kind)
+        if coerced is _MISSING:
+            return value, _error(path, f"must be {kind}", value)
+        value = coerced
+    if isinstance(value, dict):
+        for name in schema.get("required", []):
+            if name not in value:
+                missing = f"{path}/{name}"
+                return value, {
+                    "path": missing,
+                    "message": f"The `{missing}` property is required. "
+                    "It was not present on the data you sent.",
+                }
+        for name, sub in schema.get("properties", {}).items():
+            if name in value:
+                value[name], error = check(sub, value[name], f"{path}/{name}")
+                if error:
+                    return value, error
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if "maximum" in schema and value > schema["maximum"]:
+            return value, _error(path, f"must be <= {schema['maximum']}", value)
+        if "minimum" in schema and value < schema["minimum"]:
+            return value, _error(path, f"must be >= {schema['minimum']}", value)
+    if schema.get("format") == "date-time" and isinstance(value, str) and not is_date_time(value):
+        return value, _error(path, 'must match format "date-time"', value)
+    return value, None
+
+
+class UnleashParameterValidator(ParameterValidator):
+    """Path parameters, coerced and checked like Ajv; the coerced values go to the handler."""
+
+    def validate(self, scope: Scope) -> None:
+        params: dict[str, Any] = {}
+        raw = scope.get("path_params", {})
+        for param in self.parameters.get("path", []):
+            name = param["name"]
+            params[name], error = check(param["schema"], raw.get(name), f"/params/{name}")
+            if error:
+                raise SchemaError([error])
+        scope[PARAMS_KEY] = params
+
+
+class UnleashBodyValidator(AbstractRequestBodyValidator):
+    """The JSON body: Unleash's content-type check, then Ajv. The body itself was parsed by
+    BodyParserMiddleware (as Express parses it before any route)."""
+
+    MUTABLE_VALIDATION = True
+
+    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        content_type = Headers(scope=scope).get("content-type")
+        if not is_json(content_type):
+            raise ContentTypeError(content_type)
+        body, error = check(self._schema, scope.get(BODY_KEY, {}), "/body")
+        if error:
+            raise SchemaError([error])
+        scope[BODY_KEY] = body
+        return receive, scope
