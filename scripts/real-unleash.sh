@@ -17,6 +17,9 @@
 #                        reachable by that user)
 #   UNLEASH_PG_PORT      PostgreSQL port, 127.0.0.1 only (default 5433)
 #   UNLEASH_PORT         Unleash port, 127.0.0.1 only (default 4343)
+#   TOKEN_AUTHENTICATION_RATE_LIMIT_PER_MINUTE, SIMPLE_LOGIN_LIMIT_PER_MINUTE,
+#   CREATE_USER_RATE_LIMIT_PER_MINUTE, UNLEASH_EXPERIMENTAL_TOKEN_EXPIRY_NOTIFICATIONS
+#                        passed to Unleash when this script starts it (else Unleash's defaults)
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -195,8 +198,14 @@ await start({
 EOF
     chmod 600 "$MJS"
     log "starting Unleash $VERSION on $URL (log: $LOG_FILE)"
-    # A clean environment, so stray DATABASE_URL, HTTP_PORT, UNLEASH_URL... cannot leak in.
-    (cd "$RUN_DIR" && exec env -i PATH="$PATH" HOME="${HOME:-/root}" \
+    # A clean environment, so stray DATABASE_URL, HTTP_PORT, UNLEASH_URL... cannot leak in;
+    # only these tuning variables pass through (they apply when Unleash is (re)started).
+    local v pass=()
+    for v in TOKEN_AUTHENTICATION_RATE_LIMIT_PER_MINUTE SIMPLE_LOGIN_LIMIT_PER_MINUTE \
+             CREATE_USER_RATE_LIMIT_PER_MINUTE UNLEASH_EXPERIMENTAL_TOKEN_EXPIRY_NOTIFICATIONS; do
+      [ -n "${!v:-}" ] && pass+=("$v=${!v}")
+    done
+    (cd "$RUN_DIR" && exec env -i PATH="$PATH" HOME="${HOME:-/root}" "${pass[@]}" \
         CHECK_VERSION=false SEND_TELEMETRY=false NODE_ENV=production TZ=UTC \
         setsid nohup node "$MJS" </dev/null >>"$LOG_FILE" 2>&1 & echo $! >"$PID_FILE")
   fi
@@ -215,7 +224,7 @@ EOF
 pat_works() { [ -n "$1" ] && http GET /api/admin/user/tokens -H "Authorization: $1" && [ "$CODE" = 200 ]; }
 
 bootstrap_user() {  # bootstrap_user NAME: prints a fresh PAT for NAME (creating/resetting the user)
-  local user=$1 pw id admin cookie exp
+  local user=$1 pw id admin cookie
   admin=$(cat "$STATE/admin-token"); pw=$(state_get "$user-password" rand_password "$user")
   http GET /api/admin/user-admin -H "Authorization: $admin"
   [ "$CODE" = 200 ] || die "the saved admin API token is rejected ($CODE); try: $0 down --purge && $0 up"
