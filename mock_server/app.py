@@ -8,21 +8,22 @@ from typing import Any
 
 import yaml
 from connexion import AsyncApp
+from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.request_validation import RequestValidationMiddleware
-from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import Response
 
 from mock_server import fixtures as fixture_files
 from mock_server.auth import Authenticator, AuthMiddleware, RateLimiter, Sessions
 from mock_server.body_parser import BodyParserMiddleware
-from mock_server.errors import ContentTypeError, PathNotFound, UnleashError
+from mock_server.errors import ContentTypeError, UnleashError
+from mock_server.routing import AnySegmentRoutingMiddleware, ExpressPathMiddleware, RouteTable
 from mock_server.handlers import Options, PatHandlers, spec_document
 from mock_server.store import PatStore
 from mock_server.validation import UnleashBodyValidator, UnleashParameterValidator
@@ -60,10 +61,11 @@ def create_app(
         __name__,
         middlewares=[
             ServerErrorMiddleware,
+            ExpressPathMiddleware,
             BodyParserMiddleware,
             functools.partial(AuthMiddleware, authenticator=authenticator),
             ExceptionMiddleware,
-            RoutingMiddleware,
+            AnySegmentRoutingMiddleware,
             RequestValidationMiddleware,
             ContextMiddleware,
         ],
@@ -74,7 +76,7 @@ def create_app(
         resolver=Resolver(function_resolver=lambda operation_id: getattr(handlers, operation_id)),
         validator_map={
             "parameter": UnleashParameterValidator,
-            "body": {"*/*json": UnleashBodyValidator},
+            "body": MediaTypeDict({"*/*json": UnleashBodyValidator}),
         },
     )
     app.add_url_rule(
@@ -82,24 +84,45 @@ def create_app(
     )
     app.add_url_rule("/auth/simple/login", "login", handlers.login, methods=["POST"])
     app.add_url_rule("/api/admin/user", "current_user", handlers.current_user, methods=["GET"])
+    routes = RouteTable(spec)
+
+    def problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
+        # Connexion's own problems are about the body's media type (415) or routing.
+        if exc.status == 415:
+            provided = request.headers.get("content-type")
+            return _connexion_response(ContentTypeError(provided).response())
+        return _connexion_response(routes.unrouted(request.scope, request.method))
+
+    def http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
+        # A path no route takes (404), or a method it does not take (405).
+        return _connexion_response(routes.unrouted(request.scope, request.method))
+
     app.add_error_handler(UnleashError, _unleash_error)
-    app.add_error_handler(ProblemException, _problem)
-    app.add_error_handler(HTTPException, _http_exception)
-    app.store = store  # type: ignore[attr-defined]  # for tests and embedding
+    app.add_error_handler(ProblemException, problem)
+    app.add_error_handler(HTTPException, http_exception)
+    def reset() -> None:
+        """Back to the fixtures: PATs, ids, sessions and rate-limit counters."""
+        store.clear()
+        fixtures.seed(store)
+        sessions.clear()
+        authenticator.pat_limiter.clear()
+        handlers.login_limiter.clear()
+
+    # For tests and embedding: inspect the store, or reset between tests.
+    app.store = store  # type: ignore[attr-defined]
+    app.fixtures = fixtures  # type: ignore[attr-defined]
+    app.reset = reset  # type: ignore[attr-defined]
     return app
 
 
-def _unleash_error(request: Request, exc: UnleashError) -> Response:
-    return exc.response()
+def _connexion_response(response: Response) -> ConnexionResponse:
+    # Connexion's error-handler wrapper rebuilds a Starlette response from these fields.
+    return ConnexionResponse(
+        status_code=response.status_code, body=response.body, headers=dict(response.headers)
+    )
 
 
-def _problem(request: Request, exc: ProblemException) -> Response:
-    # Connexion's own problems are about the body's media type (415) or routing (404/405).
-    if exc.status == 415:
-        return ContentTypeError(request.headers.get("content-type")).response()
-    return PathNotFound(request.url.path).response()
+def _unleash_error(request: ConnexionRequest, exc: UnleashError) -> ConnexionResponse:
+    return _connexion_response(exc.response())
 
 
-def _http_exception(request: Request, exc: HTTPException) -> Response:
-    # Unleash answers an unknown path, and a known path with an unrouted method, with 404.
-    return PathNotFound(request.url.path).response()

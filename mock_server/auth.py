@@ -40,12 +40,21 @@ class Principal:
 
 
 class Sessions:
-    """Login sessions, in memory. The cookie looks like express-session's signed id."""
+    """Login sessions, in memory. The cookie looks like express-session's signed id. Like Unleash,
+    a user keeps at most 5 sessions: a login drops all but the 4 newest before adding its own."""
+
+    MAX_PER_USER = 5
 
     def __init__(self) -> None:
         self._by_id: dict[str, tuple[User, float]] = {}
 
+    def clear(self) -> None:
+        self._by_id.clear()
+
     def create(self, user: User) -> str:
+        own = [sid for sid, (owner, _) in self._by_id.items() if owner.id == user.id]
+        for sid in own[: max(0, len(own) - (self.MAX_PER_USER - 1))]:
+            del self._by_id[sid]
         sid = secrets.token_urlsafe(24)
         self._by_id[sid] = (user, time.time() + SESSION_SECONDS)
         return f"s%3A{sid}.{secrets.token_urlsafe(32)}"
@@ -77,8 +86,13 @@ class RateLimiter:
         self._hits: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
-    def hit(self, key: str) -> tuple[list[tuple[bytes, bytes]], bool]:
-        """Count one request; returns the RateLimit-* headers and whether it is allowed."""
+    def clear(self) -> None:
+        with self._lock:
+            self._hits.clear()
+
+    def hit(self, key: str) -> tuple[list[tuple[bytes, bytes]], int | None]:
+        """Count one request; returns the RateLimit-* headers and, when it is over the limit,
+        the seconds to wait (express-rate-limit's Retry-After is the window's remaining time)."""
         now = time.monotonic()
         with self._lock:
             count, reset_at = self._hits.get(key, (0, 0.0))
@@ -86,13 +100,14 @@ class RateLimiter:
                 count, reset_at = 0, now + self.window
             count += 1
             self._hits[key] = (count, reset_at)
+        reset = max(0, math.ceil(reset_at - now))
         headers = [
             (b"ratelimit-policy", f"{self.limit};w={self.window}".encode()),
             (b"ratelimit-limit", str(self.limit).encode()),
             (b"ratelimit-remaining", str(max(self.limit - count, 0)).encode()),
-            (b"ratelimit-reset", str(max(0, math.ceil(reset_at - now))).encode()),
+            (b"ratelimit-reset", str(reset).encode()),
         ]
-        return headers, count <= self.limit
+        return headers, (reset if count > self.limit else None)
 
 
 def credential(headers: Headers) -> str:
@@ -101,6 +116,10 @@ def credential(headers: Headers) -> str:
 
 
 def client_key(scope: Scope) -> str:
+    """Express's `req.ip` with `trust proxy` on, as Unleash runs: X-Forwarded-For's first entry."""
+    forwarded = Headers(scope=scope).get("x-forwarded-for")
+    if forwarded and forwarded.split(",")[0].strip():
+        return forwarded.split(",")[0].strip()
     client = scope.get("client")
     return client[0] if client else "unknown"
 
@@ -156,10 +175,10 @@ class AuthMiddleware:
             principal = self.auth.authenticate(headers)
             # Unleash limits requests whose Authorization is a PAT, once they are authenticated.
             if credential(headers).startswith("user:"):
-                limit_headers, allowed = self.auth.pat_limiter.hit(client_key(scope))
+                limit_headers, retry_after = self.auth.pat_limiter.hit(client_key(scope))
                 send = with_headers(send, limit_headers)
-                if not allowed:
-                    raise TooManyRequests(self.auth.pat_limiter.window)
+                if retry_after is not None:
+                    raise TooManyRequests(retry_after)
         except UnleashError as exc:
             await exc.response()(scope, receive, send)
             return

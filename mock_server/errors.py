@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from starlette.responses import Response
 
-from mock_server.responses import json_response
+from mock_server.responses import json_response, weak_etag
 
 SCHEMA_400 = (
     "Request validation failed: your request body or params contain invalid data. "
@@ -160,9 +160,10 @@ class TooManyRequests(UnleashError):
         self.retry_after = retry_after
 
     def response(self) -> Response:
+        body = self.message.encode()
         return Response(
-            self.message,
+            body,
             status_code=429,
-            headers={"Retry-After": str(self.retry_after)},
+            headers={"Retry-After": str(self.retry_after), "ETag": weak_etag(body)},
             media_type="text/html; charset=utf-8",
         )

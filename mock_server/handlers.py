@@ -26,7 +26,7 @@ from mock_server.errors import (
     PatsDisabled,
     TooManyRequests,
 )
-from mock_server.responses import json_response
+from mock_server.responses import EndResponse, json_response
 from mock_server.store import Pat, PatStore, StoreError, User
 from mock_server.validation import PARAMS_KEY, parse_date_time
 
@@ -132,25 +132,27 @@ class PatHandlers:
             # PostgreSQL cannot store NUL; Unleash answers 500 with leaked SQL.
             raise BadDataError("PAT description cannot contain a NUL character.")
         try:
-            pat, secret = self.store.create(
-                user.id, description, parse_date_time(body["expiresAt"])
-            )
+            # Validation guarantees a storable instant. Unleash skips its past-expiry check
+            # for strings JavaScript's Date cannot parse; the mock always checks.
+            expires_at = parse_date_time(body["expiresAt"])
+            assert expires_at is not None
+            pat, secret = self.store.create(user.id, description, expires_at)
         except StoreError as exc:
             raise _STORE_ERRORS[exc.kind](exc.message) from None
         return json_response(pat_json(pat, secret=secret), 201)
 
-    async def deletePat(self) -> Response:
+    async def deletePat(self, id: object) -> Response:
+        # `id` is connexion's own parse; Ajv's coercion (validation.py) is the one Unleash uses.
         user = self._caller(kill_switch=False)  # Unleash's kill switch spares DELETE
         self.store.delete(user.id, request_scope[PARAMS_KEY]["id"])
-        # Express's res.status(200).end(): no body, no Content-Type, chunked.
-        return Response(status_code=200, headers={"Transfer-Encoding": "chunked"})
+        return EndResponse(200)
 
     # -- the bootstrap routes real clients use, outside the contract ----------------------
     async def login(self, request: Request) -> Response:
-        limit_headers, allowed = self.login_limiter.hit(client_key(request.scope))
+        limit_headers, retry_after = self.login_limiter.hit(client_key(request.scope))
         extra = {k.decode(): v.decode() for k, v in limit_headers}
-        if not allowed:
-            response = TooManyRequests(self.login_limiter.window).response()
+        if retry_after is not None:
+            response = TooManyRequests(retry_after).response()
             response.headers.update(extra)
             return response
         body = request.scope.get(BODY_KEY)

@@ -29,3 +29,12 @@ def json_response(
         headers={"ETag": weak_etag(body), **(headers or {})},
         media_type=JSON_UTF8,
     )
+
+
+class EndResponse(Response):
+    """Express's `res.status(200).end()`: no body, no Content-Type, chunked framing."""
+
+    def __init__(self, status: int = 200) -> None:
+        super().__init__(status_code=status, headers={"Transfer-Encoding": "chunked"})
+        # Starlette adds Content-Length: 0, which must not stand beside chunked framing.
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]

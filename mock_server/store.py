@@ -94,6 +94,19 @@ class PatStore:
         self._next_flush = clock().timestamp() + seen_at_flush_seconds
         self._seen: set[int] = set()
 
+    def clear(self) -> None:
+        """Forget everything, the id sequence included (as a fresh Unleash database)."""
+        with self._lock:
+            self._users.clear()
+            self._usernames.clear()
+            self._pats.clear()
+            self._by_digest.clear()
+            self._digest_of.clear()
+            self._pat_owner.clear()
+            self._admin_tokens.clear()
+            self._seen.clear()
+            self._next_id = 1
+
     # -- users and admin tokens -------------------------------------------------------------
     def add_user(self, user: User) -> None:
         with self._lock:

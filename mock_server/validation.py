@@ -24,56 +24,59 @@ from mock_server.errors import ContentTypeError, SchemaError
 PARAMS_KEY = "unleash_pat.params"
 _MISSING = object()
 
-# ajv-formats "date-time" (full mode): RFC 3339 with a mandatory zone, real calendar days,
-# a leap second only at 23:59:60 UTC.
+# Unleash's Ajv checks "date-time" with ajv-formats 2.1.1, which is looser than RFC 3339: the
+# time zone is optional (a bug there), `23:59:60` passes at any offset, offsets are not
+# range-checked. PostgreSQL then reads the string (no zone: UTC, the server's zone).
 _DATE = re.compile(r"^(\d\d\d\d)-(\d\d)-(\d\d)$")
-_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d(?:\.\d+)?)(z|([+-])(\d\d)(?::?(\d\d))?)?$", re.I)
+_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d)(\.\d+)?(z|([+-])(\d\d)(?::?(\d\d))?)?$", re.I)
 _DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 _SEPARATOR = re.compile(r"t|\s", re.I)
-_JS_WHITESPACE = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"  # noqa: E501
+_PG_MAX_OFFSET = timedelta(hours=15, minutes=59)
+_JS_WHITESPACE = (
+    " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 _JS_DECIMAL = re.compile(r"^[+-]?(Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)$")
 
 
 def is_date_time(value: str) -> bool:
+    """ajv-formats 2.1.1's "date-time"."""
     parts = _SEPARATOR.split(value)
     if len(parts) != 2:
         return False
-    date, time = parts
-    m = _DATE.match(date)
-    if not m:
+    m, t = _DATE.match(parts[0]), _TIME.match(parts[1])
+    if not m or not t:
         return False
     year, month, day = int(m[1]), int(m[2]), int(m[3])
     leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
     if not (1 <= month <= 12 and 1 <= day <= (29 if month == 2 and leap else _DAYS[month])):
         return False
-    t = _TIME.match(time)
-    if not t or not t[4]:
-        return False
-    hr, mi, sec = int(t[1]), int(t[2]), float(t[3])
-    sign = -1 if t[5] == "-" else 1
-    tz_h, tz_m = int(t[6] or 0), int(t[7] or 0)
-    if tz_h > 23 or tz_m > 59:
-        return False
-    if hr <= 23 and mi <= 59 and sec < 60:
-        return True
-    utc_min = mi - tz_m * sign
-    utc_hr = hr - tz_h * sign - (1 if utc_min < 0 else 0)
-    return utc_hr in (23, -1) and utc_min in (59, -1) and sec < 61
+    hr, mi, sec = int(t[1]), int(t[2]), int(t[3])
+    return (hr <= 23 and mi <= 59 and sec <= 59) or (hr, mi, sec) == (23, 59, 60)
 
 
-def parse_date_time(value: str) -> datetime:
-    """A valid date-time as PostgreSQL stores it (UTC, microseconds); a leap second rolls over."""
+def parse_date_time(value: str) -> datetime | None:
+    """The instant PostgreSQL stores for a valid date-time (microseconds, a leap second rolling
+    over), or None where real Unleash fails with a 500 (an offset beyond ±15:59, a year past
+    9999 once in UTC)."""
     date, time = _SEPARATOR.split(value)
     t = _TIME.match(time)
     assert t is not None
-    whole, _, frac = t[3].partition(".")
-    micro = round(float("0." + (frac or "0")) * 1_000_000)
-    base = datetime.fromisoformat(f"{date}T{t[1]}:{t[2]}:00+00:00")
-    moment = base + timedelta(seconds=int(whole), microseconds=micro)
-    if t[4].lower() != "z":
-        sign = -1 if t[5] == "-" else 1
-        moment -= sign * timedelta(hours=int(t[6]), minutes=int(t[7] or 0))
-    return moment.astimezone(UTC)
+    year = int(date[:4])
+    micro = round(float("0" + (t[4] or ".0")) * 1_000_000)
+    offset = timedelta()
+    if t[5] and t[5].lower() != "z":
+        offset = timedelta(hours=int(t[7]), minutes=int(t[8] or 0))
+        if offset > _PG_MAX_OFFSET:
+            return None
+        offset = -offset if t[6] == "-" else offset
+    if year == 0:  # year 0 is long past: Unleash's past-expiry check rejects it
+        return datetime.min.replace(tzinfo=UTC)
+    try:
+        base = datetime.fromisoformat(f"{date}T{t[1]}:{t[2]}:00+00:00")
+        return base + timedelta(seconds=int(t[3]), microseconds=micro) - offset
+    except OverflowError:
+        return None
 
 
 def js_number(text: str) -> float:
@@ -164,7 +167,9 @@ def check(schema: dict[str, Any], value: Any, path: str) -> tuple[Any, dict[str,
             return value, _error(path, f"must be <= {schema['maximum']}", value)
         if "minimum" in schema and value < schema["minimum"]:
             return value, _error(path, f"must be >= {schema['minimum']}", value)
-    if schema.get("format") == "date-time" and isinstance(value, str) and not is_date_time(value):
+    if schema.get("format") == "date-time" and isinstance(value, str) and not (
+        is_date_time(value) and parse_date_time(value) is not None
+    ):
         return value, _error(path, 'must match format "date-time"', value)
     return value, None
 

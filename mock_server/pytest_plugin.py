@@ -1,0 +1,79 @@
+"""A pytest plugin (installed with the package): a mock Unleash for your tests.
+
+One server per session, reset before each test, like pytest-httpserver:
+
+    def test_my_client_creates_a_pat(unleash):
+        client = MyClient(unleash.url, token=unleash.token)
+        client.create_pat("ci")
+        assert [p.description for p in unleash.app.store.list(1)] == ["default", "ci"]
+
+`unleash_app` gives the ASGI app itself, for in-process clients (httpx.ASGITransport).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+
+from mock_server.app import create_app
+
+
+@dataclass(frozen=True)
+class RunningMock:
+    url: str
+    app: object  # the connexion AsyncApp; .store, .fixtures, .reset()
+
+    @property
+    def token(self) -> str:
+        """The first fixture user's first PAT (user 1, `admin`, in the default fixtures)."""
+        return self.app.fixtures.users[0][1][0].secret  # type: ignore[attr-defined]
+
+    @property
+    def admin_token(self) -> str:
+        return self.app.fixtures.admin_tokens[0]  # type: ignore[attr-defined]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("unleash_pat_fixtures", "fixtures YAML for the unleash mock (default: bundled)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
+    app = create_app(pytestconfig.getini("unleash_pat_fixtures") or None)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, name="unleash-pat-mock", daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("the unleash-pat mock did not start")
+        thread.join(0.01)
+    yield RunningMock(f"http://127.0.0.1:{port}", app)
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def unleash(unleash_session_server: RunningMock) -> RunningMock:
+    """The session's mock server, reset to its fixtures."""
+    unleash_session_server.app.reset()  # type: ignore[attr-defined]
+    return unleash_session_server
+
+
+@pytest.fixture
+def unleash_app(pytestconfig: pytest.Config) -> object:
+    """A fresh in-process mock (an ASGI app) for each test."""
+    return create_app(pytestconfig.getini("unleash_pat_fixtures") or None)

@@ -1,0 +1,221 @@
+"""The two targets (the in-process mock, a real Unleash) and one scenario's run against a target.
+
+A run records one observation per named step: the response reduced to what the suite compares
+(status, a few headers, the parsed body). Normalizing random values happens later, in
+normalize.py, once all steps are known.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from typing import Any
+
+import httpx
+
+TOKENS = "/api/admin/user/tokens"
+FAR = "2099-06-30T12:00:00.000Z"
+BOOTSTRAP_DESCRIPTION = "real-unleash-bootstrap"  # scripts/real-unleash.sh gives alice and bob one
+SUITE_PREFIX = "parity-"  # every PAT this suite creates is described so, to find leftovers
+JSON = "application/json"
+_UNSET: Any = object()
+
+Observation = dict[str, Any]
+
+
+@dataclass
+class Account:
+    """A user as the suite drives them. `label` names the user in normalized results, so that
+    the same user compares equal whatever its id on each target."""
+
+    label: str
+    username: str
+    user_id: int
+    password: str
+    pat: str | None = None  # a long-lived PAT the suite never deletes (alice, bob)
+    pat_id: int | None = None
+    cookie: str | None = None  # `unleash-session=…` (the fresh user, who holds no PAT)
+
+    def credential(self) -> dict[str, str]:
+        if self.pat:
+            return {"Authorization": self.pat}
+        assert self.cookie, f"{self.label} has neither a PAT nor a session"
+        return {"Cookie": self.cookie}
+
+
+@dataclass
+class Target:
+    name: str  # "mock" | "real"
+    client: httpx.Client
+    accounts: dict[str, Account]
+    admin_token: str
+    # Responses recorded once per session, because login is limited to 10 a minute per IP.
+    session_records: dict[str, Observation] = field(default_factory=dict)
+    # PAT ids this session knows (bootstraps and its own); lists are compared on these only, so
+    # another process using the same real users cannot make the suite flaky.
+    known_pat_ids: set[int] = field(default_factory=set)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self.client.request(method, path, **kwargs)
+        finally:
+            # Each step states its credentials; a cookie jar would silently add a session.
+            self.client.cookies.clear()
+
+    def account_by_id(self, user_id: Any) -> Account | None:
+        return next((a for a in self.accounts.values() if a.user_id == user_id), None)
+
+
+def session_cookie(response: httpx.Response) -> str:
+    jar = SimpleCookie()
+    jar.load(response.headers.get("set-cookie", ""))
+    morsel = jar.get("unleash-session")
+    assert morsel is not None, f"login gave no session cookie: {response.status_code} {response.text}"
+    return f"unleash-session={morsel.value}"
+
+
+def _set_cookie_shape(value: str | None) -> str | None:
+    """The cookie's name and attributes, without its random value and its date."""
+    if value is None:
+        return None
+    name, *attributes = (part.strip() for part in value.split(";"))
+    kept = [a.split("=")[0] if a.lower().startswith("expires=") else a for a in attributes]
+    return "; ".join([name.split("=")[0], *kept])
+
+
+def _etag_kind(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return "weak" if value.startswith('W/"') else "strong"
+
+
+def _body(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            return json.loads(response.content)  # dicts keep the key order Unleash sent
+        except ValueError:
+            pass
+    text = response.content.decode("utf-8", "replace")
+    return text if len(text) <= 300 else f"<text of {len(response.content)} bytes>"
+
+
+def observe(response: httpx.Response) -> Observation:
+    headers = response.headers
+    ratelimit = sorted(k for k in headers if k.startswith("ratelimit-"))
+    return {
+        "status": response.status_code,
+        "content-type": headers.get("content-type"),
+        "location": "location" in headers,
+        "ratelimit": ",".join(ratelimit) or None,
+        "etag": _etag_kind(headers.get("etag")),
+        "transfer-encoding": headers.get("transfer-encoding"),
+        "retry-after": "retry-after" in headers,
+        "set-cookie": _set_cookie_shape(headers.get("set-cookie")),
+        "cache-control": headers.get("cache-control"),
+        "allow": headers.get("allow"),
+        "x-powered-by": "x-powered-by" in headers,
+        "body": _body(response),
+    }
+
+
+class SetupFailed(Exception):
+    """A step a scenario depends on (e.g. creating the PAT it then deletes) did not succeed."""
+
+
+class Run:
+    """One scenario against one target. Steps are named; what they create is deleted afterwards."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.steps: dict[str, Observation] = {}
+        # Exact strings computed from the clock (e.g. an expiry 3 s ahead), and their stand-ins.
+        # The admin token differs per target and Unleash echoes it in GET /api/admin/user.
+        self.volatile: dict[str, str] = {target.admin_token: "<admin token>"}
+        self._created: list[tuple[Account, int]] = []
+
+    def account(self, label: str) -> Account:
+        return self.target.accounts[label]
+
+    def pat(self, label: str) -> str:
+        secret = self.account(label).pat
+        assert secret is not None
+        return secret
+
+    def auth(self, who: str) -> dict[str, str]:
+        """Headers authenticating as `who`: an account label, or "admin" (the admin API token)."""
+        if who == "admin":
+            return {"Authorization": self.target.admin_token}
+        return self.account(who).credential()
+
+    def send(
+        self,
+        step: str,
+        method: str,
+        path: str,
+        *,
+        as_: str | None = None,
+        headers: dict[str, str] | None = None,
+        json_body: Any = _UNSET,
+        raw: bytes | None = None,
+        content_type: str | None = JSON,
+        view: Callable[[Any], Any] | None = None,
+    ) -> httpx.Response:
+        """Send one request and record it as `step`. The body is `json_body` serialized
+        compactly (as a browser would) or `raw` bytes; `content_type=None` sends none."""
+        assert step not in self.steps, f"step {step!r} is recorded twice"
+        all_headers = {**(self.auth(as_) if as_ else {}), **(headers or {})}
+        content = raw
+        if json_body is not _UNSET:
+            content = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
+        if content is not None and content_type is not None:
+            all_headers.setdefault("Content-Type", content_type)
+        response = self.target.request(method, path, headers=all_headers, content=content)
+        observation = observe(response)
+        if view is not None:
+            observation["body"] = view(observation["body"])
+        self.steps[step] = observation
+        self._remember_created(method, path, response)
+        return response
+
+    def record(self, step: str, observation: Observation) -> None:
+        self.steps[step] = observation
+
+    def create(
+        self, step: str, who: str, description: str, expires_at: str = FAR
+    ) -> dict[str, Any]:
+        """Create a PAT that later steps depend on; returns the 201 body."""
+        response = self.send(
+            step,
+            "POST",
+            TOKENS,
+            as_=who,
+            json_body={"description": description, "expiresAt": expires_at},
+        )
+        if response.status_code != 201:
+            raise SetupFailed(f"{step}: {response.status_code} {response.text[:300]}")
+        return response.json()
+
+    def status(self, step: str) -> int:
+        return int(self.steps[step]["status"])
+
+    def _remember_created(self, method: str, path: str, response: httpx.Response) -> None:
+        if method != "POST" or response.status_code != 201:
+            return
+        if not path.lower().rstrip("/").endswith(TOKENS.lower()):
+            return
+        body = response.json()
+        owner = self.target.account_by_id(body.get("userId"))
+        assert owner is not None, f"a PAT was created for an unknown user: {body}"
+        self._created.append((owner, body["id"]))
+        self.target.known_pat_ids.add(body["id"])
+
+    def cleanup(self) -> None:
+        """Delete what the run created, with each owner's own credential (their PATs are
+        limited to 10, and the real server is shared by every run of the suite)."""
+        for owner, pat_id in self._created:
+            self.target.request("DELETE", f"{TOKENS}/{pat_id}", headers=owner.credential())
+        self._created.clear()

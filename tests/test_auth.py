@@ -1,0 +1,217 @@
+"""Authentication on the three PAT operations, as in the reference §2 and §8."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import ADMIN_API_TOKEN, ADMIN_PAT, ALICE_PAT, TOKENS, auth, create, listed
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+LOGIN_HINT = (
+    "You must log in to use Unleash. Your request had no authorization header, so we could not "
+    "authorize you. Try logging in at /auth/simple/login"
+)
+OPERATIONS = [
+    ("GET", TOKENS, None),
+    ("POST", TOKENS, {"description": "x", "expiresAt": "2099-01-01T00:00:00.000Z"}),
+    ("DELETE", f"{TOKENS}/1", None),
+]
+
+
+def call(client, method: str, path: str, body, headers: dict[str, str]):
+    return client.request(method, path, json=body, headers=headers)
+
+
+@pytest.mark.parametrize(("method", "path", "body"), OPERATIONS)
+@pytest.mark.parametrize("headers", [{}, {"Authorization": ""}], ids=["no-header", "empty"])
+def test_missing_credentials_get_authentication_required(client, method, path, body, headers):
+    response = call(client, method, path, body, headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
+    data = response.json()
+    assert list(data) == ["id", "name", "message", "details", "path", "type", "defaultHidden"]
+    assert UUID.match(data.pop("id"))
+    assert data == {
+        "name": "AuthenticationRequired",
+        "message": LOGIN_HINT,
+        "details": [{"message": LOGIN_HINT}],
+        "path": "/auth/simple/login",
+        "type": "password",
+        "defaultHidden": False,
+    }
+    assert "ratelimit-limit" not in response.headers
+
+
+BAD_CREDENTIALS = [
+    "garbage",
+    "user:deadbeef",
+    ADMIN_PAT[:-1] + ("0" if ADMIN_PAT[-1] != "0" else "1"),
+    ADMIN_PAT.upper(),
+    f"Token {ADMIN_PAT}",
+    "Bearer",
+    "Bearer garbage",
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), OPERATIONS)
+@pytest.mark.parametrize("credential", BAD_CREDENTIALS)
+def test_invalid_credentials_get_unauthorized(client, method, path, body, credential):
+    response = call(client, method, path, body, auth(credential))
+    assert response.status_code == 401
+    data = response.json()
+    assert UUID.match(data.pop("id"))
+    assert data == {
+        "name": "UnauthorizedError",
+        "message": "You must log in to use Unleash.",
+        "details": [{"message": "You must log in to use Unleash."}],
+    }
+    assert "ratelimit-limit" not in response.headers
+
+
+@pytest.mark.parametrize("scheme", ["Bearer ", "bearer ", "BEARER   "])
+def test_bearer_prefix_is_accepted_on_every_operation(client, scheme):
+    assert client.get(TOKENS, headers=auth(scheme + ADMIN_PAT)).status_code == 200
+    created = create(client, "bearer", token=scheme + ADMIN_PAT)
+    assert created.status_code == 201
+    deleted = client.delete(f"{TOKENS}/{created.json()['id']}", headers=auth(scheme + ADMIN_PAT))
+    assert deleted.status_code == 200
+    assert [p["description"] for p in listed(client)] == ["default"]
+
+
+def test_surrounding_whitespace_in_the_header_is_ignored(client):
+    assert client.get(TOKENS, headers=auth(f"  {ADMIN_PAT}  ")).status_code == 200
+
+
+@pytest.mark.parametrize(("method", "path", "body"), OPERATIONS)
+def test_admin_api_token_is_forbidden_on_every_operation(client, method, path, body):
+    response = call(client, method, path, body, auth(ADMIN_API_TOKEN))
+    # Real Unleash answers DELETE with a 500 that leaks SQL; the mock gives the intended 403.
+    assert response.status_code == 403
+    assert response.json() == {
+        "name": "ForbiddenError",
+        "message": "PATs require an authenticated user.",
+        "details": [{"message": "PATs require an authenticated user."}],
+    }
+    assert [p["id"] for p in listed(client)] == [1]
+
+
+def test_expired_pat_is_unauthorized(app, client):
+    from datetime import UTC, datetime, timedelta
+
+    soon = datetime.now(UTC) + timedelta(milliseconds=200)
+    _, secret = app.store.create(1, "short-lived", soon)
+    assert client.get(TOKENS, headers=auth(secret)).status_code == 200
+    import time
+
+    time.sleep(0.25)
+    response = client.get(TOKENS, headers=auth(secret))
+    assert response.status_code == 401
+    assert response.json()["name"] == "UnauthorizedError"
+
+
+def test_deleted_pat_is_unauthorized(client):
+    created = create(client, "to-delete").json()
+    client.delete(f"{TOKENS}/{created['id']}", headers=auth(ADMIN_PAT))
+    assert client.get(TOKENS, headers=auth(created["secret"])).status_code == 401
+
+
+def test_a_pat_can_delete_itself_and_is_then_rejected(client):
+    created = create(client, "self").json()
+    own = auth(created["secret"])
+    assert client.delete(f"{TOKENS}/{created['id']}", headers=own).status_code == 200
+    assert client.get(TOKENS, headers=own).json()["name"] == "UnauthorizedError"
+
+
+def login(client, username="admin", password="unleash4all"):
+    return client.post("/auth/simple/login", json={"username": username, "password": password})
+
+
+def test_login_sets_a_session_cookie_that_works_on_every_operation(client):
+    response = login(client)
+    assert response.status_code == 200
+    cookie = response.headers["set-cookie"]
+    assert re.match(r"^unleash-session=s%3A[^;]+; expires=[^;]+; HttpOnly; Path=/; SameSite=lax",
+                    cookie)
+    assert response.json()["username"] == "admin"
+    assert client.get(TOKENS).status_code == 200
+    created = client.post(TOKENS, json={"description": "c", "expiresAt": "2099-01-01T00:00:00Z"})
+    assert created.status_code == 201
+    assert client.delete(f"{TOKENS}/{created.json()['id']}").status_code == 200
+
+
+def test_session_cookie_wins_over_another_users_pat(client):
+    login(client)
+    pats = client.get(TOKENS, headers=auth(ALICE_PAT)).json()["pats"]
+    assert [p["userId"] for p in pats] == [1]
+
+
+def test_session_cookie_wins_over_an_invalid_header(client):
+    login(client)
+    assert client.get(TOKENS, headers=auth("garbage")).status_code == 200
+
+
+def test_session_responses_carry_no_rate_limit_headers(client):
+    login(client)
+    assert "ratelimit-limit" not in client.get(TOKENS).headers
+
+
+def test_bad_login_is_password_mismatch(client):
+    response = login(client, password="wrong")
+    assert response.status_code == 401
+    assert response.json()["name"] == "PasswordMismatch"
+    assert "id" not in response.json()
+    assert "set-cookie" not in response.headers
+
+
+def test_current_user_is_the_pat_owner(client):
+    response = client.get("/api/admin/user", headers=auth(ALICE_PAT))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["user"]["id"] == 2
+    assert body["user"]["username"] == "alice"
+    assert set(body) == {"user", "permissions", "feedback", "splash"}
+
+
+def test_seen_at_is_written_in_batches_with_the_batch_time():
+    from datetime import UTC, datetime, timedelta
+
+    from starlette.testclient import TestClient
+
+    from mock_server import PatStore, create_app
+
+    now = [datetime(2030, 1, 1, tzinfo=UTC)]
+    store = PatStore(clock=lambda: now[0], seen_at_flush_seconds=180)
+    with TestClient(create_app(store=store)) as client:
+        client.get(TOKENS, headers=auth(ADMIN_PAT))
+        assert listed(client)[0]["seenAt"] is None  # buffered, as in Unleash
+        now[0] += timedelta(seconds=200)
+        assert listed(client)[0]["seenAt"] == "2030-01-01T00:03:00.000Z"  # the flush time
+
+
+def test_rate_limit_headers_count_down_and_429_says_retry_after():
+    from starlette.testclient import TestClient
+
+    from mock_server import Options, create_app
+
+    with TestClient(create_app(options=Options(rate_limit_per_minute=3))) as client:
+        remaining = []
+        for _ in range(3):
+            response = client.get(TOKENS, headers=auth(ADMIN_PAT))
+            assert response.headers["ratelimit-policy"] == "3;w=60"
+            assert response.headers["ratelimit-limit"] == "3"
+            remaining.append(response.headers["ratelimit-remaining"])
+        assert remaining == ["2", "1", "0"]
+        over = client.get(TOKENS, headers=auth(ADMIN_PAT))
+        assert over.status_code == 429
+        assert over.headers["retry-after"] == "60"
+        assert over.headers["content-type"] == "text/html; charset=utf-8"
+        assert over.text == "Too many requests, please try again later."
+        # A wrong user: token fails authentication first, so it is still a 401.
+        assert client.get(TOKENS, headers=auth("user:deadbeef")).status_code == 401
+
+
+def test_login_is_limited_to_ten_a_minute(client):
+    statuses = [login(client, password="wrong").status_code for _ in range(11)]
+    assert statuses == [401] * 10 + [429]
