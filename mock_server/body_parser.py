@@ -1,12 +1,14 @@
-"""Express's `express.json({strict: false})`, which Unleash runs on every request before auth.
+"""Express's `express.json({strict: false})` and `express.urlencoded()`, which Unleash runs on
+every request before auth.
 
 So a malformed JSON body is a 400 even without credentials and even on an unknown path; a body
-over 100 kB is a 413; a non-UTF charset is a 415. The parsed body is left in the ASGI scope for
+over 100 kB is a 413; a non-UTF charset or an unknown Content-Encoding is a 415. The parsed body is left in the ASGI scope for
 the request validator, the way Express leaves it in `req.body`.
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -35,6 +37,12 @@ def is_json(content_type: str | None) -> bool:
     return media_type(content_type) == "application/json"
 
 
+def _parsed_type(content_type: str | None) -> str | None:
+    """Which of Unleash's two body parsers (json, urlencoded) reads this body, if any."""
+    kind = media_type(content_type)
+    return kind if kind in ("application/json", "application/x-www-form-urlencoded") else None
+
+
 def _charset(content_type: str) -> str:
     for param in content_type.split(";")[1:]:
         key, _, value = param.partition("=")
@@ -43,21 +51,42 @@ def _charset(content_type: str) -> str:
     return "utf-8"
 
 
-def parse_json_body(raw: bytes, content_type: str) -> Any:
+def _decode(raw: bytes, content_type: str, *, utf_only: bool) -> str:
     charset = _charset(content_type)
-    if not charset.startswith("utf-"):
+    if utf_only and not charset.startswith("utf-"):
         raise BodyParserError(f'unsupported charset "{charset.upper()}"', 415)
-    if not raw:
+    try:
+        # iconv-lite decodes invalid bytes to U+FFFD and strips a byte-order mark.
+        return raw.decode(charset, "replace").removeprefix("\ufeff")
+    except LookupError:
+        raise BodyParserError(f'unsupported charset "{charset.upper()}"', 415) from None
+
+
+def parse_json_body(raw: bytes, content_type: str) -> Any:
+    """express.json: `{}` for an empty body, V8's message for malformed JSON."""
+    text = _decode(raw, content_type, utf_only=True)
+    if not text:
         return {}
-    # iconv-lite decodes invalid bytes to U+FFFD and strips a byte-order mark.
-    text = raw.decode("utf-8", "replace").removeprefix("\ufeff")
     try:
         return node_json.parse(text)
     except ValueError as exc:
         raise BodyParserError(str(exc)) from None
-    except RecursionError:
-        # V8 parses any depth; Python cannot. Nested this deep, no valid PAT body is possible.
-        raise BodyParserError("Maximum call stack size exceeded") from None
+
+
+def _inflate(raw: bytes, encoding: str) -> bytes:
+    """body-parser's inflation: gzip and deflate, capped at the limit once inflated."""
+    if encoding == "identity":
+        return raw
+    if encoding not in ("gzip", "deflate"):
+        raise BodyParserError(f'unsupported content encoding "{encoding}"', 415)
+    inflater = zlib.decompressobj(wbits=31 if encoding == "gzip" else 15)
+    try:
+        data = inflater.decompress(raw, LIMIT_BYTES + 1)
+    except zlib.error:
+        raise BodyParserError("incorrect header check") from None
+    if len(data) > LIMIT_BYTES:
+        raise BodyParserError("request entity too large", 413)
+    return data
 
 
 class BodyParserMiddleware:
@@ -68,13 +97,19 @@ class BodyParserMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        content_type = Headers(scope=scope).get("content-type")
-        if not is_json(content_type):
+        headers = Headers(scope=scope)
+        content_type = headers.get("content-type")
+        kind = _parsed_type(content_type)
+        if kind is None:
             await self.app(scope, receive, send)
             return
         try:
             raw = await _read_body(receive)
-            scope[BODY_KEY] = parse_json_body(raw, content_type or "")
+            body = _inflate(raw, headers.get("content-encoding", "identity").strip().lower())
+            if kind == "application/json":
+                scope[BODY_KEY] = parse_json_body(body, content_type or "")
+            else:  # Unleash's PAT routes never take a form; parsing it can only fail
+                _decode(body, content_type or "", utf_only=True)
         except UnleashError as exc:
             await exc.response()(scope, receive, send)
             return

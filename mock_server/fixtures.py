@@ -29,6 +29,7 @@ _SCHEMA: dict[str, Any] = {
                     "password": {"type": "string", "minLength": 1},
                     "name": {"type": "string"},
                     "email": {"type": "string"},
+                    "rootRole": {"enum": ["Admin", "Editor", "Viewer"]},
                     "pats": {
                         "type": "array",
                         "maxItems": 10,
@@ -127,15 +128,17 @@ def parse(data: Any, source: str = "<fixtures>") -> Fixtures:
                 raise FixtureError(f"{source}: a PAT secret is used twice")
             descriptions.add(pat["description"])
             seen_secrets.add(pat["secret"])
-            pats.append(
-                SeedPat(pat["description"], pat["secret"], parse_date_time(pat["expiresAt"]))
-            )
+            expires_at = parse_date_time(pat["expiresAt"])
+            if expires_at is None:
+                raise FixtureError(f"{source}: expiresAt {pat['expiresAt']!r} cannot be stored")
+            pats.append(SeedPat(pat["description"], pat["secret"], expires_at))
         user = User(
             entry["id"],
             entry["username"],
             entry.get("password"),
             entry.get("name"),
             entry.get("email"),
+            admin=entry.get("rootRole", "Viewer") == "Admin",
         )
         users.append((user, tuple(pats)))
     return Fixtures(tuple(users), tuple(data.get("adminTokens", [])))

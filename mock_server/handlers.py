@@ -8,14 +8,24 @@ writes the answer in Unleash's format.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+import hashlib
+from datetime import UTC, datetime, timedelta
 
 from connexion.context import scope as request_scope
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mock_server import node_json
-from mock_server.auth import PRINCIPAL_KEY, Principal, RateLimiter, Sessions, client_key
+from mock_server.auth import (
+    PRINCIPAL_KEY,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    Principal,
+    RateLimiter,
+    Sessions,
+    client_key,
+)
 from mock_server.body_parser import BODY_KEY
 from mock_server.errors import (
     BadDataError,
@@ -24,11 +34,12 @@ from mock_server.errors import (
     OperationDenied,
     PasswordMismatch,
     PatsDisabled,
+    SchemaError,
     TooManyRequests,
 )
 from mock_server.responses import EndResponse, json_response
 from mock_server.store import Pat, PatStore, StoreError, User
-from mock_server.validation import PARAMS_KEY, parse_date_time
+from mock_server.validation import PARAMS_KEY, check, parse_date_time
 
 _STORE_ERRORS = {
     "empty": BadDataError,
@@ -84,16 +95,33 @@ def pat_json(pat: Pat, *, secret: str | None = None, warning: str | None = None)
     return body
 
 
-def user_json(user: User) -> dict:
-    return {
-        "id": user.id,
-        "name": user.name,
-        "email": user.email,
-        "username": user.username,
-        "imageUrl": "",
-        "isAPI": False,
+def user_json(user: User, *, session: bool) -> dict:
+    """Unleash's user object; a session (login, cookie) adds six keys that a PAT does not see."""
+    email = user.email or ""
+    body = {
         "accountType": "User",
+        "id": user.id,
+        "name": user.name or user.username,
+        "username": user.username,
+        "email": user.email,
+        "imageUrl": f"https://gravatar.com/avatar/{hashlib.sha256(email.encode()).hexdigest()}"
+        "?s=42&d=retro&r=g",
+        "seenAt": None,
+        "loginAttempts": 0,
+        "createdAt": timestamp(user.created_at),
     }
+    if session:
+        body |= {"scimId": None, "seatType": None, "companyRole": None,
+                 "productUpdatesEmailConsent": None, "deletedSessions": 0,
+                 "activeSessions": Sessions.MAX_PER_USER}
+    return body
+
+
+_LOGIN_SCHEMA = {
+    "type": "object",
+    "required": ["username", "password"],
+    "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+}
 
 
 class PatHandlers:
@@ -122,7 +150,9 @@ class PatHandlers:
             pat_json(pat, warning=expiry_warning(pat, now, days) if notify else None)
             for pat in self.store.list(user.id)
         ]
-        return json_response({"pats": pats})
+        return json_response(
+            {"pats": pats}, if_none_match=Headers(scope=request_scope).get("if-none-match")
+        )
 
     async def createPat(self) -> Response:
         user = self._caller()
@@ -150,47 +180,40 @@ class PatHandlers:
     # -- the bootstrap routes real clients use, outside the contract ----------------------
     async def login(self, request: Request) -> Response:
         limit_headers, retry_after = self.login_limiter.hit(client_key(request.scope))
-        extra = {k.decode(): v.decode() for k, v in limit_headers}
+        response = self._login(request, retry_after)
+        response.headers.update({k.decode(): v.decode() for k, v in limit_headers})
+        return response
+
+    def _login(self, request: Request, retry_after: int | None) -> Response:
         if retry_after is not None:
-            response = TooManyRequests(retry_after).response()
-            response.headers.update(extra)
-            return response
-        body = request.scope.get(BODY_KEY)
-        if not isinstance(body, dict):
-            body = {}
-        username, password = body.get("username"), body.get("password")
-        user = None
-        if isinstance(username, str) and isinstance(password, str):
-            user = self.store.check_password(username, password)
+            return TooManyRequests(retry_after).response()
+        body, error = check(_LOGIN_SCHEMA, request.scope.get(BODY_KEY, {}), "/body")
+        if error:
+            return SchemaError([error]).response()
+        user = self.store.check_password(body["username"], body["password"])
         if user is None:
-            error = PasswordMismatch().response()
-            error.headers.update(extra)
-            return error
-        response = json_response(user_json(user), 200, extra)
-        expires = datetime.now(UTC).timestamp() + 2 * 24 * 3600
-        response.set_cookie(
-            "unleash-session",
-            self.sessions.create(user),
-            expires=datetime.fromtimestamp(expires, UTC),
-            path="/",
-            httponly=True,
-            samesite="lax",
-        )
+            return PasswordMismatch().response()
+        response = json_response(user_json(user, session=True))
+        expires = datetime.now(UTC) + timedelta(seconds=SESSION_SECONDS)
+        response.set_cookie(SESSION_COOKIE, self.sessions.create(user), expires=expires,
+                            path="/", httponly=True, samesite="lax")
         return response
 
     async def current_user(self, request: Request) -> Response:
         principal: Principal = request.scope[PRINCIPAL_KEY]
         if principal.user is None:
-            raise Forbidden("You need to be logged in as a user.")
-        admin = principal.user.username == "admin"
-        return json_response(
-            {
-                "user": user_json(principal.user),
-                "permissions": [{"permission": "ADMIN"}] if admin else [],
-                "feedback": [],
-                "splash": {},
-            }
-        )
+            # Unleash describes the admin API token here, secret included; the mock leaves
+            # the secret out.
+            user: dict = {"username": "admin-api-token", "permissions": ["ADMIN"],
+                          "environment": "*", "type": "admin", "projects": ["*"]}
+            admin = True
+        else:
+            user = user_json(principal.user, session=principal.via == "session")
+            admin = principal.user.admin
+        body = {"user": user, "permissions": [{"permission": "ADMIN"}] if admin else [],
+                "feedback": [], "splash": {}}
+        return json_response(body, headers={"cache-control": "no-store"},
+                             if_none_match=request.headers.get("if-none-match"))
 
 
 def spec_document(spec: dict) -> Response:

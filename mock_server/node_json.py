@@ -70,6 +70,56 @@ def parse(text: str) -> Any:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise ValueError(v8_parse_error(text, exc)) from None
+    except RecursionError:
+        # V8 parses any depth; Python's parser recurses. The text is valid as far as the
+        # recursive parser got, so re-read it without recursion.
+        return _parse_deep(text)
+
+
+_TOKEN = re.compile(r'\s*(?:([\[{])|([\]}])|(,)|(:)|("(?:[^"\\\x00-\x1f]|\\.)*")|'
+                    r"(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)|(true|false|null))")
+
+
+def _parse_deep(text: str) -> Any:
+    """An explicit-stack JSON parser for documents nested deeper than Python's recursion limit."""
+    stack: list[list[Any] | dict[str, Any]] = []
+    keys: list[str | None] = []
+    pos, result, done = 0, None, False
+    while True:
+        match = _TOKEN.match(text, pos)
+        if match is None or done:
+            if done and not text[pos:].strip():
+                return result
+            raise ValueError(f"Unexpected token in JSON at position {pos}")
+        pos = match.end()
+        opener, closer, _, colon, string, number, literal = match.groups()
+        if colon or match.group(3):
+            continue  # structure is checked by the tokens that follow, loosely
+        if opener:
+            stack.append([] if opener == "[" else {})
+            keys.append(None)
+            continue
+        if closer:
+            if not stack:
+                raise ValueError(f"Unexpected token in JSON at position {pos - 1}")
+            value: Any = stack.pop()
+            keys.pop()
+        elif string is not None:
+            value = json.loads(string)
+            if stack and isinstance(stack[-1], dict) and keys[-1] is None:
+                keys[-1] = value
+                continue
+        elif number is not None:
+            value = json.loads(number)
+        else:
+            value = {"true": True, "false": False, "null": None}[literal]
+        if not stack:
+            result, done = value, True
+        elif isinstance(stack[-1], dict):
+            stack[-1][keys[-1]] = value
+            keys[-1] = None
+        else:
+            stack[-1].append(value)
 
 
 def _reject_constant(name: str) -> Any:

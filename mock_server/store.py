@@ -36,6 +36,8 @@ class User:
     password: str | None = None
     name: str | None = None
     email: str | None = None
+    admin: bool = False  # Unleash's Admin root role; others are Viewers
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass(frozen=True)
