@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from mock_server import fixtures as fixture_files
 from mock_server.handlers import Options
@@ -12,6 +14,19 @@ from mock_server.handlers import Options
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process would
+            # die by the signal; a stop that was asked for is a clean exit (status 0).
+            signals = (signal.SIGINT, signal.SIGTERM)
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in signals}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
 
     from mock_server.app import create_app
 
@@ -41,7 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level=args.log_level, lifespan="off"
     )
-    uvicorn.Server(config).run()  # returns after SIGINT/SIGTERM, once connections are closed
+    _Server(config).run()  # returns after SIGINT/SIGTERM, once connections are closed
     return 0
 
 

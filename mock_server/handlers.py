@@ -39,7 +39,7 @@ from mock_server.errors import (
 )
 from mock_server.responses import EndResponse, json_response
 from mock_server.store import Pat, PatStore, StoreError, User
-from mock_server.validation import PARAMS_KEY, check, parse_date_time
+from mock_server.validation import check, parse_date_time
 
 _STORE_ERRORS = {
     "empty": BadDataError,
@@ -171,10 +171,9 @@ class PatHandlers:
             raise _STORE_ERRORS[exc.kind](exc.message) from None
         return json_response(pat_json(pat, secret=secret), 201)
 
-    async def deletePat(self, id: object) -> Response:
-        # `id` is connexion's own parse; Ajv's coercion (validation.py) is the one Unleash uses.
+    async def deletePat(self, id: int) -> Response:
         user = self._caller(kill_switch=False)  # Unleash's kill switch spares DELETE
-        self.store.delete(user.id, request_scope[PARAMS_KEY]["id"])
+        self.store.delete(user.id, id)
         return EndResponse(200)
 
     # -- the bootstrap routes real clients use, outside the contract ----------------------

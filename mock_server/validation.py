@@ -21,7 +21,6 @@ from mock_server import node_json
 from mock_server.body_parser import BODY_KEY, is_json
 from mock_server.errors import ContentTypeError, SchemaError
 
-PARAMS_KEY = "unleash_pat.params"
 _MISSING = object()
 
 # Unleash's Ajv checks "date-time" with ajv-formats 2.1.1, which is looser than RFC 3339: the
@@ -178,14 +177,12 @@ class UnleashParameterValidator(ParameterValidator):
     """Path parameters, coerced and checked like Ajv; the coerced values go to the handler."""
 
     def validate(self, scope: Scope) -> None:
-        params: dict[str, Any] = {}
-        raw = scope.get("path_params", {})
+        params = scope.setdefault("path_params", {})
         for param in self.parameters.get("path", []):
             name = param["name"]
-            params[name], error = check(param["schema"], raw.get(name), f"/params/{name}")
+            params[name], error = check(param["schema"], params.get(name), f"/params/{name}")
             if error:
                 raise SchemaError([error])
-        scope[PARAMS_KEY] = params
 
 
 class UnleashBodyValidator(AbstractRequestBodyValidator):

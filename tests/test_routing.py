@@ -1,0 +1,60 @@
+"""Paths and methods outside the three operations (reference §7), routed the way Express does."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ADMIN_PAT, TOKENS, auth
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("PUT", TOKENS), ("PATCH", TOKENS), ("DELETE", TOKENS),
+    ("GET", f"{TOKENS}/1"), ("PUT", f"{TOKENS}/1"), ("GET", f"{TOKENS}.json"),
+    ("GET", "/api/admin/nothing-here"),
+])
+def test_unrouted_requests_are_404_naming_the_path(client, method, path):
+    response = client.request(method, path, headers=auth(ADMIN_PAT))
+    assert response.status_code == 404
+    body = response.json()
+    assert body.pop("id")
+    message = f"The path you were looking for ({path}) is not available."
+    assert body == {"name": "NotFoundError", "message": message, "details": [{"message": message}]}
+
+
+def test_unauthenticated_unrouted_requests_are_401(client):
+    assert client.put(TOKENS).status_code == 401
+    assert client.get("/api/admin/nothing-here").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/API/ADMIN/USER/TOKENS", "/api/admin/user/Tokens",
+                                  f"{TOKENS}/", "/api/admin//user/tokens"])
+def test_paths_match_case_insensitively_with_loose_slashes(client, path):
+    assert client.get(path, headers=auth(ADMIN_PAT)).status_code == 200
+
+
+def test_not_found_message_keeps_the_callers_case(client):
+    response = client.put("/API/ADMIN/USER/TOKENS", headers=auth(ADMIN_PAT))
+    assert response.json()["message"] == (
+        "The path you were looking for (/api/ADMIN/USER/TOKENS) is not available.")
+
+
+@pytest.mark.parametrize(("path", "allow"), [(TOKENS, "GET,HEAD,POST"), (f"{TOKENS}/4", "DELETE")])
+def test_options_lists_the_methods(client, path, allow):
+    response = client.options(path, headers=auth(ADMIN_PAT))
+    assert response.status_code == 200
+    assert response.headers["allow"] == allow
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.text == allow
+
+
+def test_head_on_the_list_is_a_bodiless_200(client):
+    response = client.head(TOKENS, headers=auth(ADMIN_PAT))
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_the_contract_is_served_without_auth(client):
+    response = client.get("/docs/openapi.json")
+    assert response.status_code == 200
+    assert {"getPats", "createPat", "deletePat"} <= {
+        op["operationId"] for ops in response.json()["paths"].values() for op in ops.values()}
