@@ -18,6 +18,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from email.utils import formatdate
 from http.cookies import SimpleCookie
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -33,10 +34,20 @@ PROTECTED_PREFIX = "/api/admin"
 _BEARER = re.compile(r"^Bearer\s+", re.I)
 
 
+@dataclass
+class _Session:
+    user: User
+    expires: float
+    cookie: str
+    # express-session saves a new session on its first use and sends the cookie again then.
+    resent: bool = False
+
+
 @dataclass(frozen=True)
 class Principal:
     user: User | None  # None for an admin API token: Unleash's "API user" has no id
     via: str  # "admin-token" | "session" | "pat"
+    session: _Session | None = None
 
 
 class Sessions:
@@ -46,20 +57,24 @@ class Sessions:
     MAX_PER_USER = 5
 
     def __init__(self) -> None:
-        self._by_id: dict[str, tuple[User, float]] = {}
+        self._by_id: dict[str, _Session] = {}
 
     def clear(self) -> None:
         self._by_id.clear()
 
     def create(self, user: User) -> str:
-        own = [sid for sid, (owner, _) in self._by_id.items() if owner.id == user.id]
+        """Start a session; returns its Set-Cookie header value, written as Express writes it."""
+        own = [sid for sid, session in self._by_id.items() if session.user.id == user.id]
         for sid in own[: max(0, len(own) - (self.MAX_PER_USER - 1))]:
             del self._by_id[sid]
         sid = secrets.token_urlsafe(24)
-        self._by_id[sid] = (user, time.time() + SESSION_SECONDS)
-        return f"s%3A{sid}.{secrets.token_urlsafe(32)}"
+        expires = time.time() + SESSION_SECONDS
+        cookie = (f"{SESSION_COOKIE}=s%3A{sid}.{secrets.token_urlsafe(32)}; Path=/; "
+                  f"Expires={formatdate(expires, usegmt=True)}; HttpOnly; SameSite=Lax")
+        self._by_id[sid] = _Session(user, expires, cookie)
+        return cookie
 
-    def user(self, cookie_header: str | None) -> User | None:
+    def lookup(self, cookie_header: str | None) -> _Session | None:
         if not cookie_header:
             return None
         jar = SimpleCookie()
@@ -71,10 +86,10 @@ class Sessions:
         if morsel is None:
             return None
         sid = morsel.value.removeprefix("s%3A").removeprefix("s:").split(".", 1)[0]
-        entry = self._by_id.get(sid)
-        if entry is None or entry[1] < time.time():
+        session = self._by_id.get(sid)
+        if session is None or session.expires < time.time():
             return None
-        return entry[0]
+        return session
 
 
 class RateLimiter:
@@ -144,9 +159,9 @@ class Authenticator:
         authorization = credential(headers)
         if authorization and self.store.is_admin_token(authorization):
             return Principal(None, "admin-token")
-        session_user = self.sessions.user(headers.get("cookie"))
-        if session_user is not None:
-            return Principal(session_user, "session")
+        session = self.sessions.lookup(headers.get("cookie"))
+        if session is not None:
+            return Principal(session.user, "session", session)
         if authorization.startswith("user:"):
             found = self.store.authenticate(authorization)
             if found is not None:
@@ -183,4 +198,7 @@ class AuthMiddleware:
             await exc.response()(scope, receive, send)
             return
         scope[PRINCIPAL_KEY] = principal
+        if principal.session is not None and not principal.session.resent:
+            principal.session.resent = True
+            send = with_headers(send, [(b"set-cookie", principal.session.cookie.encode())])
         await self.app(scope, receive, send)

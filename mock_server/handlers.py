@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from connexion.context import scope as request_scope
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mock_server import node_json
 from mock_server.auth import (
     PRINCIPAL_KEY,
-    SESSION_COOKIE,
-    SESSION_SECONDS,
     Principal,
     RateLimiter,
     Sessions,
@@ -192,11 +189,8 @@ class PatHandlers:
         user = self.store.check_password(body["username"], body["password"])
         if user is None:
             return PasswordMismatch().response()
-        response = json_response(user_json(user, session=True))
-        expires = datetime.now(UTC) + timedelta(seconds=SESSION_SECONDS)
-        response.set_cookie(SESSION_COOKIE, self.sessions.create(user), expires=expires,
-                            path="/", httponly=True, samesite="lax")
-        return response
+        return json_response(user_json(user, session=True),
+                             headers={"Set-Cookie": self.sessions.create(user)})
 
     async def current_user(self, request: Request) -> Response:
         principal: Principal = request.scope[PRINCIPAL_KEY]
@@ -204,7 +198,8 @@ class PatHandlers:
             # Unleash describes the admin API token here, secret included; the mock leaves
             # the secret out.
             user: dict = {"username": "admin-api-token", "permissions": ["ADMIN"],
-                          "environment": "*", "type": "admin", "projects": ["*"]}
+                          "environment": "*", "type": "admin", "projects": ["*"],
+                          "internalAdminTokenUserId": -42}
             admin = True
         else:
             user = user_json(principal.user, session=principal.via == "session")
@@ -216,4 +211,4 @@ class PatHandlers:
 
 
 def spec_document(spec: dict) -> Response:
-    return Response(node_json.dumps_bytes(spec), media_type="application/json; charset=utf-8")
+    return json_response(spec)

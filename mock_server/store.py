@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 PAT_LIMIT = 10
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 SECRET_PREFIX = "user:"
 SECRET_HEX_CHARS = 56  # 28 random bytes, as Unleash's crypto.randomBytes(28)
 
@@ -147,6 +149,9 @@ class PatStore:
         check_expiry: bool = True,
     ) -> tuple[Pat, str]:
         """Create a PAT; returns it with its secret. Raises StoreError for a broken rule."""
+        # PostgreSQL stores text as UTF-8, into which node-postgres writes a lone surrogate
+        # (valid in a JSON string escape) as U+FFFD.
+        description = _LONE_SURROGATE.sub("\ufffd", description)
         now = self._clock()
         if not description:
             raise StoreError("empty", "PAT description cannot be empty.")

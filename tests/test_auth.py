@@ -132,13 +132,34 @@ def test_login_sets_a_session_cookie_that_works_on_every_operation(client):
     response = login(client)
     assert response.status_code == 200
     cookie = response.headers["set-cookie"]
-    assert re.match(r"^unleash-session=s%3A[^;]+; expires=[^;]+; HttpOnly; Path=/; SameSite=lax",
-                    cookie)
+    assert re.fullmatch(r"unleash-session=s%3A[^;]+; Path=/; Expires=\w{3}, \d\d \w{3} \d{4} "
+                        r"[\d:]{8} GMT; HttpOnly; SameSite=Lax", cookie)
     assert response.json()["username"] == "admin"
     assert client.get(TOKENS).status_code == 200
     created = client.post(TOKENS, json={"description": "c", "expiresAt": "2099-01-01T00:00:00Z"})
     assert created.status_code == 201
     assert client.delete(f"{TOKENS}/{created.json()['id']}").status_code == 200
+
+
+def test_first_use_of_a_session_sends_its_cookie_again(client):
+    cookie = login(client).headers["set-cookie"]
+    assert client.get(TOKENS).headers["set-cookie"] == cookie
+    assert "set-cookie" not in client.get(TOKENS).headers
+
+
+def test_a_sixth_login_ends_the_oldest_session(client):
+    from http.cookies import SimpleCookie
+
+    def session_of(response) -> str:
+        return SimpleCookie(response.headers["set-cookie"])["unleash-session"].value
+
+    client.cookies.clear()
+    first = session_of(login(client))
+    for _ in range(5):
+        login(client)
+    client.cookies.clear()
+    stale = client.get(TOKENS, headers={"Cookie": f"unleash-session={first}"})
+    assert stale.status_code == 401
 
 
 def test_session_cookie_wins_over_another_users_pat(client):
