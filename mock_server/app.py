@@ -23,8 +23,8 @@ from mock_server import fixtures as fixture_files
 from mock_server.auth import Authenticator, AuthMiddleware, RateLimiter, Sessions
 from mock_server.body_parser import BodyParserMiddleware
 from mock_server.errors import ContentTypeError, UnleashError
-from mock_server.routing import AnySegmentRoutingMiddleware, ExpressPathMiddleware, RouteTable
 from mock_server.handlers import Options, PatHandlers, spec_document
+from mock_server.routing import AnySegmentRoutingMiddleware, ExpressPathMiddleware, RouteTable
 from mock_server.store import PatStore
 from mock_server.validation import UnleashBodyValidator, UnleashParameterValidator
 
@@ -100,6 +100,7 @@ def create_app(
     app.add_error_handler(UnleashError, _unleash_error)
     app.add_error_handler(ProblemException, problem)
     app.add_error_handler(HTTPException, http_exception)
+
     def reset() -> None:
         """Back to the fixtures: PATs, ids, sessions and rate-limit counters."""
         store.clear()
@@ -124,5 +125,3 @@ def _connexion_response(response: Response) -> ConnexionResponse:
 
 def _unleash_error(request: ConnexionRequest, exc: UnleashError) -> ConnexionResponse:
     return _connexion_response(exc.response())
-
-

@@ -69,8 +69,10 @@ class Sessions:
             del self._by_id[sid]
         sid = secrets.token_urlsafe(24)
         expires = time.time() + SESSION_SECONDS
-        cookie = (f"{SESSION_COOKIE}=s%3A{sid}.{secrets.token_urlsafe(32)}; Path=/; "
-                  f"Expires={formatdate(expires, usegmt=True)}; HttpOnly; SameSite=Lax")
+        cookie = (
+            f"{SESSION_COOKIE}=s%3A{sid}.{secrets.token_urlsafe(32)}; Path=/; "
+            f"Expires={formatdate(expires, usegmt=True)}; HttpOnly; SameSite=Lax"
+        )
         self._by_id[sid] = _Session(user, expires, cookie)
         return cookie
 

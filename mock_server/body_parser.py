@@ -2,8 +2,8 @@
 every request before auth.
 
 So a malformed JSON body is a 400 even without credentials and even on an unknown path; a body
-over 100 kB is a 413; a non-UTF charset or an unknown Content-Encoding is a 415. The parsed body is left in the ASGI scope for
-the request validator, the way Express leaves it in `req.body`.
+over 100 kB is a 413; a non-UTF charset or an unknown Content-Encoding is a 415. The parsed body
+is left in the ASGI scope for the request validator, as Express leaves it in `req.body`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`unleash-pat serve` runs the mock; `unleash-pat check` runs the contract suite against a server."""
+"""`unleash-pat serve` runs the mock; `unleash-pat check` certifies a server against it."""
 
 from __future__ import annotations
 

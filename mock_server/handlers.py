@@ -7,8 +7,8 @@ writes the answer in Unleash's format.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from connexion.context import scope as request_scope
@@ -108,9 +108,14 @@ def user_json(user: User, *, session: bool) -> dict:
         "createdAt": timestamp(user.created_at),
     }
     if session:
-        body |= {"scimId": None, "seatType": None, "companyRole": None,
-                 "productUpdatesEmailConsent": None, "deletedSessions": 0,
-                 "activeSessions": Sessions.MAX_PER_USER}
+        body |= {
+            "scimId": None,
+            "seatType": None,
+            "companyRole": None,
+            "productUpdatesEmailConsent": None,
+            "deletedSessions": 0,
+            "activeSessions": Sessions.MAX_PER_USER,
+        }
     return body
 
 
@@ -189,25 +194,38 @@ class PatHandlers:
         user = self.store.check_password(body["username"], body["password"])
         if user is None:
             return PasswordMismatch().response()
-        return json_response(user_json(user, session=True),
-                             headers={"Set-Cookie": self.sessions.create(user)})
+        return json_response(
+            user_json(user, session=True), headers={"Set-Cookie": self.sessions.create(user)}
+        )
 
     async def current_user(self, request: Request) -> Response:
         principal: Principal = request.scope[PRINCIPAL_KEY]
         if principal.user is None:
             # Unleash describes the admin API token here, secret included; the mock leaves
             # the secret out.
-            user: dict = {"username": "admin-api-token", "permissions": ["ADMIN"],
-                          "environment": "*", "type": "admin", "projects": ["*"],
-                          "internalAdminTokenUserId": -42}
+            user: dict = {
+                "username": "admin-api-token",
+                "permissions": ["ADMIN"],
+                "environment": "*",
+                "type": "admin",
+                "projects": ["*"],
+                "internalAdminTokenUserId": -42,
+            }
             admin = True
         else:
             user = user_json(principal.user, session=principal.via == "session")
             admin = principal.user.admin
-        body = {"user": user, "permissions": [{"permission": "ADMIN"}] if admin else [],
-                "feedback": [], "splash": {}}
-        return json_response(body, headers={"cache-control": "no-store"},
-                             if_none_match=request.headers.get("if-none-match"))
+        body = {
+            "user": user,
+            "permissions": [{"permission": "ADMIN"}] if admin else [],
+            "feedback": [],
+            "splash": {},
+        }
+        return json_response(
+            body,
+            headers={"cache-control": "no-store"},
+            if_none_match=request.headers.get("if-none-match"),
+        )
 
 
 def spec_document(spec: dict) -> Response:

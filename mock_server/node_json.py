@@ -76,8 +76,10 @@ def parse(text: str) -> Any:
         return _parse_deep(text)
 
 
-_TOKEN = re.compile(r'\s*(?:([\[{])|([\]}])|(,)|(:)|("(?:[^"\\\x00-\x1f]|\\.)*")|'
-                    r"(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)|(true|false|null))")
+_TOKEN = re.compile(
+    r'\s*(?:([\[{])|([\]}])|(,)|(:)|("(?:[^"\\\x00-\x1f]|\\.)*")|'
+    r"(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)|(true|false|null))"
+)
 
 
 def _parse_deep(text: str) -> Any:

@@ -18,8 +18,13 @@ from mock_server.errors import PathNotFound
 from mock_server.responses import weak_etag
 
 RAW_PATH_KEY = "unleash_pat.raw_path"
-ROUTE_PREFIXES = ("/api/admin/user/tokens", "/api/admin/user", "/auth/simple/login",
-                  "/docs/openapi.json", "/api/admin")
+ROUTE_PREFIXES = (
+    "/api/admin/user/tokens",
+    "/api/admin/user",
+    "/auth/simple/login",
+    "/docs/openapi.json",
+    "/api/admin",
+)
 _METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 _SLASHES = re.compile(r"/{2,}")
 
@@ -33,7 +38,7 @@ def normalize(path: str) -> str:
     lower = path.lower()
     for prefix in ROUTE_PREFIXES:
         if lower.startswith(prefix) and (len(lower) == len(prefix) or lower[len(prefix)] == "/"):
-            return prefix + path[len(prefix):]
+            return prefix + path[len(prefix) :]
     return path
 
 
@@ -72,8 +77,10 @@ class RouteTable:
 
     def __init__(self, spec: dict) -> None:
         self._routes = [
-            (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"),
-             {m.upper() for m in operations if m.upper() in _METHOD_ORDER})
+            (
+                re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"),
+                {m.upper() for m in operations if m.upper() in _METHOD_ORDER},
+            )
             for path, operations in spec.get("paths", {}).items()
         ]
 
@@ -91,8 +98,11 @@ class RouteTable:
         allowed = self.allowed(scope["path"])
         if method == "OPTIONS" and allowed:
             text = ",".join(allowed)
-            return Response(text.encode(), headers={"Allow": text, "ETag": weak_etag(text.encode())},
-                            media_type="text/html; charset=utf-8")
+            return Response(
+                text.encode(),
+                headers={"Allow": text, "ETag": weak_etag(text.encode())},
+                media_type="text/html; charset=utf-8",
+            )
         # Unleash names "/api" plus the path after its mount point, case preserved.
         raw = _SLASHES.sub("/", scope.get(RAW_PATH_KEY, scope["path"]))
         if raw.lower().startswith("/api/"):

@@ -166,8 +166,10 @@ def check(schema: dict[str, Any], value: Any, path: str) -> tuple[Any, dict[str,
             return value, _error(path, f"must be <= {schema['maximum']}", value)
         if "minimum" in schema and value < schema["minimum"]:
             return value, _error(path, f"must be >= {schema['minimum']}", value)
-    if schema.get("format") == "date-time" and isinstance(value, str) and not (
-        is_date_time(value) and parse_date_time(value) is not None
+    if (
+        schema.get("format") == "date-time"
+        and isinstance(value, str)
+        and not (is_date_time(value) and parse_date_time(value) is not None)
     ):
         return value, _error(path, 'must match format "date-time"', value)
     return value, None

@@ -41,4 +41,6 @@ def listed(client: TestClient, token: str = ADMIN_PAT) -> list[dict]:
     response = client.get(TOKENS, headers=auth(token))
     assert response.status_code == 200, response.text
     return response.json()["pats"]
+
+
 pytest_plugins = ["pytester"]

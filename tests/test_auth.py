@@ -132,8 +132,11 @@ def test_login_sets_a_session_cookie_that_works_on_every_operation(client):
     response = login(client)
     assert response.status_code == 200
     cookie = response.headers["set-cookie"]
-    assert re.fullmatch(r"unleash-session=s%3A[^;]+; Path=/; Expires=\w{3}, \d\d \w{3} \d{4} "
-                        r"[\d:]{8} GMT; HttpOnly; SameSite=Lax", cookie)
+    assert re.fullmatch(
+        r"unleash-session=s%3A[^;]+; Path=/; Expires=\w{3}, \d\d \w{3} \d{4} "
+        r"[\d:]{8} GMT; HttpOnly; SameSite=Lax",
+        cookie,
+    )
     assert response.json()["username"] == "admin"
     assert client.get(TOKENS).status_code == 200
     created = client.post(TOKENS, json={"description": "c", "expiresAt": "2099-01-01T00:00:00Z"})

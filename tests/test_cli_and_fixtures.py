@@ -22,16 +22,23 @@ def run_serve(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*SERVE, *args], capture_output=True, text=True, timeout=30)
 
 
-@pytest.mark.parametrize(("content", "problem"), [
-    ("users: [", "not valid YAML"),
-    ("users:\n  - id: 1\n", "'username' is a required property"),
-    ("users:\n  - id: 1\n    username: a\n    pats:\n      - description: d\n"
-     "        secret: nope\n        expiresAt: '2099-01-01T00:00:00Z'\n", "does not match"),
-    ("users:\n  - {id: 1, username: a}\n  - {id: 1, username: b}\n", "listed twice"),
-    ("surprise: 1\n", "Additional properties"),
-])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("users: [", "not valid YAML"),
+        ("users:\n  - id: 1\n", "'username' is a required property"),
+        (
+            "users:\n  - id: 1\n    username: a\n    pats:\n      - description: d\n"
+            "        secret: nope\n        expiresAt: '2099-01-01T00:00:00Z'\n",
+            "does not match",
+        ),
+        ("users:\n  - {id: 1, username: a}\n  - {id: 1, username: b}\n", "listed twice"),
+        ("surprise: 1\n", "Additional properties"),
+    ],
+)
 def test_invalid_fixture_file_fails_start_up_with_exit_2_naming_file_and_problem(
-        tmp_path, content, problem):
+    tmp_path, content, problem
+):
     path = tmp_path / "bad.yaml"
     path.write_text(content)
     result = run_serve("--fixtures", str(path), "--port", "1")
@@ -49,25 +56,51 @@ def test_missing_fixture_file_fails_with_exit_2(tmp_path):
 
 def test_fixture_errors_are_fixture_errors():
     with pytest.raises(FixtureError, match="descriptions are unique per user"):
-        fixtures.parse({"users": [{"id": 1, "username": "a", "pats": [
-            {"description": "d", "secret": "user:" + "a" * 56, "expiresAt": "2099-01-01T00:00:00Z"},
-            {"description": "d", "secret": "user:" + "b" * 56, "expiresAt": "2099-01-01T00:00:00Z"},
-        ]}]})
+        fixtures.parse(
+            {
+                "users": [
+                    {
+                        "id": 1,
+                        "username": "a",
+                        "pats": [
+                            {
+                                "description": "d",
+                                "secret": "user:" + "a" * 56,
+                                "expiresAt": "2099-01-01T00:00:00Z",
+                            },
+                            {
+                                "description": "d",
+                                "secret": "user:" + "b" * 56,
+                                "expiresAt": "2099-01-01T00:00:00Z",
+                            },
+                        ],
+                    }
+                ]
+            }
+        )
 
 
 def test_default_fixtures_are_documented_credentials():
     loaded = fixtures.load()
     (admin, admin_pats), (alice, _) = loaded.users
-    assert (admin.id, admin.username, admin.password, admin.admin) == (1, "admin", "unleash4all",
-                                                                        True)
+    assert (admin.id, admin.username, admin.password, admin.admin) == (
+        1,
+        "admin",
+        "unleash4all",
+        True,
+    )
     assert admin_pats[0].secret == ADMIN_PAT
     assert alice.id == 2
     assert loaded.admin_tokens == ("*:*.unleash-insecure-admin-api-token",)
 
 
 def test_serve_prints_url_and_credentials_serves_and_exits_cleanly_on_sigterm(free_port):
-    process = subprocess.Popen([*SERVE, "--port", str(free_port)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*SERVE, "--port", str(free_port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         banner = process.stdout.readline()
         assert f"http://127.0.0.1:{free_port}" in banner

@@ -1,4 +1,4 @@
-"""openapi.yaml is a valid OpenAPI 3.0 document that keeps Unleash's names and adds what it omits."""
+"""openapi.yaml is valid OpenAPI 3.0, keeps Unleash's names and adds what Unleash omits."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ def test_contract_is_valid_openapi():
 
 
 def test_contract_keeps_unleash_operation_ids_schemas_and_security_schemes():
-    operations = {op["operationId"]: (path, method)
-                  for path, ops in SPEC["paths"].items() for method, op in ops.items()}
+    operations = {
+        op["operationId"]: (path, method)
+        for path, ops in SPEC["paths"].items()
+        for method, op in ops.items()
+    }
     assert operations == {
         "getPats": ("/api/admin/user/tokens", "get"),
         "createPat": ("/api/admin/user/tokens", "post"),
@@ -31,8 +34,11 @@ def test_contract_keeps_unleash_operation_ids_schemas_and_security_schemes():
 
 
 def test_contract_documents_every_status_unleash_returns():
-    responses = {op["operationId"]: set(op["responses"])
-                 for ops in SPEC["paths"].values() for op in ops.values()}
+    responses = {
+        op["operationId"]: set(op["responses"])
+        for ops in SPEC["paths"].values()
+        for op in ops.values()
+    }
     assert responses["getPats"] >= {"200", "401", "403", "404", "429"}
     assert responses["createPat"] >= {"201", "400", "401", "403", "404", "409", "413", "415", "429"}
     assert responses["deletePat"] >= {"200", "400", "401", "403", "429"}
@@ -43,8 +49,10 @@ def test_created_pat_declares_no_location_header_and_links_to_delete_and_list():
     assert "location" not in {h.lower() for h in created.get("headers", {})}
     links = created["links"]
     assert links["DeleteCreatedPat"] == {
-        "operationId": "deletePat", "parameters": {"id": "$response.body#/id"},
-        "description": links["DeleteCreatedPat"]["description"]}
+        "operationId": "deletePat",
+        "parameters": {"id": "$response.body#/id"},
+        "description": links["DeleteCreatedPat"]["description"],
+    }
     assert links["ListPats"]["operationId"] == "getPats"
 
 

@@ -44,8 +44,15 @@ def test_created_pat_has_unleash_shape_and_a_fresh_secret(client):
     assert response.status_code == 201
     assert "location" not in response.headers
     body = response.json()
-    assert list(body) == ["id", "description", "expiresAt", "userId", "createdAt", "seenAt",
-                          "secret"]
+    assert list(body) == [
+        "id",
+        "description",
+        "expiresAt",
+        "userId",
+        "createdAt",
+        "seenAt",
+        "secret",
+    ]
     assert body["id"] == 3  # the fixtures hold PATs 1 and 2
     assert body["description"] == "ci"
     assert body["expiresAt"] == "2030-05-06T07:08:09.123Z"
@@ -87,21 +94,33 @@ def test_expiry_is_normalized_to_utc_milliseconds(client, sent, stored):
 
 
 def test_extra_fields_are_ignored(client):
-    response = client.post(TOKENS, headers=auth(ADMIN_PAT), json={
-        "description": "extra", "expiresAt": "2099-01-01T00:00:00Z", "id": 999,
-        "secret": "user:" + "0" * 56, "userId": 2, "other": [1],
-    })
+    response = client.post(
+        TOKENS,
+        headers=auth(ADMIN_PAT),
+        json={
+            "description": "extra",
+            "expiresAt": "2099-01-01T00:00:00Z",
+            "id": 999,
+            "secret": "user:" + "0" * 56,
+            "userId": 2,
+            "other": [1],
+        },
+    )
     assert response.status_code == 201
     body = response.json()
     assert (body["id"], body["userId"]) == (3, 1)
     assert body["secret"] != "user:" + "0" * 56
 
 
-@pytest.mark.parametrize(("sent", "stored"), [(123, "123"), (True, "true"), (1.0, "1"),
-                                              (1e21, "1e+21")])
+@pytest.mark.parametrize(
+    ("sent", "stored"), [(123, "123"), (True, "true"), (1.0, "1"), (1e21, "1e+21")]
+)
 def test_scalar_descriptions_are_coerced_to_strings(client, sent, stored):
-    response = client.post(TOKENS, headers=auth(ADMIN_PAT),
-                           json={"description": sent, "expiresAt": "2099-01-01T00:00:00Z"})
+    response = client.post(
+        TOKENS,
+        headers=auth(ADMIN_PAT),
+        json={"description": sent, "expiresAt": "2099-01-01T00:00:00Z"},
+    )
     assert response.status_code == 201
     assert response.json()["description"] == stored
 
@@ -125,8 +144,13 @@ def test_missing_description_is_reported_before_missing_expiry(client):
 
 
 def test_object_description_is_a_type_error(client):
-    detail = schema_error(client.post(TOKENS, headers=auth(ADMIN_PAT), json={
-        "description": {"a": 1}, "expiresAt": "2099-01-01T00:00:00Z"}))
+    detail = schema_error(
+        client.post(
+            TOKENS,
+            headers=auth(ADMIN_PAT),
+            json={"description": {"a": 1}, "expiresAt": "2099-01-01T00:00:00Z"},
+        )
+    )
     assert list(detail) == ["message", "path"]
     assert detail == {
         "message": 'The `/body/description` property must be string. You sent {"a":1}.',
@@ -153,47 +177,62 @@ def test_object_description_is_a_type_error(client):
     ],
 )
 def test_invalid_expiry_is_a_format_error_echoing_the_value(client, sent, echo):
-    detail = schema_error(client.post(TOKENS, headers=auth(ADMIN_PAT),
-                                      json={"description": "d", "expiresAt": sent}))
+    detail = schema_error(
+        client.post(TOKENS, headers=auth(ADMIN_PAT), json={"description": "d", "expiresAt": sent})
+    )
     assert detail == {
-        "message": f'The `/body/expiresAt` property must match format "date-time". You sent {echo}.',
+        "message": 'The `/body/expiresAt` property must match format "date-time". '
+        f"You sent {echo}.",
         "path": "/body/expiresAt",
     }
 
 
-@pytest.mark.parametrize(("body", "echo"), [([{"description": "d"}], '[{"description":"d"}]'),
-                                            (None, "null"), ("str", '"str"')])
+@pytest.mark.parametrize(
+    ("body", "echo"),
+    [([{"description": "d"}], '[{"description":"d"}]'), (None, "null"), ("str", '"str"')],
+)
 def test_non_object_body_is_a_type_error(client, body, echo):
     import json
 
-    response = client.post(TOKENS, headers={**auth(ADMIN_PAT), "Content-Type": "application/json"},
-                           content=json.dumps(body))
+    response = client.post(
+        TOKENS,
+        headers={**auth(ADMIN_PAT), "Content-Type": "application/json"},
+        content=json.dumps(body),
+    )
     assert schema_error(response) == {
-        "message": f"The `/body` property must be object. You sent {echo}.", "path": "/body"}
+        "message": f"The `/body` property must be object. You sent {echo}.",
+        "path": "/body",
+    }
 
 
 def test_empty_description_is_a_service_error(client):
     message = service_error(create(client, ""), 400, "BadDataError")
-    assert message == ("Request validation failed: your request body or params contain invalid "
-                       "data: PAT description cannot be empty.")
+    assert message == (
+        "Request validation failed: your request body or params contain invalid "
+        "data: PAT description cannot be empty."
+    )
     assert create(client, "").json()["details"] == [{"message": "PAT description cannot be empty."}]
 
 
-@pytest.mark.parametrize("expires", [
-    "2020-01-01T00:00:00Z",
-    "earlier-today",
-    "0000-01-01T00:00:00Z",
-    # Real Unleash skips its past check for these (JavaScript cannot parse them) and stores an
-    # already expired PAT; the mock always checks.
-    "2020-12-31T23:59:60Z",
-    "2020-01-01T00:00:00+02",
-])
+@pytest.mark.parametrize(
+    "expires",
+    [
+        "2020-01-01T00:00:00Z",
+        "earlier-today",
+        "0000-01-01T00:00:00Z",
+        # Real Unleash skips its past check for these (JavaScript cannot parse them) and stores an
+        # already expired PAT; the mock always checks.
+        "2020-12-31T23:59:60Z",
+        "2020-01-01T00:00:00+02",
+    ],
+)
 def test_past_expiry_is_a_service_error(client, expires):
     if expires == "earlier-today":
         expires = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     response = create(client, "p", expires=expires)
     assert service_error(response, 400, "BadDataError").endswith(
-        "invalid data: The expiry date should be in future.")
+        "invalid data: The expiry date should be in future."
+    )
 
 
 def test_duplicate_description_for_the_same_user_is_409(client):
@@ -210,7 +249,8 @@ def test_eleventh_pat_is_denied_and_uses_no_id(client):
     ids = [create(client, f"n{i}").json()["id"] for i in range(9)]  # + the fixture's PAT = 10
     response = create(client, "n10")
     assert service_error(response, 403, "OperationDeniedError") == (
-        "Too many PATs (10) already exist for this user.")
+        "Too many PATs (10) already exist for this user."
+    )
     assert create(client, "other", token=ALICE_PAT).json()["id"] == ids[-1] + 1
 
 
@@ -249,14 +289,19 @@ def test_two_hundred_concurrent_creates_give_exactly_ten():
     async def run() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
-            login = await client.post("/auth/simple/login", json={"username": "fresh",
-                                                                   "password": "pw"})
+            login = await client.post(
+                "/auth/simple/login", json={"username": "fresh", "password": "pw"}
+            )
             assert login.status_code == 200
-            return await asyncio.gather(*(
-                client.post(TOKENS, json={"description": f"c{i % 20}",
-                                          "expiresAt": "2099-01-01T00:00:00Z"})
-                for i in range(200)
-            ))
+            return await asyncio.gather(
+                *(
+                    client.post(
+                        TOKENS,
+                        json={"description": f"c{i % 20}", "expiresAt": "2099-01-01T00:00:00Z"},
+                    )
+                    for i in range(200)
+                )
+            )
 
     responses = asyncio.run(run())
     statuses = [r.status_code for r in responses]

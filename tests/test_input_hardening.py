@@ -37,15 +37,18 @@ def test_bad_bodies_are_4xx_and_change_nothing(app, client, body, credential):
     assert [p.id for p in app.store.list(1)] == [1]
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (b"{not json", "Expected property name or '}' in JSON at position 1"),
-    (b'{"a":1,}', "Expected double-quoted property name in JSON at position 7"),
-    (b'{"a" 1}', "Expected ':' after property name in JSON at position 5"),
-    (b'{"a":1 "b":2}', "Expected ',' or '}' after property value in JSON at position 7"),
-    (b'{"a":1}x', "Unexpected non-whitespace character after JSON at position 7"),
-    (b'{"a":"', "Unterminated string in JSON at position 6"),
-    (b"[1,2", "Unexpected end of JSON input"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "Expected property name or '}' in JSON at position 1"),
+        (b'{"a":1,}', "Expected double-quoted property name in JSON at position 7"),
+        (b'{"a" 1}', "Expected ':' after property name in JSON at position 5"),
+        (b'{"a":1 "b":2}', "Expected ',' or '}' after property value in JSON at position 7"),
+        (b'{"a":1}x', "Unexpected non-whitespace character after JSON at position 7"),
+        (b'{"a":"', "Unterminated string in JSON at position 6"),
+        (b"[1,2", "Unexpected end of JSON input"),
+    ],
+)
 def test_malformed_json_is_answered_before_auth_with_v8s_message(client, body, message):
     response = client.post(TOKENS, headers=JSON, content=body)
     assert response.status_code == 400
@@ -57,13 +60,20 @@ def test_body_over_100kb_is_413_even_without_credentials(client):
     response = client.post(TOKENS, headers=JSON, content=b" " * 102_401)
     assert response.status_code == 413
     assert response.json() == {"message": "request entity too large"}
-    assert client.post(TOKENS, headers={**JSON, **auth(ADMIN_PAT)},
-                       content=VALID + b" " * (102_400 - len(VALID))).status_code == 201
+    assert (
+        client.post(
+            TOKENS,
+            headers={**JSON, **auth(ADMIN_PAT)},
+            content=VALID + b" " * (102_400 - len(VALID)),
+        ).status_code
+        == 201
+    )
 
 
 def test_unsupported_charset_and_encoding_are_415_from_the_parser(client):
-    latin = client.post(TOKENS, headers={"Content-Type": "application/json; charset=latin1"},
-                        content=VALID)
+    latin = client.post(
+        TOKENS, headers={"Content-Type": "application/json; charset=latin1"}, content=VALID
+    )
     assert (latin.status_code, latin.json()) == (415, {"message": 'unsupported charset "LATIN1"'})
     brotli = client.post(TOKENS, headers={**JSON, "Content-Encoding": "br"}, content=VALID)
     assert brotli.json() == {"message": 'unsupported content encoding "br"'}
@@ -81,7 +91,9 @@ def test_invalid_utf8_becomes_replacement_characters(client):
 
 
 def test_a_byte_order_mark_is_ignored(client):
-    response = client.post(TOKENS, headers={**JSON, **auth(ADMIN_PAT)}, content=b"\xef\xbb\xbf" + VALID)
+    response = client.post(
+        TOKENS, headers={**JSON, **auth(ADMIN_PAT)}, content=b"\xef\xbb\xbf" + VALID
+    )
     assert response.status_code == 201
 
 
@@ -92,19 +104,26 @@ def test_duplicate_keys_keep_the_last(client):
 
 
 def test_deeply_nested_extra_field_is_ignored(client):
-    body = (b'{"description":"deep","x":' + b"[" * 10_000 + b"]" * 10_000
-            + b',"expiresAt":"2099-01-01T00:00:00Z"}')
+    body = (
+        b'{"description":"deep","x":'
+        + b"[" * 10_000
+        + b"]" * 10_000
+        + b',"expiresAt":"2099-01-01T00:00:00Z"}'
+    )
     assert client.post(TOKENS, headers={**JSON, **auth(ADMIN_PAT)}, content=body).status_code == 201
 
 
-@pytest.mark.parametrize(("content_type", "named"), [
-    (None, "you didn't provide one"),
-    ("text/plain", "text/plain"),
-    ("application/x-www-form-urlencoded", "application/x-www-form-urlencoded"),
-    ("application/merge-patch+json", "application/merge-patch+json"),
-    ("application/vnd.api+json", "application/vnd.api+json"),
-    ("garbage", "garbage"),
-])
+@pytest.mark.parametrize(
+    ("content_type", "named"),
+    [
+        (None, "you didn't provide one"),
+        ("text/plain", "text/plain"),
+        ("application/x-www-form-urlencoded", "application/x-www-form-urlencoded"),
+        ("application/merge-patch+json", "application/merge-patch+json"),
+        ("application/vnd.api+json", "application/vnd.api+json"),
+        ("garbage", "garbage"),
+    ],
+)
 def test_non_json_content_types_are_415_naming_the_type(client, content_type, named):
     headers = auth(ADMIN_PAT) | ({"Content-Type": content_type} if content_type else {})
     response = client.post(TOKENS, headers=headers, content=VALID)
@@ -117,8 +136,9 @@ def test_non_json_content_types_are_415_naming_the_type(client, content_type, na
 
 @pytest.mark.parametrize("content_type", ["APPLICATION/JSON", "application/json; charset=UTF-8"])
 def test_json_content_type_matching_ignores_case_and_parameters(client, content_type):
-    response = client.post(TOKENS, headers={**auth(ADMIN_PAT), "Content-Type": content_type},
-                           content=VALID)
+    response = client.post(
+        TOKENS, headers={**auth(ADMIN_PAT), "Content-Type": content_type}, content=VALID
+    )
     assert response.status_code == 201
 
 

@@ -24,15 +24,17 @@ def test_list_shows_only_the_callers_pats_without_secrets(client):
 
 def test_empty_list_is_an_empty_array(client):
     client.delete(f"{TOKENS}/1", headers=auth(ADMIN_PAT))
-    response = client.post("/auth/simple/login", json={"username": "admin",
-                                                       "password": "unleash4all"})
+    response = client.post(
+        "/auth/simple/login", json={"username": "admin", "password": "unleash4all"}
+    )
     assert response.status_code == 200
     assert client.get(TOKENS).json() == {"pats": []}
 
 
 def test_query_strings_and_accept_are_ignored(client):
-    response = client.get(f"{TOKENS}?id=2&foo=bar", headers={**auth(ADMIN_PAT),
-                                                            "Accept": "text/html"})
+    response = client.get(
+        f"{TOKENS}?id=2&foo=bar", headers={**auth(ADMIN_PAT), "Accept": "text/html"}
+    )
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json; charset=utf-8"
     assert [p["id"] for p in response.json()["pats"]] == [1]
@@ -76,7 +78,9 @@ def test_delete_of_a_missing_id_is_still_200(client, pat_id):
 def test_deleting_twice_is_200_both_times(client):
     created = create(client, "twice").json()
     for _ in range(2):
-        assert client.delete(f"{TOKENS}/{created['id']}", headers=auth(ADMIN_PAT)).status_code == 200
+        assert (
+            client.delete(f"{TOKENS}/{created['id']}", headers=auth(ADMIN_PAT)).status_code == 200
+        )
 
 
 def test_deleting_another_users_pat_answers_200_and_deletes_nothing(client):
@@ -96,29 +100,37 @@ def test_delete_ids_are_coerced_like_javascript_numbers(client, segment):
 def test_non_integer_ids_are_schema_errors_echoing_the_segment(client, segment):
     response = client.delete(f"{TOKENS}/{segment}", headers=auth(ADMIN_PAT))
     assert response.status_code == 400
-    assert response.json()["details"] == [{
-        "message": f'The `/params/id` property must be integer. You sent "{segment}".',
-        "path": "/params/id",
-    }]
+    assert response.json()["details"] == [
+        {
+            "message": f'The `/params/id` property must be integer. You sent "{segment}".',
+            "path": "/params/id",
+        }
+    ]
 
 
-@pytest.mark.parametrize(("segment", "message"), [
-    ("2147483648", "must be <= 2147483647. You sent 2147483648."),
-    ("-2147483649", "must be >= -2147483648. You sent -2147483649."),
-    ("9999999999999999999999", "must be <= 2147483647. You sent 1e+22."),
-    ("Infinity", "must be <= 2147483647. You sent null."),
-])
+@pytest.mark.parametrize(
+    ("segment", "message"),
+    [
+        ("2147483648", "must be <= 2147483647. You sent 2147483648."),
+        ("-2147483649", "must be >= -2147483648. You sent -2147483649."),
+        ("9999999999999999999999", "must be <= 2147483647. You sent 1e+22."),
+        ("Infinity", "must be <= 2147483647. You sent null."),
+    ],
+)
 def test_ids_outside_int4_are_400_where_unleash_leaks_sql_in_a_500(client, segment, message):
     response = client.delete(f"{TOKENS}/{segment}", headers=auth(ADMIN_PAT))
     assert response.status_code == 400
-    assert response.json()["details"] == [{"message": f"The `/params/id` property {message}",
-                                           "path": "/params/id"}]
+    assert response.json()["details"] == [
+        {"message": f"The `/params/id` property {message}", "path": "/params/id"}
+    ]
 
 
 def test_delete_ignores_its_body_unless_it_is_malformed_json(client):
     headers = {**auth(ADMIN_PAT), "Content-Type": "text/plain"}
-    assert client.request("DELETE", f"{TOKENS}/999", headers=headers,
-                          content=b"anything").status_code == 200
+    assert (
+        client.request("DELETE", f"{TOKENS}/999", headers=headers, content=b"anything").status_code
+        == 200
+    )
     headers["Content-Type"] = "application/json"
     response = client.request("DELETE", f"{TOKENS}/999", headers=headers, content=b"{bad")
     assert response.status_code == 400
@@ -129,8 +141,11 @@ def test_kill_switch_disables_list_and_create_but_not_delete():
     with TestClient(create_app(options=Options(pats_kill_switch=True))) as client:
         for response in (client.get(TOKENS, headers=auth(ADMIN_PAT)), create(client, "x")):
             assert response.status_code == 404
-            assert response.json() == {"name": "NotFoundError", "message": "PATs are disabled.",
-                                       "details": [{"message": "PATs are disabled."}]}
+            assert response.json() == {
+                "name": "NotFoundError",
+                "message": "PATs are disabled.",
+                "details": [{"message": "PATs are disabled."}],
+            }
         assert client.delete(f"{TOKENS}/1", headers=auth(ADMIN_PAT)).status_code == 200
 
 

@@ -7,11 +7,18 @@ import pytest
 from tests.conftest import ADMIN_PAT, TOKENS, auth
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("PUT", TOKENS), ("PATCH", TOKENS), ("DELETE", TOKENS),
-    ("GET", f"{TOKENS}/1"), ("PUT", f"{TOKENS}/1"), ("GET", f"{TOKENS}.json"),
-    ("GET", "/api/admin/nothing-here"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PUT", TOKENS),
+        ("PATCH", TOKENS),
+        ("DELETE", TOKENS),
+        ("GET", f"{TOKENS}/1"),
+        ("PUT", f"{TOKENS}/1"),
+        ("GET", f"{TOKENS}.json"),
+        ("GET", "/api/admin/nothing-here"),
+    ],
+)
 def test_unrouted_requests_are_404_naming_the_path(client, method, path):
     response = client.request(method, path, headers=auth(ADMIN_PAT))
     assert response.status_code == 404
@@ -26,8 +33,10 @@ def test_unauthenticated_unrouted_requests_are_401(client):
     assert client.get("/api/admin/nothing-here").status_code == 401
 
 
-@pytest.mark.parametrize("path", ["/API/ADMIN/USER/TOKENS", "/api/admin/user/Tokens",
-                                  f"{TOKENS}/", "/api/admin//user/tokens"])
+@pytest.mark.parametrize(
+    "path",
+    ["/API/ADMIN/USER/TOKENS", "/api/admin/user/Tokens", f"{TOKENS}/", "/api/admin//user/tokens"],
+)
 def test_paths_match_case_insensitively_with_loose_slashes(client, path):
     assert client.get(path, headers=auth(ADMIN_PAT)).status_code == 200
 
@@ -35,7 +44,8 @@ def test_paths_match_case_insensitively_with_loose_slashes(client, path):
 def test_not_found_message_keeps_the_callers_case(client):
     response = client.put("/API/ADMIN/USER/TOKENS", headers=auth(ADMIN_PAT))
     assert response.json()["message"] == (
-        "The path you were looking for (/api/ADMIN/USER/TOKENS) is not available.")
+        "The path you were looking for (/api/ADMIN/USER/TOKENS) is not available."
+    )
 
 
 @pytest.mark.parametrize(("path", "allow"), [(TOKENS, "GET,HEAD,POST"), (f"{TOKENS}/4", "DELETE")])
@@ -57,4 +67,5 @@ def test_the_contract_is_served_without_auth(client):
     response = client.get("/docs/openapi.json")
     assert response.status_code == 200
     assert {"getPats", "createPat", "deletePat"} <= {
-        op["operationId"] for ops in response.json()["paths"].values() for op in ops.values()}
+        op["operationId"] for ops in response.json()["paths"].values() for op in ops.values()
+    }
