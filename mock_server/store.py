@@ -164,6 +164,10 @@ class PatStore:
                 raise StoreError(
                     "limit", f"Too many PATs ({PAT_LIMIT}) already exist for this user."
                 )
+            if "\x00" in description:
+                # Unleash's duplicate check sends it to PostgreSQL, which cannot hold NUL: a 500
+                # leaking SQL there. Here it is the 400 that was meant.
+                raise StoreError("nul", "PAT description cannot contain a NUL character.")
             if description in owned.descriptions:
                 raise StoreError("duplicate", "PAT description already exists.")
             digest = _digest(secret)
