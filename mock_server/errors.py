@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from starlette.responses import Response
 
-from mock_server.responses import json_response, weak_etag
+from mock_server.responses import VARY, json_response, weak_etag
 
 SCHEMA_400 = (
     "Request validation failed: your request body or params contain invalid data. "
@@ -164,6 +164,6 @@ class TooManyRequests(UnleashError):
         return Response(
             body,
             status_code=429,
-            headers={"Retry-After": str(self.retry_after), "ETag": weak_etag(body)},
+            headers={"Retry-After": str(self.retry_after), "ETag": weak_etag(body), **VARY},
             media_type="text/html; charset=utf-8",
         )

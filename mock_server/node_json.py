@@ -158,8 +158,18 @@ def v8_parse_error(text: str, exc: json.JSONDecodeError) -> str:
         return f"Bad escaped character in JSON at position {pos}"
     if msg.startswith("Unterminated string"):
         return f"Unterminated string in JSON at position {len(text)}"
-    snippet = text if len(text) < 32 else text[:10] + "..." + text[-10:]
-    return f"Unexpected token '{char}', \"{snippet}\" is not valid JSON"
+    return f"Unexpected token '{char}', {_context(text, pos)} is not valid JSON"
+
+
+def _context(text: str, pos: int, width: int = 10) -> str:
+    """V8's GetErrorMessageWithEllipses: the source, or `width` characters around the error."""
+    if len(text) <= 2 * width + 1:
+        return f'"{text}"'
+    if pos < width:
+        return f'"{text[: pos + width]}"...'
+    if pos >= len(text) - width:
+        return f'..."{text[pos - width :]}"'
+    return f'..."{text[pos - width : pos + width]}"...'
 
 
 def _after_comma(text: str, pos: int) -> bool:

@@ -11,6 +11,8 @@ from starlette.responses import Response
 from mock_server import node_json
 
 JSON_UTF8 = "application/json; charset=utf-8"
+# Unleash's compression middleware marks every response that has a body.
+VARY = {"Vary": "Accept-Encoding"}
 
 
 def weak_etag(body: bytes) -> str:
@@ -31,9 +33,8 @@ def json_response(
     etag = weak_etag(body)
     if if_none_match and 200 <= status < 300 and _matches(if_none_match, etag):
         return Response(status_code=304, headers={"ETag": etag, **(headers or {})})
-    return Response(
-        body, status_code=status, headers={"ETag": etag, **(headers or {})}, media_type=JSON_UTF8
-    )
+    return Response(body, status_code=status, headers={"ETag": etag, **VARY, **(headers or {})},
+                    media_type=JSON_UTF8)
 
 
 def _matches(if_none_match: str, etag: str) -> bool:

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.errors import PathNotFound
-from mock_server.responses import weak_etag
+from mock_server.responses import VARY, weak_etag
 
 RAW_PATH_KEY = "unleash_pat.raw_path"
 ROUTE_PREFIXES = (
@@ -100,7 +100,7 @@ class RouteTable:
             text = ",".join(allowed)
             return Response(
                 text.encode(),
-                headers={"Allow": text, "ETag": weak_etag(text.encode())},
+                headers={"Allow": text, "ETag": weak_etag(text.encode()), **VARY},
                 media_type="text/html; charset=utf-8",
             )
         # Unleash names "/api" plus the path after its mount point, case preserved.

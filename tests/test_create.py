@@ -43,6 +43,7 @@ def test_created_pat_has_unleash_shape_and_a_fresh_secret(client):
     response = create(client, "ci", expires="2030-05-06T07:08:09.123Z")
     assert response.status_code == 201
     assert "location" not in response.headers
+    assert response.headers["vary"] == "Accept-Encoding"
     body = response.json()
     assert list(body) == [
         "id",

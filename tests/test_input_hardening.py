@@ -47,6 +47,11 @@ def test_bad_bodies_are_4xx_and_change_nothing(app, client, body, credential):
         (b'{"a":1}x', "Unexpected non-whitespace character after JSON at position 7"),
         (b'{"a":"', "Unterminated string in JSON at position 6"),
         (b"[1,2", "Unexpected end of JSON input"),
+        (b"nope", "Unexpected token 'o', \"nope\" is not valid JSON"),
+        (b'{"description":"ab","expiresAt":x}',
+         "Unexpected token 'x', ...\"iresAt\":x}\" is not valid JSON"),
+        (b'xx{"description":"ab","expiresAt":1}',
+         "Unexpected token 'x', \"xx{\"descrip\"... is not valid JSON"),
     ],
 )
 def test_malformed_json_is_answered_before_auth_with_v8s_message(client, body, message):
