@@ -139,6 +139,15 @@ def v8_parse_error(text: str, exc: json.JSONDecodeError) -> str:
             return f"Unterminated string in JSON at position {len(text)}"
         return "Unexpected end of JSON input"
     msg = exc.msg
+    literal = {"t": "true", "f": "false", "n": "null"}.get(text[pos : pos + 1])
+    if literal and msg == "Expecting value":
+        # V8 reads a literal letter by letter and fails at the first letter that differs.
+        matched = 0
+        while pos + matched < len(text) and text[pos + matched] == literal[matched]:
+            matched += 1
+        if pos + matched >= len(text):
+            return "Unexpected end of JSON input"
+        pos += matched
     char = text[pos] if pos < len(text) else ""
     if msg == "Extra data":
         return f"Unexpected non-whitespace character after JSON at position {pos}"
