@@ -49,7 +49,7 @@ def test_bad_bodies_are_4xx_and_change_nothing(app, client, body, credential):
         (b"[1,2", "Unexpected end of JSON input"),
         (b"nope", "Unexpected token 'o', \"nope\" is not valid JSON"),
         (b'{"description":"ab","expiresAt":x}',
-         "Unexpected token 'x', ...\"iresAt\":x}\" is not valid JSON"),
+         "Unexpected token 'x', ...\"xpiresAt\":x}\" is not valid JSON"),
         (b'xx{"description":"ab","expiresAt":1}',
          "Unexpected token 'x', \"xx{\"descrip\"... is not valid JSON"),
     ],
