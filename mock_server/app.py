@@ -13,7 +13,6 @@ from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.exceptions import ExceptionMiddleware
-from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
@@ -24,9 +23,14 @@ from mock_server.auth import Authenticator, AuthMiddleware, RateLimiter, Session
 from mock_server.body_parser import BodyParserMiddleware
 from mock_server.errors import ContentTypeError, UnleashError
 from mock_server.handlers import Options, PatHandlers, spec_document
+from mock_server.operations import DirectApi
 from mock_server.routing import AnySegmentRoutingMiddleware, ExpressPathMiddleware, RouteTable
 from mock_server.store import PatStore
-from mock_server.validation import UnleashBodyValidator, UnleashParameterValidator
+from mock_server.validation import (
+    CachedRequestValidationMiddleware,
+    UnleashBodyValidator,
+    UnleashParameterValidator,
+)
 
 SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
 if not SPEC_PATH.exists():  # running from a source checkout rather than an installed wheel
@@ -66,10 +70,12 @@ def create_app(
             functools.partial(AuthMiddleware, authenticator=authenticator),
             ExceptionMiddleware,
             AnySegmentRoutingMiddleware,
-            RequestValidationMiddleware,
+            CachedRequestValidationMiddleware,
             ContextMiddleware,
         ],
     )
+    # Connexion 3.3 (pinned) names the class that wraps handler calls here.
+    app._middleware_app.api_cls = DirectApi
     spec = load_spec()
     app.add_api(
         spec,

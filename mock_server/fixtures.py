@@ -90,7 +90,9 @@ if not DEFAULT_PATH.exists():  # running from a source checkout rather than an i
 def load(path: str | Path | None = None) -> Fixtures:
     path = Path(path) if path is not None else DEFAULT_PATH
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's loader, where PyYAML has it, reads large fixture files 2-3x faster.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except OSError as exc:
         raise FixtureError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:

@@ -60,8 +60,40 @@ def stringify(value: Any) -> str:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+_SAFE_INT = 2**53
+
+
+def _plain(value: Any) -> bool:
+    """Only strings, booleans, None and integers V8 prints exactly, in dicts with string keys
+    and lists: for these the C encoder writes what JSON.stringify writes."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -_SAFE_INT <= item <= _SAFE_INT:
+                continue
+            return False
+        if kind is dict:
+            if any(type(key) is not str for key in item):
+                return False
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        else:
+            return False
+    return True
+
+
 def dumps_bytes(value: Any) -> bytes:
-    return stringify(value).encode("utf-8")
+    """`JSON.stringify` as UTF-8; the C encoder where it agrees with V8 (every response body)."""
+    if not _plain(value):
+        return stringify(value).encode("utf-8")
+    text = _ENCODER.encode(value)
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
 def parse(text: str) -> Any:

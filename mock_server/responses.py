@@ -33,8 +33,12 @@ def json_response(
     etag = weak_etag(body)
     if if_none_match and 200 <= status < 300 and _matches(if_none_match, etag):
         return Response(status_code=304, headers={"ETag": etag, **(headers or {})})
-    return Response(body, status_code=status, headers={"ETag": etag, **VARY, **(headers or {})},
-                    media_type=JSON_UTF8)
+    return Response(
+        body,
+        status_code=status,
+        headers={"ETag": etag, **VARY, **(headers or {})},
+        media_type=JSON_UTF8,
+    )
 
 
 def _matches(if_none_match: str, etag: str) -> bool:

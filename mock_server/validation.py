@@ -13,9 +13,15 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connexion.middleware.request_validation import (
+    RequestValidationAPI,
+    RequestValidationMiddleware,
+    RequestValidationOperation,
+)
+from connexion.operations import AbstractOperation
 from connexion.validators import AbstractRequestBodyValidator, ParameterValidator
 from starlette.datastructures import Headers
-from starlette.types import Receive, Scope
+from starlette.types import Receive, Scope, Send
 
 from mock_server import node_json
 from mock_server.body_parser import BODY_KEY, is_json
@@ -202,3 +208,51 @@ class UnleashBodyValidator(AbstractRequestBodyValidator):
             raise SchemaError([error])
         scope[BODY_KEY] = body
         return receive, scope
+
+
+class _CachedValidationOperation(RequestValidationOperation):
+    """Connexion builds an operation's validators on every request; these are built once."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        operation = self._operation
+        if not hasattr(self, "_parameters"):
+            self._parameters = self._validator_map["parameter"](
+                operation.parameters,
+                uri_parser=operation._uri_parser_class(
+                    operation.parameters, operation.body_definition()
+                ),
+                strict_validation=self.strict_validation,
+                security_query_params=self.security_query_params,
+            )
+            self._bodies: dict[str, AbstractRequestBodyValidator | None] = {}
+        self._parameters.validate(scope)
+        mime_type, encoding = self.extract_content_type(scope["headers"])
+        self.validate_mime_type(mime_type)
+        schema = operation.body_schema(mime_type)
+        if schema:
+            if mime_type not in self._bodies:
+                validator_class = self._validator_map["body"].get(mime_type)
+                self._bodies[mime_type] = validator_class and validator_class(
+                    schema=schema,
+                    required=operation.request_body.get("required", False),
+                    nullable=False,
+                    encoding=encoding,
+                    strict_validation=self.strict_validation,
+                )
+            if validator := self._bodies[mime_type]:
+                receive, scope = await validator.wrap_receive(receive, scope=scope)
+        await self.next_app(scope, receive, send)
+
+
+class _CachedValidationApi(RequestValidationAPI):
+    def make_operation(self, operation: AbstractOperation) -> _CachedValidationOperation:
+        return _CachedValidationOperation(
+            self.next_app,
+            operation=operation,
+            strict_validation=self.strict_validation,
+            validator_map=self.validator_map,
+        )
+
+
+class CachedRequestValidationMiddleware(RequestValidationMiddleware):
+    api_cls = _CachedValidationApi
