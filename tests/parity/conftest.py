@@ -14,7 +14,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server import create_app
+from mock_server import PatStore, create_app
 from mock_server.fixtures import parse
 
 from .deliberate import Deliberate
@@ -24,6 +24,7 @@ from .targets import (
     SUITE_PREFIX,
     TOKENS,
     Account,
+    Clock,
     Target,
     observe,
     session_cookie,
@@ -77,8 +78,14 @@ def users() -> Users:
     env = real_env() or {}
     token = secrets.token_hex(4)
     return Users(
-        Identity(env.get("UNLEASH_USER", "alice"), env.get("UNLEASH_PASSWORD", DEFAULT_PASSWORDS["alice"])),
-        Identity(env.get("UNLEASH_USER_2", "bob"), env.get("UNLEASH_PASSWORD_2", DEFAULT_PASSWORDS["bob"])),
+        Identity(
+            env.get("UNLEASH_USER", "alice"),
+            env.get("UNLEASH_PASSWORD", DEFAULT_PASSWORDS["alice"]),
+        ),
+        Identity(
+            env.get("UNLEASH_USER_2", "bob"),
+            env.get("UNLEASH_PASSWORD_2", DEFAULT_PASSWORDS["bob"]),
+        ),
         Identity(f"parity-{token}", f"Parity-{token}-Pw7!"),
     )
 
@@ -96,7 +103,8 @@ def _prepare(target: Target, fresh: Identity) -> None:
         assert bootstrap, f"{target.name}: {account.label} has no {BOOTSTRAP_DESCRIPTION} PAT"
         account.pat_id = bootstrap[0]
         target.known_pat_ids.add(bootstrap[0])
-        for leftover in (p for p in pats if p["description"].startswith(SUITE_PREFIX)):
+        ours = (p for p in pats if p["description"].strip().lower().startswith(SUITE_PREFIX))
+        for leftover in ours:
             target.request("DELETE", f"{TOKENS}/{leftover['id']}", headers=headers)
     login = target.request(
         "POST",
@@ -176,7 +184,9 @@ def mock_target(users: Users) -> Iterator[Target]:
                         "password": who.password,
                         "name": who.username,
                         "email": f"{who.username}@example.com",
-                        "pats": [] if pat is None else [
+                        "pats": []
+                        if pat is None
+                        else [
                             {
                                 "description": BOOTSTRAP_DESCRIPTION,
                                 "secret": pat,
@@ -194,9 +204,10 @@ def mock_target(users: Users) -> Iterator[Target]:
             "adminTokens": [admin_token],
         }
     )
-    app = create_app(fixtures)
+    clock = Clock(virtual=True)
+    app = create_app(fixtures, store=PatStore(clock=clock.now))
     with TestClient(app, base_url="http://mock", raise_server_exceptions=False) as client:
-        target = Target("mock", client, _accounts(users, pats), admin_token)
+        target = Target("mock", client, _accounts(users, pats), admin_token, clock)
         _prepare(target, users.fresh)
         yield target
 

@@ -30,23 +30,26 @@ def _is_user(value: dict[str, Any]) -> bool:
     return "username" in value
 
 
+def _pat_ids(value: Any) -> list[int]:
+    if isinstance(value, dict):
+        own = [value["id"]] if _is_pat(value) and isinstance(value["id"], int) else []
+        return own + [i for v in value.values() for i in _pat_ids(v)]
+    if isinstance(value, list):
+        return [i for v in value for i in _pat_ids(v)]
+    return []
+
+
 class _Normalizer:
     def __init__(self, run: Run) -> None:
         self.run = run
         target = run.target
         self.users = {a.user_id: a.label for a in target.accounts.values()}
         named = {a.pat_id: f"{a.label}-bootstrap" for a in target.accounts.values() if a.pat_id}
-        seen = sorted({i for obs in run.steps.values() for i in self._pat_ids(obs.get("body"))})
-        others = [i for i in seen if i not in named]
+        # Ranked among this session's own PATs only: other processes may use the real users too.
+        known = target.known_pat_ids
+        seen = {i for obs in run.steps.values() for i in _pat_ids(obs.get("body"))}
+        others = sorted(i for i in seen & known if i not in named)
         self.pat_labels = {**named, **{i: f"new#{k}" for k, i in enumerate(others)}}
-
-    def _pat_ids(self, value: Any) -> list[int]:
-        if isinstance(value, dict):
-            own = [value["id"]] if _is_pat(value) and isinstance(value["id"], int) else []
-            return own + [i for v in value.values() for i in self._pat_ids(v)]
-        if isinstance(value, list):
-            return [i for v in value for i in self._pat_ids(v)]
-        return []
 
     def prepare(self, value: Any) -> Any:
         """Lists of PATs: keep the ones this session knows (the real users are shared), sorted by
@@ -70,14 +73,16 @@ class _Normalizer:
                 return "<secret>"
             if key == "id" and UUID.fullmatch(value):
                 return "<uuid>"
-            if key in ("createdAt", "seenAt") and TIMESTAMP.fullmatch(value):
-                # A PAT's seenAt is set by a flush every 3 minutes, at a moment neither side
-                # controls: null and a timestamp are the same format here.
-                return "<seenAt>" if key == "seenAt" and parent and _is_pat(parent) else "<timestamp>"
+            if key == "seenAt" and TIMESTAMP.fullmatch(value):
+                return "<seenAt>"
+            if key == "createdAt" and TIMESTAMP.fullmatch(value):
+                return "<timestamp>"
             if key == "imageUrl" and GRAVATAR.fullmatch(value):
                 return "<gravatar url>"
             return value
-        if key == "seenAt" and value is None and parent and _is_pat(parent):
+        if key == "seenAt" and value is None:
+            # A PAT's seenAt is set by a flush every 3 minutes, a user's by logins made outside
+            # the suite (the real users' bootstrap): null and a timestamp are one format here.
             return "<seenAt>"
         if isinstance(value, int) and not isinstance(value, bool) and parent is not None:
             if key == "userId" or (key == "id" and _is_user(parent)):

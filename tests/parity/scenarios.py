@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import base64
 import gzip
-import time
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .targets import FAR, TOKENS, Run
+
+# A documentation address (RFC 5737), new per session, so its rate-limit bucket starts empty.
+FORWARDED_FOR = f"192.0.2.{secrets.randbelow(254) + 1}, 198.51.100.{secrets.randbelow(254) + 1}"
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,21 @@ def scenario(id: str) -> Callable[[Callable[[Run], None]], Callable[[Run], None]
 
 def js_iso(moment: datetime) -> str:
     """Date#toISOString, which is also how Unleash echoes an expiry sent this way."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def from_now(run: Run, seconds: float, label: str) -> str:
-    value = js_iso(datetime.now(UTC) + timedelta(seconds=seconds))
+    value = js_iso(run.target.clock.now() + timedelta(seconds=seconds))
     run.volatile[value] = label
     return value
+
+
+def wait_past(run: Run, expires_at: str) -> None:
+    clock = run.target.clock
+    left = (datetime.fromisoformat(expires_at) - clock.now()).total_seconds()
+    clock.sleep(max(0.0, left) + 0.5)
 
 
 def pat_body(description: Any, expires_at: Any = FAR) -> dict[str, Any]:
@@ -109,7 +120,10 @@ AUTH_VARIANTS: dict[str, tuple[Headers, str]] = {
     "admin-token": (_auth(lambda r: r.target.admin_token), "alice"),
     "bearer-admin-token": (_auth(lambda r: f"Bearer {r.target.admin_token}"), "alice"),
     "session-cookie": (lambda r: {"Cookie": _cookie(r)}, "fresh"),
-    "bogus-session-cookie": (lambda r: {"Cookie": "unleash-session=s%3Abogus.c2lnbmF0dXJl"}, "fresh"),
+    "bogus-session-cookie": (
+        lambda r: {"Cookie": "unleash-session=s%3Abogus.c2lnbmF0dXJl"},
+        "fresh",
+    ),
     "cookie-and-other-users-pat": (
         lambda r: {"Cookie": _cookie(r), "Authorization": r.pat("alice")},
         "fresh",
@@ -145,6 +159,15 @@ for _name, (_headers, _owner) in AUTH_VARIANTS.items():
     scenario(f"auth-{_name}")(_auth_scenario(_headers, _owner))
 
 
+@scenario("auth-two-authorization-headers")
+def two_authorization_headers(r: Run) -> None:
+    """Node keeps the first of repeated Authorization headers (findings §1)."""
+    pat = ("Authorization", r.pat("alice"))
+    garbage = ("Authorization", "garbage")
+    r.send("pat-then-garbage", "GET", TOKENS, headers=[pat, garbage])
+    r.send("garbage-then-pat", "GET", TOKENS, headers=[garbage, pat])
+
+
 @scenario("auth-expired-pat")
 def expired_pat(r: Run) -> None:
     """A PAT that expires 3 s ahead works until then, then is 401 everywhere but stays listed,
@@ -153,19 +176,21 @@ def expired_pat(r: Run) -> None:
     short = r.create("create-short-lived", "alice", "parity-short-lived", expires)
     secret = {"Authorization": short["secret"]}
     r.send("get-before-expiry", "GET", TOKENS, headers=secret)
-    time.sleep(max(0.0, datetime.fromisoformat(expires).timestamp() - time.time()) + 0.5)
+    wait_past(r, expires)
     r.send("get-after-expiry", "GET", TOKENS, headers=secret)
     r.send("post-after-expiry", "POST", TOKENS, headers=secret, json_body=pat_body("parity-x"))
     r.send("delete-after-expiry", "DELETE", f"{TOKENS}/{short['id']}", headers=secret)
     r.send("list", "GET", TOKENS, as_="alice")
-    r.send("reuse-description", "POST", TOKENS, as_="alice", json_body=pat_body("parity-short-lived"))
+    r.send(
+        "reuse-description", "POST", TOKENS, as_="alice", json_body=pat_body("parity-short-lived")
+    )
 
 
 # -- creation: bodies (reference §4, findings §3) ---------------------------------------------
-def _post_scenario(**send: Any) -> Callable[[Run], None]:
+def _post_scenario(who: str = "alice", **send: Any) -> Callable[[Run], None]:
     def run(r: Run) -> None:
-        r.send("post", "POST", TOKENS, as_="alice", **send)
-        r.send("list-after", "GET", TOKENS, as_="alice")
+        r.send("post", "POST", TOKENS, as_=who, **send)
+        r.send("list-after", "GET", TOKENS, as_=who)
 
     return run
 
@@ -176,6 +201,18 @@ def _raw(text: str | bytes) -> dict[str, Any]:
 
 _VALID = '{"description":"parity-raw","expiresAt":"2099-06-30T12:00:00.000Z"}'
 _HUGE = "x" * (101 * 1024)
+LIMIT_BYTES = 100 * 1024
+
+
+def _sized_body(size: int) -> str:
+    """A valid create body of exactly `size` bytes, padded in the description."""
+    empty = '{"description":"parity-","expiresAt":"' + FAR + '"}'
+    return empty.replace("parity-", "parity-" + "y" * (size - len(empty)))
+
+
+# Descriptions without the suite's prefix are created by the session's own user: a PAT another
+# process left on alice under the same description would turn the 201 into a 409.
+FRESH = "fresh"
 
 BODIES: dict[str, dict[str, Any]] = {
     "valid": {"json_body": pat_body("parity-valid")},
@@ -191,15 +228,15 @@ BODIES: dict[str, dict[str, Any]] = {
             "foo": "bar",
         }
     },
-    "description-number-coerced": {"json_body": pat_body(123)},
-    "description-true-coerced": {"json_body": pat_body(True)},
-    "description-false-coerced": {"json_body": pat_body(False)},
-    "description-zero-coerced": {"json_body": pat_body(0)},
-    "description-float-coerced": {"json_body": pat_body(1.5)},
-    "description-1e21-coerced": {"json_body": pat_body(1e21)},
+    "description-number-coerced": {"who": FRESH, "json_body": pat_body(123)},
+    "description-true-coerced": {"who": FRESH, "json_body": pat_body(True)},
+    "description-false-coerced": {"who": FRESH, "json_body": pat_body(False)},
+    "description-zero-coerced": {"who": FRESH, "json_body": pat_body(0)},
+    "description-float-coerced": {"who": FRESH, "json_body": pat_body(1.5)},
+    "description-1e21-coerced": {"who": FRESH, "json_body": pat_body(1e21)},
     "description-null": {"json_body": pat_body(None)},
     "description-empty": {"json_body": pat_body("")},
-    "description-whitespace-only": {"json_body": pat_body("   ")},
+    "description-whitespace-only": {"who": FRESH, "json_body": pat_body("   ")},
     "description-padded-not-trimmed": {"json_body": pat_body("  parity-padded  ")},
     "description-object": {"json_body": pat_body({"a": 1})},
     "description-array": {"json_body": pat_body(["a"])},
@@ -219,11 +256,11 @@ BODIES: dict[str, dict[str, Any]] = {
     "expiry-missing": {"json_body": {"description": "parity-no-expiry"}},
     "both-missing": {"json_body": {}},
     "object-description-and-bad-expiry": {"json_body": pat_body({"a": 1}, "tomorrow")},
-    "empty-description-and-past-expiry": {
-        "json_body": pat_body("", "2020-01-01T00:00:00.000Z")
-    },
+    "empty-description-and-past-expiry": {"json_body": pat_body("", "2020-01-01T00:00:00.000Z")},
     "duplicate-keys-last-wins": {
-        **_raw('{"description":"parity-dup-a","description":"parity-dup-b","expiresAt":"' + FAR + '"}')
+        **_raw(
+            '{"description":"parity-dup-a","description":"parity-dup-b","expiresAt":"' + FAR + '"}'
+        )
     },
     "utf8-bom": {**_raw(b"\xef\xbb\xbf" + _VALID.encode())},
     "body-array": {"json_body": [pat_body("parity-arr")]},
@@ -237,27 +274,27 @@ BODIES: dict[str, dict[str, Any]] = {
     "malformed-json-trailing-comma": {**_raw('{"description":"parity-tc",}')},
     "malformed-json-single-quotes": {**_raw("{'description':'x'}")},
     "body-over-100kb": {**_raw('{"description":"' + _HUGE + '","expiresAt":"' + FAR + '"}')},
-    "body-just-under-100kb": {
-        **_raw(
-            '{"description":"parity-'
-            + "y" * (100 * 1024 - 30 - len(FAR) - len("parity-"))
-            + '","expiresAt":"'
-            + FAR
-            + '"}'
-        )
-    },
+    # body-parser's limit is 100 kB = 102 400 bytes, inclusive (findings §3).
+    "body-exactly-100kb": {**_raw(_sized_body(LIMIT_BYTES))},
+    "body-100kb-plus-one-byte": {**_raw(_sized_body(LIMIT_BYTES + 1))},
     "no-content-type": {**_raw(_VALID), "content_type": None},
     "content-type-text-plain": {**_raw(_VALID), "content_type": "text/plain"},
     "content-type-form": {**_raw(_VALID), "content_type": "application/x-www-form-urlencoded"},
     "content-type-merge-patch": {**_raw(_VALID), "content_type": "application/merge-patch+json"},
     "content-type-vnd-api-json": {**_raw(_VALID), "content_type": "application/vnd.api+json"},
     "content-type-garbage": {**_raw(_VALID), "content_type": "garbage"},
+    "content-type-text-json": {**_raw(_VALID), "content_type": "text/json"},
+    "content-type-application-wildcard": {**_raw(_VALID), "content_type": "application/*"},
+    "content-type-json-utf16": {**_raw(_VALID), "content_type": "application/json; charset=utf-16"},
     "content-type-json-charset-utf8": {
         **_raw(_VALID),
         "content_type": "application/json; charset=utf-8",
     },
     "content-type-json-upper-case": {**_raw(_VALID), "content_type": "APPLICATION/JSON"},
-    "content-type-json-latin1": {**_raw(_VALID), "content_type": "application/json; charset=latin1"},
+    "content-type-json-latin1": {
+        **_raw(_VALID),
+        "content_type": "application/json; charset=latin1",
+    },
     "content-encoding-gzip": {
         **_raw(gzip.compress(_VALID.encode(), mtime=0)),
         "headers": {"Content-Encoding": "gzip"},
@@ -295,6 +332,10 @@ EXPIRIES: dict[str, Any] = {
     "lowercase-t-and-z": "2031-01-01t12:00:00z",
     "space-separator": "2031-01-01 12:00:00Z",
     "tab-separator": "2031-01-01\t12:00:00Z",
+    "newline-separator": "2031-01-01\n12:00:00Z",
+    "offset-plus-15-59": "2031-01-01T12:00:00+15:59",
+    "nanoseconds-truncated": "2031-01-01T12:00:00.123456789Z",
+    "past-year-one": "0001-01-01T00:00:00Z",
     "leap-second": "2031-06-30T23:59:60Z",
     "leap-second-with-offset": "2031-01-01T23:59:60+02:00",
 }
@@ -310,7 +351,10 @@ for _name, _expiry in EXPIRIES.items():
 @scenario("create-expiry-earlier-today")
 def expiry_earlier_today(r: Run) -> None:
     r.send(
-        "post", "POST", TOKENS, as_="alice",
+        "post",
+        "POST",
+        TOKENS,
+        as_="alice",
         json_body=pat_body("parity-earlier", from_now(r, -3600, "<now-1h>")),
     )
 
@@ -318,7 +362,10 @@ def expiry_earlier_today(r: Run) -> None:
 @scenario("create-expiry-2s-ahead")
 def expiry_two_seconds_ahead(r: Run) -> None:
     r.send(
-        "post", "POST", TOKENS, as_="alice",
+        "post",
+        "POST",
+        TOKENS,
+        as_="alice",
         json_body=pat_body("parity-soon", from_now(r, 2, "<now+2s>")),
     )
 
@@ -343,20 +390,30 @@ def admin_token_invalid_body(r: Run) -> None:
 # -- limits and duplicates (reference §4, findings §4) -----------------------------------------
 @scenario("limit-ten-pats-per-user")
 def ten_pat_limit(r: Run) -> None:
-    first = r.create("create-1", "fresh", "parity-limit-1")
+    """The first PAT expires while the others are created: expired PATs still count."""
+    expires = from_now(r, 3, "<now+3s>")
+    first = r.create("create-1-short-lived", "fresh", "parity-limit-1", expires)
     for i in range(2, 11):
         r.create(f"create-{i}", "fresh", f"parity-limit-{i}")
+    wait_past(r, expires)
     r.send("create-11th", "POST", TOKENS, as_="fresh", json_body=pat_body("parity-limit-11"))
     # Order of the service checks: empty description, past expiry, then the limit, then 409.
-    r.send("create-11th-duplicate", "POST", TOKENS, as_="fresh", json_body=pat_body("parity-limit-1"))
+    r.send(
+        "create-11th-duplicate", "POST", TOKENS, as_="fresh", json_body=pat_body("parity-limit-1")
+    )
     r.send("create-11th-empty", "POST", TOKENS, as_="fresh", json_body=pat_body(""))
     r.send(
-        "create-11th-past", "POST", TOKENS, as_="fresh",
+        "create-11th-past",
+        "POST",
+        TOKENS,
+        as_="fresh",
         json_body=pat_body("parity-limit-p", "2020-01-01T00:00:00.000Z"),
     )
     r.send("list-full", "GET", TOKENS, as_="fresh")
     r.send("delete-one", "DELETE", f"{TOKENS}/{first['id']}", as_="fresh")
-    r.send("create-after-delete", "POST", TOKENS, as_="fresh", json_body=pat_body("parity-limit-11"))
+    r.send(
+        "create-after-delete", "POST", TOKENS, as_="fresh", json_body=pat_body("parity-limit-11")
+    )
     r.send("list-after", "GET", TOKENS, as_="fresh")
 
 
@@ -366,7 +423,9 @@ def duplicates(r: Run) -> None:
     r.send("same-user-again", "POST", TOKENS, as_="alice", json_body=pat_body("parity-dup"))
     r.send("other-user", "POST", TOKENS, as_="bob", json_body=pat_body("parity-dup"))
     r.send("same-user-other-case", "POST", TOKENS, as_="alice", json_body=pat_body("Parity-Dup"))
-    r.send("same-user-trailing-space", "POST", TOKENS, as_="alice", json_body=pat_body("parity-dup "))
+    r.send(
+        "same-user-trailing-space", "POST", TOKENS, as_="alice", json_body=pat_body("parity-dup ")
+    )
     r.send("list-alice", "GET", TOKENS, as_="alice")
     r.send("list-bob", "GET", TOKENS, as_="bob")
 
@@ -380,7 +439,9 @@ def isolation(r: Run) -> None:
     r.send("alice-lists", "GET", TOKENS, as_="alice")
     r.send("bob-lists", "GET", TOKENS, as_="bob")
     r.send("new-pat-lists", "GET", TOKENS, headers={"Authorization": alice["secret"]})
-    r.send("new-pat-current-user", "GET", "/api/admin/user", headers={"Authorization": alice["secret"]})
+    r.send(
+        "new-pat-current-user", "GET", "/api/admin/user", headers={"Authorization": alice["secret"]}
+    )
 
 
 # -- deletion (reference §6, findings §6) ------------------------------------------------------
@@ -391,7 +452,9 @@ def delete_own(r: Run) -> None:
     r.send("list-after", "GET", TOKENS, as_="alice")
     r.send("delete-again", "DELETE", f"{TOKENS}/{pat['id']}", as_="alice")
     r.send("deleted-secret", "GET", TOKENS, headers={"Authorization": pat["secret"]})
-    r.send("recreate-same-description", "POST", TOKENS, as_="alice", json_body=pat_body("parity-del"))
+    r.send(
+        "recreate-same-description", "POST", TOKENS, as_="alice", json_body=pat_body("parity-del")
+    )
 
 
 @scenario("delete-other-users-pat")
@@ -470,7 +533,14 @@ def delete_with_body(r: Run) -> None:
     """DELETE ignores its body, unless a JSON content type carries malformed JSON."""
     first = r.create("create-1", "alice", "parity-body-1")
     second = r.create("create-2", "alice", "parity-body-2")
-    r.send("text-body", "DELETE", f"{TOKENS}/{first['id']}", as_="alice", raw=b"hi", content_type="text/plain")
+    r.send(
+        "text-body",
+        "DELETE",
+        f"{TOKENS}/{first['id']}",
+        as_="alice",
+        raw=b"hi",
+        content_type="text/plain",
+    )
     r.send("malformed-json-body", "DELETE", f"{TOKENS}/{second['id']}", as_="alice", raw=b"{bad")
     r.send("list-after", "GET", TOKENS, as_="alice")
 
@@ -528,6 +598,24 @@ def post_trailing_slash(r: Run) -> None:
     r.send("post", "POST", f"{TOKENS}/", as_="alice", json_body=pat_body("parity-slash"))
 
 
+@scenario("ratelimit-bucket-per-forwarded-ip")
+def ratelimit_bucket(r: Run) -> None:
+    """The PAT limiter keys on req.ip with `trust proxy` on, so X-Forwarded-For picks the bucket
+    (findings §8): a new address starts a full window, every request counts."""
+    address = {"X-Forwarded-For": FORWARDED_FOR}
+    for step in ("first", "second"):
+        response = r.send(step, "GET", TOKENS, as_="alice", headers=address)
+        reset = int(response.headers.get("ratelimit-reset", "-1"))
+        r.record(
+            f"{step}-counters",
+            {
+                "remaining": response.headers.get("ratelimit-remaining"),
+                "limit": response.headers.get("ratelimit-limit"),
+                "reset-within-window": 0 < reset <= 60,
+            },
+        )
+
+
 @scenario("list-if-none-match")
 def if_none_match(r: Run) -> None:
     etag = r.send("get", "GET", TOKENS, as_="alice").headers.get("etag", "")
@@ -548,14 +636,18 @@ def login_good(r: Run) -> None:
 def login_bad_password(r: Run) -> None:
     bob = r.account("bob")
     r.send(
-        "login", "POST", "/auth/simple/login",
+        "login",
+        "POST",
+        "/auth/simple/login",
         json_body={"username": bob.username, "password": bob.password + "-wrong"},
     )
 
 
 @scenario("login-missing-password")
 def login_missing_password(r: Run) -> None:
-    r.send("login", "POST", "/auth/simple/login", json_body={"username": r.account("alice").username})
+    r.send(
+        "login", "POST", "/auth/simple/login", json_body={"username": r.account("alice").username}
+    )
 
 
 def _openapi_view(body: Any) -> Any:
@@ -565,7 +657,8 @@ def _openapi_view(body: Any) -> Any:
     paths = body.get("paths", {})
     return {
         "openapi": body.get("openapi"),
-        "has-pat-paths": "/api/admin/user/tokens" in paths and "/api/admin/user/tokens/{id}" in paths,
+        "has-pat-paths": "/api/admin/user/tokens" in paths
+        and "/api/admin/user/tokens/{id}" in paths,
     }
 
 

@@ -8,8 +8,10 @@ normalize.py, once all steps are known.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -46,11 +48,30 @@ class Account:
 
 
 @dataclass
+class Clock:
+    """The target's idea of now. The mock's clock is virtual (its store reads it), so waiting for a
+    PAT to expire costs real time on the real server only."""
+
+    virtual: bool = False
+    offset: float = 0.0
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.offset)
+
+    def sleep(self, seconds: float) -> None:
+        if self.virtual:
+            self.offset += seconds
+        else:
+            time.sleep(seconds)
+
+
+@dataclass
 class Target:
     name: str  # "mock" | "real"
     client: httpx.Client
     accounts: dict[str, Account]
     admin_token: str
+    clock: Clock = field(default_factory=Clock)
     # Responses recorded once per session, because login is limited to 10 a minute per IP.
     session_records: dict[str, Observation] = field(default_factory=dict)
     # PAT ids this session knows (bootstraps and its own); lists are compared on these only, so
@@ -58,8 +79,10 @@ class Target:
     known_pat_ids: set[int] = field(default_factory=set)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        # An absolute URL: httpx would read a relative `//api//…` as a host name.
+        url = str(self.client.base_url).rstrip("/") + path
         try:
-            return self.client.request(method, path, **kwargs)
+            return self.client.request(method, url, **kwargs)
         finally:
             # Each step states its credentials; a cookie jar would silently add a session.
             self.client.cookies.clear()
@@ -72,7 +95,7 @@ def session_cookie(response: httpx.Response) -> str:
     jar = SimpleCookie()
     jar.load(response.headers.get("set-cookie", ""))
     morsel = jar.get("unleash-session")
-    assert morsel is not None, f"login gave no session cookie: {response.status_code} {response.text}"
+    assert morsel is not None, f"no session cookie: {response.status_code} {response.text}"
     return f"unleash-session={morsel.value}"
 
 
@@ -111,6 +134,9 @@ def observe(response: httpx.Response) -> Observation:
         "content-type": headers.get("content-type"),
         "location": "location" in headers,
         "ratelimit": ",".join(ratelimit) or None,
+        # The policy is configuration (20000/min for PATs, 10/min for login), so compared as is.
+        "ratelimit-policy": headers.get("ratelimit-policy"),
+        "vary": headers.get("vary"),
         "etag": _etag_kind(headers.get("etag")),
         "transfer-encoding": headers.get("transfer-encoding"),
         "retry-after": "retry-after" in headers,
@@ -158,21 +184,24 @@ class Run:
         path: str,
         *,
         as_: str | None = None,
-        headers: dict[str, str] | None = None,
+        headers: dict[str, str] | list[tuple[str, str]] | None = None,
         json_body: Any = _UNSET,
         raw: bytes | None = None,
         content_type: str | None = JSON,
         view: Callable[[Any], Any] | None = None,
     ) -> httpx.Response:
         """Send one request and record it as `step`. The body is `json_body` serialized
-        compactly (as a browser would) or `raw` bytes; `content_type=None` sends none."""
+        compactly (as a browser would) or `raw` bytes; `content_type=None` sends none.
+        `headers` as a list may repeat a header (Node keeps the first Authorization)."""
         assert step not in self.steps, f"step {step!r} is recorded twice"
-        all_headers = {**(self.auth(as_) if as_ else {}), **(headers or {})}
+        extra = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        all_headers = list((self.auth(as_) if as_ else {}).items()) + extra
         content = raw
         if json_body is not _UNSET:
             content = json.dumps(json_body, separators=(",", ":"), ensure_ascii=False).encode()
-        if content is not None and content_type is not None:
-            all_headers.setdefault("Content-Type", content_type)
+        named = {name.lower() for name, _ in all_headers}
+        if content is not None and content_type is not None and "content-type" not in named:
+            all_headers.append(("Content-Type", content_type))
         response = self.target.request(method, path, headers=all_headers, content=content)
         observation = observe(response)
         if view is not None:
