@@ -288,9 +288,8 @@ def serve_bare(port: int, body: str) -> None:
 
 def serve_seeded(port: int, plan_path: str) -> None:
     """The mock seeded in memory (Fixtures built directly, no YAML) from a plan file."""
-    import uvicorn
-
     from mock_server import Options, create_app
+    from mock_server.cli import run_server
     from mock_server.fixtures import Fixtures, SeedPat
     from mock_server.store import User
     from mock_server.validation import parse_date_time
@@ -305,7 +304,7 @@ def serve_seeded(port: int, plan_path: str) -> None:
         for u in plan["users"]
     )
     app = create_app(Fixtures(users, ()), options=Options(rate_limit_per_minute=int(NO_RATE_LIMIT)))
-    uvicorn.Server(uvicorn_config(app, port)).run()
+    run_server(app, "127.0.0.1", port)  # as `unleash-pat serve` runs it
 
 
 def secret() -> str:

@@ -8,27 +8,42 @@ import gc
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from typing import Any
+
+import uvicorn
 
 from mock_server import fixtures as fixture_files
 from mock_server.handlers import Options
 
 
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process would die
+        # by the signal; a stop that was asked for is a clean exit (status 0).
+        signals = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in signals}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def run_server(app: Any, host: str, port: int, log_level: str = "warning") -> None:
+    """Serve `app` with uvicorn until SIGINT or SIGTERM, once connections are closed."""
+    # Everything seeded lives as long as the server: keep the collector from rescanning it
+    # (with 100,000 seeded users, GC pauses otherwise reach 180 ms at p99).
+    gc.collect()
+    gc.freeze()
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off")
+    _Server(config).run()
+
+
+_SHOWN_USERS = 10
+
+
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    class _Server(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process would
-            # die by the signal; a stop that was asked for is a clean exit (status 0).
-            signals = (signal.SIGINT, signal.SIGTERM)
-            previous = {sig: signal.signal(sig, self.handle_exit) for sig in signals}
-            try:
-                yield
-            finally:
-                for sig, handler in previous.items():
-                    signal.signal(sig, handler)
-
     from mock_server.app import create_app
 
     try:
@@ -44,24 +59,16 @@ def _serve(args: argparse.Namespace) -> int:
         seen_at_flush_seconds=args.seen_at_flush_seconds,
     )
     app = create_app(fixtures, options=options)
-    # Everything seeded lives as long as the server: keep the collector from rescanning it
-    # (with 100,000 seeded users, GC pauses otherwise reach 180 ms at p99).
-    gc.collect()
-    gc.freeze()
-    url = f"http://{args.host}:{args.port}"
-    print(f"unleash-pat mock of Unleash 8.2.0 PAT API at {url}", flush=True)
-    for user, pats in fixtures.users:
+    lines = [f"unleash-pat mock of Unleash 8.2.0 PAT API at http://{args.host}:{args.port}"]
+    for user, pats in fixtures.users[:_SHOWN_USERS]:
         login = f" password {user.password!r}" if user.password else ""
-        for pat in pats:
-            print(f"  user {user.id} {user.username}{login}: PAT {pat.secret}", flush=True)
-        if not pats:
-            print(f"  user {user.id} {user.username}{login}", flush=True)
-    for token in fixtures.admin_tokens:
-        print(f"  admin API token {token}", flush=True)
-    config = uvicorn.Config(
-        app, host=args.host, port=args.port, log_level=args.log_level, lifespan="off"
-    )
-    _Server(config).run()  # returns after SIGINT/SIGTERM, once connections are closed
+        lines += [f"  user {user.id} {user.username}{login}: PAT {pat.secret}" for pat in pats]
+        lines += [] if pats else [f"  user {user.id} {user.username}{login}"]
+    if len(fixtures.users) > _SHOWN_USERS:
+        lines.append(f"  … and {len(fixtures.users) - _SHOWN_USERS} more users")
+    lines += [f"  admin API token {token}" for token in fixtures.admin_tokens]
+    print("\n".join(lines), flush=True)
+    run_server(app, args.host, args.port, args.log_level)
     return 0
 
 
