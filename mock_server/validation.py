@@ -197,8 +197,6 @@ class UnleashBodyValidator(AbstractRequestBodyValidator):
     """The JSON body: Unleash's content-type check, then Ajv. The body itself was parsed by
     BodyParserMiddleware (as Express parses it before any route)."""
 
-    MUTABLE_VALIDATION = True
-
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
         content_type = Headers(scope=scope).get("content-type")
         if not is_json(content_type):

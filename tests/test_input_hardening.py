@@ -48,10 +48,14 @@ def test_bad_bodies_are_4xx_and_change_nothing(app, client, body, credential):
         (b'{"a":"', "Unterminated string in JSON at position 6"),
         (b"[1,2", "Unexpected end of JSON input"),
         (b"nope", "Unexpected token 'o', \"nope\" is not valid JSON"),
-        (b'{"description":"ab","expiresAt":x}',
-         "Unexpected token 'x', ...\"xpiresAt\":x}\" is not valid JSON"),
-        (b'xx{"description":"ab","expiresAt":1}',
-         "Unexpected token 'x', \"xx{\"descri\"... is not valid JSON"),
+        (
+            b'{"description":"ab","expiresAt":x}',
+            'Unexpected token \'x\', ..."xpiresAt":x}" is not valid JSON',
+        ),
+        (
+            b'xx{"description":"ab","expiresAt":1}',
+            'Unexpected token \'x\', "xx{"descri"... is not valid JSON',
+        ),
     ],
 )
 def test_malformed_json_is_answered_before_auth_with_v8s_message(client, body, message):

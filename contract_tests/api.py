@@ -1,0 +1,142 @@
+"""The suite's own HTTP client: bounded, throttled, 429-aware, and careful with secrets.
+
+Layers 2 and 3 talk to the target through `Api`; schemathesis (layer 1) has its own transport but
+shares the same `Budget`, so one run is bounded in requests and time whatever the layer.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+PATS = "/api/admin/user/tokens"
+MAX_RETRY_AFTER = 60.0  # Unleash answers 429 with Retry-After: 60; never wait longer than that
+_SECRET = re.compile(r"(user:[0-9a-f]{4})[0-9a-f]{4,}")
+
+
+class RunAborted(Exception):
+    """The run cannot go on (budget or time exhausted, target unreachable): exit code 2."""
+
+
+@dataclass
+class Budget:
+    """Requests and wall-clock time one run may spend; shared by all layers."""
+
+    max_requests: int
+    max_seconds: float
+    rate_limit: float | None = None  # requests per second
+    sent: int = 0
+    started: float = field(default_factory=time.monotonic)
+    _last: float = 0.0
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.max_seconds
+
+    def remaining_seconds(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def spend(self) -> None:
+        """Account for one request about to be sent, waiting as `rate_limit` requires."""
+        if self.sent >= self.max_requests:
+            raise RunAborted(f"request budget of {self.max_requests} exhausted")
+        if time.monotonic() > self.deadline:
+            raise RunAborted(f"time budget of {self.max_seconds:.0f} s exhausted")
+        if self.rate_limit:
+            wait = self._last + 1 / self.rate_limit - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+        self._last = time.monotonic()
+        self.sent += 1
+
+
+class Redactor:
+    """Shortens every secret to a recognisable prefix (`user:8a9c…`) before anything is shown."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add(self, secret: str | None) -> None:
+        if secret:
+            self._secrets.add(secret)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, secret[:9] + "…")
+        return _SECRET.sub(r"\1…", text)
+
+
+def curl(request: httpx.Request, redact: Redactor) -> str:
+    parts = ["curl", "-X", request.method]
+    for name, value in request.headers.items():
+        if name.lower() in (
+            "host",
+            "content-length",
+            "accept-encoding",
+            "connection",
+            "user-agent",
+        ):
+            continue
+        parts += ["-H", f"{name}: {value}"]
+    if request.content:
+        parts += ["--data-binary", request.content.decode("utf-8", "backslashreplace")]
+    parts.append(str(request.url))
+    return redact(shlex.join(parts))
+
+
+class Api:
+    """Requests to the target as one caller or another; `token=None` sends no credentials."""
+
+    def __init__(self, http: httpx.Client, budget: Budget, redact: Redactor) -> None:
+        self.http = http
+        self.budget = budget
+        self.redact = redact
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None,
+        json: Any = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        headers = {**({"Authorization": token} if token else {}), **(headers or {})}
+        for _ in range(3):
+            self.budget.spend()
+            try:
+                response = self.http.request(
+                    method, path, json=json, content=content, headers=headers
+                )
+            except httpx.TransportError as exc:
+                raise RunAborted(f"cannot reach the target: {exc}") from exc
+            if response.status_code != 429:
+                return response
+            delay = _retry_after(response)
+            if delay > self.budget.remaining_seconds():
+                break
+            time.sleep(delay)
+        raise RunAborted(f"rate limited (429) on {method} {path}; try a lower --rate-limit")
+
+    # The three operations, as the suite uses them.
+    def list(self, token: str | None) -> httpx.Response:
+        return self.request("GET", PATS, token=token)
+
+    def create(self, token: str | None, body: Any) -> httpx.Response:
+        return self.request("POST", PATS, token=token, json=body)
+
+    def delete(self, token: str | None, pat_id: int | str) -> httpx.Response:
+        return self.request("DELETE", f"{PATS}/{pat_id}", token=token)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return min(float(response.headers.get("retry-after", "1")), MAX_RETRY_AFTER)
+    except ValueError:
+        return 1.0

@@ -1,0 +1,70 @@
+"""`unleash-pat check`: the contract suite from the command line.
+
+Exit codes: 0 the target conforms (known defects of the baseline allowed), 1 violations found,
+2 could not run (bad arguments, unreachable target, bad credentials, no room, interrupted).
+Kept cheap to import: schemathesis and hypothesis load only when a check runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--base-url", help="the Unleash to check (default: the mock, in-process)")
+    parser.add_argument("--token", help="a user's PAT (required with --base-url)")
+    parser.add_argument("--token-2", help="a second user's PAT, for the cross-user checks")
+    parser.add_argument("--admin-token", help="an admin API token, for the non-user checks")
+    parser.add_argument("--profile", choices=["ci", "thorough"], default="ci")
+    parser.add_argument("--seed", type=int, help="random seed (default: derandomized)")
+    parser.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
+    parser.add_argument(
+        "--rate-limit", type=float, metavar="R", help="at most R requests per second"
+    )
+    parser.add_argument("--baseline", metavar="FILE", help="known defects that do not fail a run")
+    parser.add_argument(
+        "--read-only", action="store_true", help="run only the checks that create nothing"
+    )
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from contract_tests.report import Baseline, junit_xml, summary
+    from contract_tests.suite import CannotRun, Settings, run_suite
+
+    if args.rate_limit is not None and args.rate_limit <= 0:
+        return _cannot_run("--rate-limit must be positive")
+    try:
+        baseline = Baseline.load(args.baseline) if args.baseline else None
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        return _cannot_run(f"cannot read the baseline {args.baseline}: {exc}")
+    settings = Settings(
+        base_url=args.base_url,
+        token=args.token,
+        token_2=args.token_2,
+        admin_token=args.admin_token,
+        profile=args.profile,
+        seed=args.seed,
+        rate_limit=args.rate_limit,
+        read_only=args.read_only,
+    )
+    try:
+        outcome = run_suite(settings, baseline)
+    except CannotRun as exc:
+        return _cannot_run(str(exc))
+    except KeyboardInterrupt:
+        return _cannot_run("interrupted before the checks started; nothing was created")
+    suite = outcome.suite
+    print(summary(outcome.results, suite.target, suite.budget.sent, outcome.seconds))
+    if args.junit_xml:
+        junit_xml(outcome.results, args.junit_xml)
+    if outcome.left_behind:
+        print("\nCLEANUP INCOMPLETE:\n  " + "\n  ".join(outcome.left_behind), file=sys.stderr)
+    if outcome.interrupted:
+        return _cannot_run("interrupted; the PATs this run created were deleted")
+    return 0 if outcome.conforms and not outcome.left_behind else 1
+
+
+def _cannot_run(message: str) -> int:
+    print(f"unleash-pat check: cannot run: {message}", file=sys.stderr)
+    return 2

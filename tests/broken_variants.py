@@ -1,0 +1,283 @@
+"""Deliberately broken mocks, one defect each, to prove the contract suite catches it.
+
+Built without touching mock_server: a PatStore subclass passed to `create_app(store=...)`, or a
+small ASGI middleware that alters requests or responses of the correct mock.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server import PatStore, create_app
+from mock_server.store import Pat, User, _digest
+
+ADMIN_PAT = "user:8a9cd91daa6c7d94da92681820a0934d8cf5d1684e138bff7054b09a"
+
+
+# -- broken stores ------------------------------------------------------------------------------
+class _NeverContains(set):
+    def __contains__(self, item: object) -> bool:
+        return False
+
+
+class _CountsZero(dict):
+    def __len__(self) -> int:
+        return 0
+
+
+class DuplicatesAllowed(PatStore):
+    def add_user(self, user: User) -> None:
+        super().add_user(user)
+        self._pats[user.id].descriptions = _NeverContains()
+
+
+class LimitNotEnforced(PatStore):
+    def add_user(self, user: User) -> None:
+        super().add_user(user)
+        self._pats[user.id].by_id = _CountsZero()
+
+
+class PastExpiryAllowed(PatStore):
+    def create(self, *args: Any, **kwargs: Any) -> tuple[Pat, str]:
+        return super().create(*args, **{**kwargs, "check_expiry": False})
+
+
+class ListsEveryonesPats(PatStore):
+    def list(self, user_id: int) -> list[Pat]:
+        return [pat for uid in self._pats for pat in PatStore.list(self, uid)]
+
+
+class DeletesAnyonesPat(PatStore):
+    def delete(self, user_id: int, pat_id: int) -> bool:
+        owner = self._pat_owner.get(pat_id)
+        return owner is not None and super().delete(owner, pat_id)
+
+
+class DeleteDoesNothing(PatStore):
+    def delete(self, user_id: int, pat_id: int) -> bool:
+        return pat_id in self._pat_owner
+
+
+class HidesNewPats(PatStore):
+    def list(self, user_id: int) -> list[Pat]:
+        return [pat for pat in super().list(user_id) if pat.id <= 2]  # only the fixtures' PATs
+
+
+class ReusesIds(PatStore):
+    def delete(self, user_id: int, pat_id: int) -> bool:
+        deleted = super().delete(user_id, pat_id)
+        if deleted:
+            self._next_id = pat_id
+        return deleted
+
+
+class DeletedTokenAccepted(PatStore):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._ghosts: dict[bytes, tuple[User, Pat]] = {}
+
+    def delete(self, user_id: int, pat_id: int) -> bool:
+        digest = self._digest_of.get(pat_id)
+        pat = self._pats.get(user_id, None) and self._pats[user_id].by_id.get(pat_id)
+        deleted = super().delete(user_id, pat_id)
+        if deleted and digest and pat:
+            self._ghosts[digest] = (self._users[user_id], pat)
+        return deleted
+
+    def authenticate(self, secret: str) -> tuple[User, Pat] | None:
+        return super().authenticate(secret) or self._ghosts.get(_digest(secret))
+
+
+class ExpiredTokenAccepted(PatStore):
+    def authenticate(self, secret: str) -> tuple[User, Pat] | None:
+        pat_id = self._by_digest.get(_digest(secret))
+        if pat_id is None:
+            return None
+        user_id = self._pat_owner[pat_id]
+        return self._users[user_id], self._pats[user_id].by_id[pat_id]
+
+
+class AnyTokenAccepted(PatStore):
+    def authenticate(self, secret: str) -> tuple[User, Pat] | None:
+        return super().authenticate(secret) or super().authenticate(ADMIN_PAT)
+
+
+class DeleteOfUnknownIdFails(PatStore):
+    def delete(self, user_id: int, pat_id: int) -> bool:
+        if pat_id not in self._pat_owner:
+            raise RuntimeError("no such PAT")  # the mock's ServerErrorMiddleware: a 500
+        return super().delete(user_id, pat_id)
+
+
+# -- broken responses ---------------------------------------------------------------------------
+@dataclass
+class Reply:
+    method: str
+    path: str
+    status: int
+    headers: MutableHeaders
+    body: bytes
+
+    def edit_json(self, edit: Callable[[Any], Any]) -> None:
+        self.body = json.dumps(edit(json.loads(self.body))).encode()
+
+
+class AlterResponses:
+    """Buffers each response of the wrapped app and lets `edit` change it."""
+
+    def __init__(self, app: ASGIApp, edit: Callable[[Reply], None]) -> None:
+        self.app = app
+        self.edit = edit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            headers = MutableHeaders(raw=list(start.get("headers", [])))
+            reply = Reply(
+                scope["method"], scope["path"], start["status"], headers, b"".join(chunks)
+            )
+            self.edit(reply)
+            if "content-length" in reply.headers:
+                reply.headers["content-length"] = str(len(reply.body))
+            await send({**start, "status": reply.status, "headers": reply.headers.raw})
+            await send({"type": "http.response.body", "body": reply.body})
+
+        await self.app(scope, receive, capture)
+
+
+class MissingTokenAccepted:
+    """Requests without credentials are let in as the admin user."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = scope.get("headers", [])
+        if scope["type"] == "http" and not any(k == b"authorization" for k, _ in headers):
+            scope = {**scope, "headers": [*headers, (b"authorization", ADMIN_PAT.encode())]}
+        await self.app(scope, receive, send)
+
+
+def _listing(reply: Reply) -> bool:
+    return reply.method == "GET" and reply.path == "/api/admin/user/tokens" and reply.status == 200
+
+
+def _created(reply: Reply) -> bool:
+    return reply.method == "POST" and reply.status == 201
+
+
+def secret_in_list(reply: Reply) -> None:
+    if _listing(reply):
+        reply.edit_json(
+            lambda b: {
+                "pats": [{**p, "secret": "user:" + secrets.token_hex(28)} for p in b["pats"]]
+            }
+        )
+
+
+def created_answers_200(reply: Reply) -> None:
+    if _created(reply):
+        reply.status = 200
+
+
+def listed_without_created_at(reply: Reply) -> None:
+    if _listing(reply):
+        reply.edit_json(
+            lambda b: {
+                "pats": [{k: v for k, v in p.items() if k != "createdAt"} for p in b["pats"]]
+            }
+        )
+
+
+def id_as_string(reply: Reply) -> None:
+    if _created(reply):
+        reply.edit_json(lambda b: {**b, "id": str(b["id"])})
+
+
+def plain_text_401(reply: Reply) -> None:
+    if reply.status == 401:
+        reply.body = b"Unauthorized"
+        reply.headers["content-type"] = "text/plain; charset=utf-8"
+
+
+def timestamps_without_millis(reply: Reply) -> None:
+    if reply.status < 300:
+        reply.body = re.sub(rb'(T\d\d:\d\d:\d\d)\.\d{3}Z"', rb'\1Z"', reply.body)
+
+
+# -- the catalogue ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    build: Callable[[], ASGIApp]
+    caught_by: frozenset[str]  # the suite must report at least one of these checks
+
+
+def _store(cls: type[PatStore]) -> Callable[[], ASGIApp]:
+    return lambda: create_app(store=cls())
+
+
+def _responses(edit: Callable[[Reply], None]) -> Callable[[], ASGIApp]:
+    return lambda: AlterResponses(create_app(), edit)
+
+
+def _v(name: str, build: Callable[[], ASGIApp], *checks: str) -> Variant:
+    return Variant(name, build, frozenset(checks))
+
+
+VARIANTS = [
+    _v("secret in the list", _responses(secret_in_list), "secret_placement", "secret_never_listed"),
+    _v("duplicates allowed", _store(DuplicatesAllowed), "duplicate_description_rejected"),
+    _v("past expiry allowed", _store(PastExpiryAllowed), "past_expiry_rejected"),
+    _v("limit not enforced", _store(LimitNotEnforced), "pat_limit_enforced"),
+    _v("another user's PATs listed", _store(ListsEveryonesPats), "other_users_pats_hidden"),
+    _v("another user's PAT deleted", _store(DeletesAnyonesPat), "cross_user_delete_ignored"),
+    _v("deleted token accepted", _store(DeletedTokenAccepted), "deleted_token_rejected"),
+    _v("expired token accepted", _store(ExpiredTokenAccepted), "expired_token_rejected"),
+    _v("any token accepted", _store(AnyTokenAccepted), "unknown_token_rejected"),
+    _v(
+        "missing token accepted",
+        lambda: MissingTokenAccepted(create_app()),
+        "missing_token_rejected",
+        "ignored_auth",
+    ),
+    _v(
+        "delete does not delete",
+        _store(DeleteDoesNothing),
+        "delete_removes",
+        "deleted_token_rejected",
+    ),
+    _v("create missing from the list", _store(HidesNewPats), "create_listed"),
+    _v("ids reused", _store(ReusesIds), "ids_increase"),
+    _v(
+        "wrong status (200 for a create)",
+        _responses(created_answers_200),
+        "status_code_conformance",
+    ),
+    _v("missing field", _responses(listed_without_created_at), "response_schema_conformance"),
+    _v("mistyped field", _responses(id_as_string), "response_schema_conformance"),
+    _v("non-JSON error", _responses(plain_text_401), "unleash_error_shape"),
+    _v("a 500", _store(DeleteOfUnknownIdFails), "not_a_server_error"),
+    _v(
+        "timestamps without milliseconds", _responses(timestamps_without_millis), "timestamp_format"
+    ),
+]
