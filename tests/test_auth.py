@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
+from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
 
 import pytest
+from starlette.testclient import TestClient
 
+from mock_server import Options, PatStore, create_app
 from tests.conftest import ADMIN_API_TOKEN, ADMIN_PAT, ALICE_PAT, TOKENS, auth, create, listed
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -98,13 +103,9 @@ def test_admin_api_token_is_forbidden_on_every_operation(client, method, path, b
 
 
 def test_expired_pat_is_unauthorized(app, client):
-    from datetime import UTC, datetime, timedelta
-
     soon = datetime.now(UTC) + timedelta(milliseconds=200)
     _, secret = app.store.create(1, "short-lived", soon)
     assert client.get(TOKENS, headers=auth(secret)).status_code == 200
-    import time
-
     time.sleep(0.25)
     response = client.get(TOKENS, headers=auth(secret))
     assert response.status_code == 401
@@ -151,8 +152,6 @@ def test_first_use_of_a_session_sends_its_cookie_again(client):
 
 
 def test_a_sixth_login_ends_the_oldest_session(client):
-    from http.cookies import SimpleCookie
-
     def session_of(response) -> str:
         return SimpleCookie(response.headers["set-cookie"])["unleash-session"].value
 
@@ -199,11 +198,6 @@ def test_current_user_is_the_pat_owner(client):
 
 
 def test_seen_at_is_written_in_batches_with_the_batch_time():
-    from datetime import UTC, datetime, timedelta
-
-    from starlette.testclient import TestClient
-
-    from mock_server import PatStore, create_app
 
     now = [datetime(2030, 1, 1, tzinfo=UTC)]
     store = PatStore(clock=lambda: now[0], seen_at_flush_seconds=180)
@@ -215,9 +209,6 @@ def test_seen_at_is_written_in_batches_with_the_batch_time():
 
 
 def test_rate_limit_headers_count_down_and_429_says_retry_after():
-    from starlette.testclient import TestClient
-
-    from mock_server import Options, create_app
 
     with TestClient(create_app(options=Options(rate_limit_per_minute=3))) as client:
         remaining = []

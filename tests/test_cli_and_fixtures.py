@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from mock_server import FixtureError, fixtures
+from mock_server import app as app_module
 from tests.conftest import ADMIN_PAT, TOKENS, auth
 
 SERVE = [sys.executable, "-m", "mock_server.cli", "serve"]
@@ -126,8 +128,6 @@ def test_serve_prints_url_and_credentials_serves_and_exits_cleanly_on_sigterm(fr
 
 @pytest.fixture
 def free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -153,8 +153,6 @@ def test_pytest_plugin_serves_one_mock_and_resets_it_per_test(pytester):
 
 
 def test_installed_package_finds_its_contract_and_fixtures():
-    from mock_server import app as app_module
-
     assert app_module.SPEC_PATH.is_file()
     assert fixtures.DEFAULT_PATH.is_file()
     assert Path(app_module.SPEC_PATH).name == "openapi.yaml"

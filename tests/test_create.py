@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -193,8 +194,6 @@ def test_invalid_expiry_is_a_format_error_echoing_the_value(client, sent, echo):
     [([{"description": "d"}], '[{"description":"d"}]'), (None, "null"), ("str", '"str"')],
 )
 def test_non_object_body_is_a_type_error(client, body, echo):
-    import json
-
     response = client.post(
         TOKENS,
         headers={**auth(ADMIN_PAT), "Content-Type": "application/json"},

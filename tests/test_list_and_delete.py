@@ -8,6 +8,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server import Options, create_app
+from mock_server.handlers import expiry_warning
+from mock_server.store import Pat
 from tests.conftest import ADMIN_PAT, ALICE_PAT, TOKENS, auth, create, listed
 
 
@@ -165,9 +167,6 @@ def test_expiry_warnings_appear_only_with_the_flag(app):
 
 
 def test_expires_soon_in_the_second_half_of_a_tokens_life():
-    from mock_server.handlers import expiry_warning
-    from mock_server.store import Pat
-
     now = datetime(2030, 6, 10, 12, tzinfo=UTC)
     pat = Pat(1, "d", now + timedelta(days=3), 1, now - timedelta(days=20))
     assert expiry_warning(pat, now, (14, 3)) == "expires-soon"
