@@ -99,6 +99,7 @@ def test_admin_api_token_is_forbidden_on_every_operation(client, method, path, b
         "message": "PATs require an authenticated user.",
         "details": [{"message": "PATs require an authenticated user."}],
     }
+    assert "ratelimit-limit" not in response.headers
     assert [p["id"] for p in listed(client)] == [1]
 
 
