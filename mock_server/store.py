@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import threading
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 PAT_LIMIT = 10
+FIRST_FLUSH_SECONDS = 15.0
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 SECRET_PREFIX = "user:"
 SECRET_HEX_CHARS = 56  # 28 random bytes, as Unleash's crypto.randomBytes(28)
@@ -95,8 +97,9 @@ class PatStore:
         self._admin_tokens: dict[str, str] = {}
         self._next_id = 1
         self._flush_every = seen_at_flush_seconds
-        self._next_flush = clock().timestamp() + seen_at_flush_seconds
-        self._seen: set[int] = set()
+        self._started = clock().timestamp()
+        self._seen: dict[int, float] = {}  # PAT id -> when its latest use gets written
+        self._next_flush = math.inf
 
     def clear(self) -> None:
         """Forget everything, the id sequence included (as a fresh Unleash database)."""
@@ -109,6 +112,7 @@ class PatStore:
             self._pat_owner.clear()
             self._admin_tokens.clear()
             self._seen.clear()
+            self._next_flush = math.inf
             self._next_id = 1
 
     # -- users and admin tokens -------------------------------------------------------------
@@ -196,12 +200,13 @@ class PatStore:
             self._pats[user_id].descriptions.discard(pat.description)
             del self._pat_owner[pat_id]
             del self._by_digest[self._digest_of.pop(pat_id)]
-            self._seen.discard(pat_id)
+            self._seen.pop(pat_id, None)
         return True
 
     def authenticate(self, secret: str) -> tuple[User, Pat] | None:
         """The user and PAT for a live secret; None for unknown, deleted or expired ones."""
         digest = _digest(secret)
+        self._flush_seen()  # a due batch is written before this use starts the next one
         with self._lock:
             pat_id = self._by_digest.get(digest)
             if pat_id is None or not hmac.compare_digest(self._digest_of[pat_id], digest):
@@ -210,29 +215,37 @@ class PatStore:
             pat = self._pats[user_id].by_id[pat_id]
             if pat.expires_at <= self._clock():
                 return None
-            self._seen.add(pat_id)
+            written_at = self._flush_time(self._clock().timestamp())
+            self._seen[pat_id] = written_at
+            self._next_flush = min(self._next_flush, written_at)
         self._flush_seen()
         return self._users[user_id], pat
 
+    def _flush_time(self, used_at: float) -> float:
+        """When Unleash's scheduler writes a use: its first run 15 s after start (Unleash: 2 to
+        30 s), then every interval counted from start."""
+        if self._flush_every <= 0:
+            return used_at
+        first = self._started + min(FIRST_FLUSH_SECONDS, self._flush_every)
+        if used_at <= first:
+            return first
+        runs = math.ceil((used_at - self._started) / self._flush_every)
+        return self._started + runs * self._flush_every
+
     def _flush_seen(self) -> None:
+        """Write the uses whose batch has run by now (lazily: nothing runs in the background)."""
         now = self._clock().timestamp()
         if now < self._next_flush:
             return
         with self._lock:
-            if now < self._next_flush:
-                return
-            if self._flush_every <= 0:
-                flushed_at = self._clock()
-            else:
-                behind = (now - self._next_flush) // self._flush_every
-                flushed_at = datetime.fromtimestamp(
-                    self._next_flush + behind * self._flush_every, UTC
-                )
-            for pat_id in self._seen:
+            due = sorted((at, pat_id) for pat_id, at in self._seen.items() if at <= now)
+            for at, pat_id in due:
+                del self._seen[pat_id]
                 user_id = self._pat_owner.get(pat_id)
                 if user_id is not None:
                     owned = self._pats[user_id].by_id
                     # Unleash's list has no ORDER BY: an updated row moves to the end.
-                    owned[pat_id] = replace(owned.pop(pat_id), seen_at=flushed_at)
-            self._seen.clear()
-            self._next_flush = flushed_at.timestamp() + max(self._flush_every, 0)
+                    owned[pat_id] = replace(
+                        owned.pop(pat_id), seen_at=datetime.fromtimestamp(at, UTC)
+                    )
+            self._next_flush = min(self._seen.values(), default=math.inf)
