@@ -24,6 +24,7 @@ from mock_server.body_parser import BodyParserMiddleware
 from mock_server.errors import ContentTypeError, UnleashError
 from mock_server.handlers import Options, PatHandlers, spec_document
 from mock_server.operations import DirectApi
+from mock_server.responses import json_response
 from mock_server.routing import AnySegmentRoutingMiddleware, ExpressPathMiddleware, RouteTable
 from mock_server.store import PatStore
 from mock_server.validation import (
@@ -87,6 +88,10 @@ def create_app(
     )
     app.add_url_rule(
         "/docs/openapi.json", "openapi", lambda request: spec_document(spec), methods=["GET"]
+    )
+    # The readiness probe deployments (and scripts/real-unleash.sh) wait on.
+    app.add_url_rule(
+        "/health", "health", lambda request: json_response({"health": "GOOD"}), methods=["GET"]
     )
     app.add_url_rule("/auth/simple/login", "login", handlers.login, methods=["POST"])
     app.add_url_rule("/api/admin/user", "current_user", handlers.current_user, methods=["GET"])

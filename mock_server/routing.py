@@ -19,6 +19,7 @@ from mock_server.responses import VARY, weak_etag
 
 RAW_PATH_KEY = "unleash_pat.raw_path"
 ROUTE_PREFIXES = (
+    "/health",
     "/api/admin/user/tokens",
     "/api/admin/user",
     "/auth/simple/login",

@@ -63,6 +63,11 @@ def test_head_on_the_list_is_a_bodiless_200(client):
     assert response.content == b""
 
 
+def test_health_answers_good_without_auth(client):
+    response = client.get("/health")
+    assert (response.status_code, response.json()) == (200, {"health": "GOOD"})
+
+
 def test_the_contract_is_served_without_auth(client):
     response = client.get("/docs/openapi.json")
     assert response.status_code == 200
