@@ -21,6 +21,7 @@ from starlette.responses import Response
 from mock_server import fixtures as fixture_files
 from mock_server.auth import Authenticator, AuthMiddleware, RateLimiter, Sessions
 from mock_server.body_parser import BodyParserMiddleware
+from mock_server.compression import CompressionMiddleware
 from mock_server.errors import ContentTypeError, UnleashError
 from mock_server.handlers import Options, PatHandlers, spec_document
 from mock_server.operations import DirectApi
@@ -60,12 +61,14 @@ def create_app(
     handlers = PatHandlers(store, options, sessions)
     authenticator = Authenticator(store, sessions, RateLimiter(options.rate_limit_per_minute))
 
-    # Connexion's stack, rearranged to Express's order in Unleash: the JSON body parser and
-    # authentication run before routing, so they apply to unknown paths too.
+    # Connexion's stack, rearranged to Express's order in Unleash: compression wraps every
+    # response; the JSON body parser and authentication run before routing, so they apply to
+    # unknown paths too.
     app = AsyncApp(
         __name__,
         middlewares=[
             ServerErrorMiddleware,
+            CompressionMiddleware,
             ExpressPathMiddleware,
             BodyParserMiddleware,
             functools.partial(AuthMiddleware, authenticator=authenticator),

@@ -74,3 +74,23 @@ def test_the_contract_is_served_without_auth(client):
     assert {"getPats", "createPat", "deletePat"} <= {
         op["operationId"] for ops in response.json()["paths"].values() for op in ops.values()
     }
+
+
+def test_bodies_of_1kb_or_more_are_gzipped_for_clients_that_accept_it(client):
+    response = client.get("/docs/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["transfer-encoding"] == "chunked"
+    assert "content-length" not in response.headers
+    assert response.json()["info"]["version"] == "8.2.0"  # httpx decoded it
+
+
+@pytest.mark.parametrize("accept", ["identity", "br", "gzip;q=0", ""])
+def test_nothing_is_compressed_without_an_accepted_coding(client, accept):
+    response = client.get("/docs/openapi.json", headers={"Accept-Encoding": accept})
+    assert "content-encoding" not in response.headers
+    assert int(response.headers["content-length"]) > 1024
+
+
+def test_small_bodies_are_not_compressed(client):
+    response = client.get(TOKENS, headers={**auth(ADMIN_PAT), "Accept-Encoding": "gzip"})
+    assert "content-encoding" not in response.headers

@@ -206,7 +206,12 @@ def mock_target(users: Users) -> Iterator[Target]:
     )
     clock = Clock(virtual=True)
     app = create_app(fixtures, store=PatStore(clock=clock.now))
-    with TestClient(app, base_url="http://mock", raise_server_exceptions=False) as client:
+    with TestClient(
+        app,
+        base_url="http://mock",
+        raise_server_exceptions=False,
+        headers={"Accept-Encoding": "identity"},  # as the real target's client
+    ) as client:
         target = Target("mock", client, _accounts(users, pats), admin_token, clock)
         _prepare(target, users.fresh)
         yield target

@@ -665,3 +665,12 @@ def _openapi_view(body: Any) -> Any:
 @scenario("openapi-document-without-auth")
 def openapi_document(r: Run) -> None:
     r.send("get", "GET", "/docs/openapi.json", view=_openapi_view)
+
+
+@scenario("compression-of-large-bodies")
+def compression(r: Run) -> None:
+    """Express's compression(): a body of 1 kB or more is gzipped for a client that accepts it."""
+    r.send(
+        "gzip", "GET", "/docs/openapi.json", headers={"Accept-Encoding": "gzip"}, view=_openapi_view
+    )
+    r.send("small-body", "GET", TOKENS, as_="alice", headers={"Accept-Encoding": "gzip"})

@@ -139,6 +139,7 @@ def observe(response: httpx.Response) -> Observation:
         "vary": headers.get("vary"),
         "etag": _etag_kind(headers.get("etag")),
         "transfer-encoding": headers.get("transfer-encoding"),
+        "content-encoding": headers.get("content-encoding"),
         "retry-after": "retry-after" in headers,
         "set-cookie": _set_cookie_shape(headers.get("set-cookie")),
         "cache-control": headers.get("cache-control"),
