@@ -13,9 +13,10 @@ from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.exceptions import ExceptionMiddleware
-from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.requests import Request
 from starlette.responses import Response
 
 from mock_server import fixtures as fixture_files
@@ -67,7 +68,8 @@ def create_app(
     app = AsyncApp(
         __name__,
         middlewares=[
-            ServerErrorMiddleware,
+            # Starlette's, with a handler: connexion's own calls an async handler synchronously.
+            functools.partial(ServerErrorMiddleware, handler=_server_error),
             CompressionMiddleware,
             ExpressPathMiddleware,
             BodyParserMiddleware,
@@ -112,6 +114,7 @@ def create_app(
         return _connexion_response(routes.unrouted(request.scope, request.method))
 
     app.add_error_handler(UnleashError, _unleash_error)
+    app.add_error_handler(Exception, lambda request, exc: _connexion_response(_unknown_error()))
     app.add_error_handler(ProblemException, problem)
     app.add_error_handler(HTTPException, http_exception)
 
@@ -135,6 +138,15 @@ def _connexion_response(response: Response) -> ConnexionResponse:
     return ConnexionResponse(
         status_code=response.status_code, body=response.body, headers=dict(response.headers)
     )
+
+
+def _unknown_error() -> Response:
+    # A bug in the mock: answered as Unleash answers its own unexpected errors, never leaking.
+    return UnleashError("An unexpected error occurred in the unleash-pat mock.").response()
+
+
+def _server_error(request: Request, exc: Exception) -> Response:
+    return _unknown_error()
 
 
 def _unleash_error(request: ConnexionRequest, exc: UnleashError) -> ConnexionResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from starlette.testclient import TestClient
 
 from tests.conftest import ADMIN_PAT, TOKENS, auth
 
@@ -94,3 +95,29 @@ def test_nothing_is_compressed_without_an_accepted_coding(client, accept):
 def test_small_bodies_are_not_compressed(client):
     response = client.get(TOKENS, headers={**auth(ADMIN_PAT), "Accept-Encoding": "gzip"})
     assert "content-encoding" not in response.headers
+
+
+def test_a_bug_in_the_mock_is_an_unleash_shaped_500(app):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    app.store.list = broken  # a handler-level bug
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get(TOKENS, headers=auth(ADMIN_PAT))
+    assert response.status_code == 500
+    assert response.json() == {
+        "name": "UnknownError",
+        "message": "An unexpected error occurred in the unleash-pat mock.",
+        "details": [{"message": "An unexpected error occurred in the unleash-pat mock."}],
+    }
+
+
+def test_a_bug_before_routing_is_an_unleash_shaped_500(app):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    app.store.authenticate = broken  # fails inside the auth middleware, outside connexion's
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get(TOKENS, headers=auth(ADMIN_PAT))
+    assert response.status_code == 500
+    assert response.json()["name"] == "UnknownError"
