@@ -264,18 +264,12 @@ def run_wrk(
 
 
 # -- the servers the script launches itself ---------------------------------------------------
-def uvicorn_config(app, port: int):
-    import uvicorn
-
-    # Exactly what `unleash-pat serve` passes (mock_server/cli.py): the rest is uvicorn's default.
-    return uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-
-
 def serve_bare(port: int, body: str) -> None:
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse
     from starlette.routing import Route
+
+    from mock_server.cli import run_server
 
     content = json.loads(body)
 
@@ -283,7 +277,7 @@ def serve_bare(port: int, body: str) -> None:
         return JSONResponse(content)
 
     app = Starlette(routes=[Route(BARE_PATH, route, methods=["GET"])])
-    uvicorn.Server(uvicorn_config(app, port)).run()
+    run_server(app, "127.0.0.1", port)  # served exactly as the mock is
 
 
 def serve_seeded(port: int, plan_path: str) -> None:

@@ -157,8 +157,8 @@ class Authenticator:
         self.sessions = sessions
         self.pat_limiter = pat_limiter
 
-    def authenticate(self, headers: Headers) -> Principal:
-        authorization = credential(headers)
+    def authenticate(self, headers: Headers, authorization: str) -> Principal:
+        """`authorization` is `credential(headers)`, which the caller needs too."""
         if authorization and self.store.is_admin_token(authorization):
             return Principal(None, "admin-token")
         session = self.sessions.lookup(headers.get("cookie"))
@@ -189,9 +189,10 @@ class AuthMiddleware:
             return
         headers = Headers(scope=scope)
         try:
-            principal = self.auth.authenticate(headers)
+            authorization = credential(headers)
+            principal = self.auth.authenticate(headers, authorization)
             # Unleash limits requests whose Authorization is a PAT, once they are authenticated.
-            if credential(headers).startswith("user:"):
+            if authorization.startswith("user:"):
                 limit_headers, retry_after = self.auth.pat_limiter.hit(client_key(scope))
                 send = with_headers(send, limit_headers)
                 if retry_after is not None:

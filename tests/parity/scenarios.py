@@ -348,26 +348,18 @@ for _name, _expiry in EXPIRIES.items():
     )
 
 
-@scenario("create-expiry-earlier-today")
-def expiry_earlier_today(r: Run) -> None:
-    r.send(
-        "post",
-        "POST",
-        TOKENS,
-        as_="alice",
-        json_body=pat_body("parity-earlier", from_now(r, -3600, "<now-1h>")),
-    )
+def _relative_expiry(description: str, seconds: float, label: str) -> Callable[[Run], None]:
+    """A create whose expiry is relative to the target's clock (recorded under `label`)."""
+
+    def run(r: Run) -> None:
+        body = pat_body(description, from_now(r, seconds, label))
+        r.send("post", "POST", TOKENS, as_="alice", json_body=body)
+
+    return run
 
 
-@scenario("create-expiry-2s-ahead")
-def expiry_two_seconds_ahead(r: Run) -> None:
-    r.send(
-        "post",
-        "POST",
-        TOKENS,
-        as_="alice",
-        json_body=pat_body("parity-soon", from_now(r, 2, "<now+2s>")),
-    )
+scenario("create-expiry-earlier-today")(_relative_expiry("parity-earlier", -3600, "<now-1h>"))
+scenario("create-expiry-2s-ahead")(_relative_expiry("parity-soon", 2, "<now+2s>"))
 
 
 @scenario("create-malformed-json-without-auth")
