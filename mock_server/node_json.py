@@ -99,143 +99,289 @@ def dumps_bytes(value: Any) -> bytes:
 def parse(text: str) -> Any:
     """`JSON.parse`; raises ValueError with V8's message for malformed input."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise ValueError(v8_parse_error(text, exc)) from None
-    except RecursionError:
-        # V8 parses any depth; Python's parser recurses. The text is valid as far as the
-        # recursive parser got, so re-read it without recursion.
-        return _parse_deep(text)
+        return json.loads(text, parse_constant=_reject_constant, parse_int=float)
+    except (ValueError, RecursionError):
+        # The C parser agrees with V8 on what is valid, bar depth (it recurses); V8's own
+        # algorithm, re-read here, gives the value or V8's message and position.
+        return _V8Parser(text).parse()
 
 
-_TOKEN = re.compile(
-    r'\s*(?:([\[{])|([\]}])|(,)|(:)|("(?:[^"\\\x00-\x1f]|\\.)*")|'
-    r"(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)|(true|false|null))"
-)
-
-
-def _parse_deep(text: str) -> Any:
-    """An explicit-stack JSON parser for documents nested deeper than Python's recursion limit."""
-    stack: list[list[Any] | dict[str, Any]] = []
-    keys: list[str | None] = []
-    pos, result, done = 0, None, False
-    while True:
-        match = _TOKEN.match(text, pos)
-        if match is None or done:
-            if done and not text[pos:].strip():
-                return result
-            raise ValueError(f"Unexpected token in JSON at position {pos}")
-        pos = match.end()
-        opener, closer, _, colon, string, number, literal = match.groups()
-        if colon or match.group(3):
-            continue  # structure is checked by the tokens that follow, loosely
-        if opener:
-            stack.append([] if opener == "[" else {})
-            keys.append(None)
-            continue
-        if closer:
-            if not stack:
-                raise ValueError(f"Unexpected token in JSON at position {pos - 1}")
-            value: Any = stack.pop()
-            keys.pop()
-        elif string is not None:
-            value = json.loads(string)
-            if stack and isinstance(stack[-1], dict) and keys[-1] is None:
-                keys[-1] = value
-                continue
-        elif number is not None:
-            value = json.loads(number)
-        else:
-            value = {"true": True, "false": False, "null": None}[literal]
-        if not stack:
-            result, done = value, True
-        elif isinstance(stack[-1], dict):
-            stack[-1][keys[-1]] = value
-            keys[-1] = None
-        else:
-            stack[-1].append(value)
+def _loads(text: str) -> Any:
+    # V8 reads every JSON number as a double: past 2**53 it rounds, past ~1.8e308 it is Infinity
+    # (and float(), unlike int(), has no 4,300-digit limit).
+    return json.loads(text, parse_int=float)
 
 
 def _reject_constant(name: str) -> Any:
     # Python accepts NaN/Infinity literals; V8 does not.
-    raise json.JSONDecodeError("Expecting value", name, 0)
+    raise ValueError(name)
 
 
-def v8_parse_error(text: str, exc: json.JSONDecodeError) -> str:
-    """Translate a Python JSON error into the message Node 20's `JSON.parse` gives."""
-    pos = exc.pos
-    if exc.doc is not text:  # raised by _reject_constant: find where the literal starts
-        pos = _first_bad_literal(text)
-    if pos >= len(text.rstrip(" \t\n\r")) and exc.msg != "Extra data":
-        if exc.msg.startswith("Unterminated string"):
-            return f"Unterminated string in JSON at position {len(text)}"
-        return "Unexpected end of JSON input"
-    msg = exc.msg
-    literal = {"t": "true", "f": "false", "n": "null"}.get(text[pos : pos + 1])
-    if literal and msg == "Expecting value":
-        # V8 reads a literal letter by letter and fails at the first letter that differs.
-        matched = 0
-        while pos + matched < len(text) and text[pos + matched] == literal[matched]:
-            matched += 1
-        if pos + matched >= len(text):
-            return "Unexpected end of JSON input"
-        pos += matched
-    char = text[pos] if pos < len(text) else ""
-    if msg == "Extra data":
-        return f"Unexpected non-whitespace character after JSON at position {pos}"
-    if msg.startswith("Expecting property name"):
-        if char == "}" or _after_comma(text, pos):
-            return f"Expected double-quoted property name in JSON at position {pos}"
-        return f"Expected property name or '}}' in JSON at position {pos}"
-    if msg == "Expecting ':' delimiter":
-        return f"Expected ':' after property name in JSON at position {pos}"
-    if msg == "Expecting ',' delimiter":
-        closer = "}" if _innermost_open(text, pos) == "{" else "]"
-        kind = "property value" if closer == "}" else "array element"
-        return f"Expected ',' or '{closer}' after {kind} in JSON at position {pos}"
-    if msg.startswith("Invalid control character"):
-        return f"Bad control character in string literal in JSON at position {pos}"
-    if msg.startswith("Invalid \\escape") or msg.startswith("Invalid \\u"):
-        return f"Bad escaped character in JSON at position {pos}"
-    if msg.startswith("Unterminated string"):
-        return f"Unterminated string in JSON at position {len(text)}"
-    return f"Unexpected token '{char}', {_context(text, pos)} is not valid JSON"
+# V8's JSON parse-error templates (src/common/message-template.h).
+_END = "Unexpected end of JSON input"
+_PROPERTY_NAME_OR_BRACE = "Expected property name or '}' in JSON at position %d"
+_DOUBLE_QUOTED_NAME = "Expected double-quoted property name in JSON at position %d"
+_COLON = "Expected ':' after property name in JSON at position %d"
+_COMMA_OR_BRACKET = "Expected ',' or ']' after array element in JSON at position %d"
+_COMMA_OR_BRACE = "Expected ',' or '}' after property value in JSON at position %d"
+_AFTER_JSON = "Unexpected non-whitespace character after JSON at position %d"
+_UNTERMINATED_STRING = "Unterminated string in JSON at position %d"
+_CONTROL_CHARACTER = "Bad control character in string literal in JSON at position %d"
+_BAD_UNICODE_ESCAPE = "Bad Unicode escape in JSON at position %d"
+_BAD_ESCAPE = "Bad escaped character in JSON at position %d"
+_NO_NUMBER_AFTER_MINUS = "No number after minus sign in JSON at position %d"
+_UNTERMINATED_FRACTION = "Unterminated fractional number in JSON at position %d"
+_EXPONENT_MISSING = "Exponent part is missing a number in JSON at position %d"
+# Whole sources V8 names instead of pointing at a token (JsonParser::IsSpecialString).
+_SPECIAL_SOURCES = frozenset({"NaN", "Infinity", "undefined", "[object Object]"})
+_CONTEXT = 10  # kMaxContextCharacters: the sources shorter than 2*10+1 are quoted whole
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_WELL_FORMED_STRING = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*+"'
+_NUMBER = r"(?>-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?(?:[eE][+-]?[0-9]++)?)"
+# What a run may hold: the C parser reads these without recursing.
+_SCALAR = (
+    f"(?:{_WELL_FORMED_STRING}|{_NUMBER}|true|false|null"
+    r"|\[[ \t\n\r]*+\]|\{[ \t\n\r]*+\})"
+)
+_VALUE = re.compile(
+    r"[ \t\n\r]*+(?:((?:\[[ \t\n\r]*+)++)|(\{)|(" + _WELL_FORMED_STRING + r")"
+    # A number not followed by what could make V8 read it differently ("01", "1.", "1e").
+    r"|(" + _NUMBER + r"(?![0-9.eE]))|(true|false|null))"
+)
+# Runs of plain elements or members, each followed by a comma: valid JSON once bracketed.
+_ELEMENT_RUN = re.compile(r"(?:[ \t\n\r]*+" + _SCALAR + r"[ \t\n\r]*+,)++")
+_MEMBER_RUN = re.compile(
+    r"(?:[ \t\n\r]*+"
+    + _WELL_FORMED_STRING
+    + r"[ \t\n\r]*+:[ \t\n\r]*+"
+    + _SCALAR
+    + r"[ \t\n\r]*+,)++"
+)
+_CLOSE_ARRAY = re.compile(r"[ \t\n\r]*+\]")
+_CLOSE_OBJECT = re.compile(r"[ \t\n\r]*+\}")
+_KEY = re.compile(r"[ \t\n\r]*+(" + _WELL_FORMED_STRING + r")[ \t\n\r]*+:")
+_AFTER_VALUE = re.compile(r"[ \t\n\r]*+([,\]}]?)")
+_PLAIN_CHARS = re.compile(r'[^"\\\x00-\x1f]*')
+_DIGITS = re.compile(r"[0-9]*")
+_HEX4 = re.compile(r"[0-9a-fA-F]{0,4}")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 
 
-def _context(text: str, pos: int, width: int = 10) -> str:
-    """V8's GetErrorMessageWithEllipses: the source, or `width` characters around the error."""
-    if len(text) <= 2 * width + 1:
-        return f'"{text}"'
-    if pos < width:
-        return f'"{text[: pos + width]}"...'
-    if pos >= len(text) - width:
-        return f'..."{text[pos - width :]}"'
-    return f'..."{text[pos - width : pos + width]}"...'
+class _Failed(Exception):
+    """Where V8 stops, and its message template (None: the message depends on the token)."""
+
+    def __init__(self, pos: int, template: str | None = None) -> None:
+        self.pos, self.template = pos, template
 
 
-def _after_comma(text: str, pos: int) -> bool:
-    before = text[:pos].rstrip(" \t\n\r")
-    return before.endswith(",")
+class _V8Parser:
+    """V8's JsonParser::ParseJsonValue: iterative (an explicit stack, so any depth), linear, and
+    failing at the same place with the same message."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def parse(self) -> Any:
+        try:
+            return self._value()
+        except _Failed as failed:
+            raise ValueError(self._message(failed.pos, failed.template)) from None
+
+    def _ws(self, pos: int) -> int:
+        return _WHITESPACE.match(self.text, pos).end()  # type: ignore[union-attr]
+
+    def _value(self) -> Any:
+        """Each step takes the fast regex for well-formed input; where it does not match, the
+        step is redone character by character, which fails where V8 fails (or, for a number
+        the regex is unsure of, reads it as V8 does)."""
+        text, end = self.text, len(self.text)
+        # Open arrays and objects, innermost last; an array is None until it has an element
+        # (an unclosed run of "[" allocates nothing).
+        containers: list[Any] = []
+        keys: list[str] = []  # the pending property name of each open object
+        pos = 0
+        while True:
+            # Produce a value; an opening bracket pushes a container and produces again.
+            match = _VALUE.match(text, pos)
+            if match is None:
+                value, pos = self._scalar(self._ws(pos))
+            else:
+                kind, pos = match.lastindex, match.end()
+                if kind == 1:  # a run of [
+                    opened = match.group(1).count("[")
+                    if (close := _CLOSE_ARRAY.match(text, pos)) is None:
+                        containers += [None] * opened
+                        continue
+                    containers += [None] * (opened - 1)
+                    value, pos = [], close.end()
+                elif kind == 2:  # {
+                    if (close := _CLOSE_OBJECT.match(text, pos)) is None:
+                        key, pos = self._key(pos, _PROPERTY_NAME_OR_BRACE, _COLON)
+                        containers.append({})
+                        keys.append(key)
+                        continue
+                    value, pos = {}, close.end()
+                elif kind == 3:
+                    value = match.group(3)[1:-1]
+                    if "\\" in value:
+                        value = json.loads(match.group(3))
+                elif kind == 4:
+                    value = float(match.group(4))
+                else:
+                    value = _LITERALS[match.group(5)[0]][1]
+            # Consume it into the open containers, closing those that end here.
+            while True:
+                after = _AFTER_VALUE.match(text, pos)
+                pos, char = after.end(), after.group(1)  # type: ignore[union-attr]
+                if not containers:
+                    if pos < end:
+                        raise _Failed(pos - len(char), _AFTER_JSON)
+                    return value
+                top = containers[-1]
+                if type(top) is dict:
+                    top[keys[-1]] = value
+                    if char == ",":
+                        if run := _MEMBER_RUN.match(text, pos):
+                            top.update(_loads("{" + text[pos : run.end() - 1] + "}"))
+                            pos = run.end()
+                        # V8 names the token after a later property name, not the colon.
+                        keys[-1], pos = self._key(pos, _DOUBLE_QUOTED_NAME, None)
+                        break
+                    if char != "}":
+                        raise _Failed(pos - len(char), _COMMA_OR_BRACE)
+                    keys.pop()
+                else:
+                    if top is None:
+                        top = containers[-1] = []
+                    top.append(value)
+                    if char == ",":
+                        if run := _ELEMENT_RUN.match(text, pos):
+                            top.extend(_loads("[" + text[pos : run.end() - 1] + "]"))
+                            pos = run.end()
+                        break
+                    if char != "]":
+                        raise _Failed(pos - len(char), _COMMA_OR_BRACKET)
+                value = containers.pop()
+
+    def _key(self, pos: int, no_name: str, no_colon: str | None) -> tuple[str, int]:
+        """A property name and its colon; returns the name and the position after the colon."""
+        match = _KEY.match(self.text, pos)
+        if match is not None:
+            key = match.group(1)
+            return (json.loads(key) if "\\" in key else key[1:-1]), match.end()
+        pos = self._ws(pos)
+        if not self.text.startswith('"', pos):
+            raise _Failed(pos, no_name)
+        key, pos = self._string(pos)
+        raise _Failed(self._ws(pos), no_colon)
+
+    def _scalar(self, pos: int) -> tuple[Any, int]:
+        """A value the fast regex did not take: fails as V8 fails, or reads a number."""
+        char = self.text[pos : pos + 1]
+        if char == '"':
+            return self._string(pos)
+        if char == "-" or "0" <= char <= "9":
+            return self._number(pos)
+        if char and char in _LITERALS:
+            return self._literal(pos)
+        raise _Failed(pos)
+
+    def _string(self, start: int) -> tuple[str, int]:
+        """JsonParser::ScanJsonString from the opening quote; returns the value and the end."""
+        text = self.text
+        pos = start + 1
+        while True:
+            pos = _PLAIN_CHARS.match(text, pos).end()  # type: ignore[union-attr]
+            char = text[pos : pos + 1]
+            if char == '"':
+                return json.loads(text[start : pos + 1]), pos + 1
+            if not char:
+                raise _Failed(pos, _UNTERMINATED_STRING)
+            if char != "\\":
+                raise _Failed(pos, _CONTROL_CHARACTER)
+            escaped = text[pos + 1 : pos + 2]
+            if not escaped:
+                raise _Failed(pos + 1)
+            if escaped == "u":
+                hex_end = _HEX4.match(text, pos + 2).end()  # type: ignore[union-attr]
+                if hex_end - pos != 6:
+                    raise _Failed(hex_end, _BAD_UNICODE_ESCAPE)
+                pos = hex_end
+            elif escaped in '"\\/bfnrt':
+                pos += 2
+            else:
+                raise _Failed(pos + 1, _BAD_ESCAPE)
+
+    def _number(self, start: int) -> tuple[float, int]:
+        """JsonParser::ParseJsonNumber."""
+        text = self.text
+        pos = start + (text[start] == "-")
+        if text.startswith("0", pos):
+            pos += 1
+            if "0" <= text[pos : pos + 1] <= "9":
+                raise _Failed(pos)  # a leading zero: V8 reports the next digit as a number
+        else:
+            digits_end = _DIGITS.match(text, pos).end()  # type: ignore[union-attr]
+            if digits_end == pos:
+                raise _Failed(pos, _NO_NUMBER_AFTER_MINUS)
+            pos = digits_end
+        if text.startswith(".", pos):
+            digits_end = _DIGITS.match(text, pos + 1).end()  # type: ignore[union-attr]
+            if digits_end == pos + 1:
+                raise _Failed(pos + 1, _UNTERMINATED_FRACTION)
+            pos = digits_end
+        if text[pos : pos + 1] in ("e", "E"):
+            pos += 1 + (text[pos + 1 : pos + 2] in ("+", "-"))
+            digits_end = _DIGITS.match(text, pos).end()  # type: ignore[union-attr]
+            if digits_end == pos:
+                raise _Failed(pos, _EXPONENT_MISSING)
+            pos = digits_end
+        return float(text[start:pos]), pos
+
+    def _literal(self, start: int) -> tuple[Any, int]:
+        """JsonParser::ScanLiteral: fails at the first letter that differs, or at the end."""
+        word, value = _LITERALS[self.text[start]]
+        for offset in range(1, len(word)):
+            if self.text[start + offset : start + offset + 1] != word[offset]:
+                raise _Failed(start + offset)
+        return value, start + len(word)
+
+    def _message(self, pos: int, template: str | None) -> str:
+        """JsonParser::ReportUnexpectedToken. V8 counts positions in UTF-16 code units."""
+        text = self.text
+        units = _utf16_units(text)
+        at = pos + len(_ASTRAL.findall(text, 0, pos))
+        if template is not None:
+            return template % at
+        char = text[pos : pos + 1]
+        if not char:
+            return _END
+        if char == '"':
+            return f"Unexpected string in JSON at position {at}"
+        if char == "-" or "0" <= char <= "9":
+            return f"Unexpected number in JSON at position {at}"
+        if text in _SPECIAL_SOURCES:
+            return f'"{text}" is not valid JSON'
+        token = f"Unexpected token '{units[at]}',"
+        if len(units) < 2 * _CONTEXT + 1:
+            message = f'{token} "{units}" is not valid JSON'
+        elif at < _CONTEXT:
+            message = f'{token} "{units[: at + _CONTEXT]}"... is not valid JSON'
+        elif at < len(units) - _CONTEXT:
+            message = f'{token} ..."{units[at - _CONTEXT : at + _CONTEXT]}"... is not valid JSON'
+        else:
+            message = f'{token} ..."{units[at - _CONTEXT :]}" is not valid JSON'
+        # Surrogates V8 kept paired are one character again; a split pair stays split.
+        return message.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
-def _innermost_open(text: str, pos: int) -> str:
-    depth: list[str] = []
-    in_string = escaped = False
-    for ch in text[:pos]:
-        if in_string:
-            escaped = not escaped and ch == "\\"
-            if ch == '"' and not escaped:
-                in_string = False
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch in "{[":
-            depth.append(ch)
-        elif ch in "}]" and depth:
-            depth.pop()
-    return depth[-1] if depth else ""
+def _utf16_units(text: str) -> str:
+    """The text with each astral character split into its two surrogates, as V8 indexes it."""
 
+    def split(match: re.Match[str]) -> str:
+        offset = ord(match.group()) - 0x10000
+        return chr(0xD800 + (offset >> 10)) + chr(0xDC00 + (offset & 0x3FF))
 
-def _first_bad_literal(text: str) -> int:
-    match = re.search(r"-?(NaN|Infinity)", text)
-    return match.start() if match else 0
+    return _ASTRAL.sub(split, text)

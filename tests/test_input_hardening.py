@@ -46,7 +46,7 @@ def test_bad_bodies_are_4xx_and_change_nothing(app, client, body, credential):
         (b'{"a":1 "b":2}', "Expected ',' or '}' after property value in JSON at position 7"),
         (b'{"a":1}x', "Unexpected non-whitespace character after JSON at position 7"),
         (b'{"a":"', "Unterminated string in JSON at position 6"),
-        (b"[1,2", "Unexpected end of JSON input"),
+        (b"[1,2", "Expected ',' or ']' after array element in JSON at position 4"),
         (b"nope", "Unexpected token 'o', \"nope\" is not valid JSON"),
         (
             b'{"description":"ab","expiresAt":x}',
