@@ -54,10 +54,26 @@ def stringify(value: Any) -> str:
     if isinstance(value, int | float):
         return "null" if math.isinf(value) or math.isnan(value) else number_to_string(value)
     if isinstance(value, dict):
-        return "{" + ",".join(f"{stringify(str(k))}:{stringify(v)}" for k, v in value.items()) + "}"
+        items = _property_order({str(k): v for k, v in value.items()})
+        return "{" + ",".join(f"{stringify(k)}:{stringify(v)}" for k, v in items) + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(stringify(v) for v in value) + "]"
     raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+_ARRAY_INDEX = re.compile(r"0|[1-9][0-9]{0,9}")
+
+
+def _property_order(obj: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A JavaScript object's own-key order: array indices ("0" to "4294967294") ascending,
+    then the other names in insertion order."""
+    indices = [k for k in obj if _ARRAY_INDEX.fullmatch(k) and int(k) < 2**32 - 1]
+    if not indices:
+        return list(obj.items())
+    first = set(indices)
+    return [(k, obj[k]) for k in sorted(indices, key=int)] + [
+        (k, v) for k, v in obj.items() if k not in first
+    ]
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
@@ -66,7 +82,8 @@ _SAFE_INT = 2**53
 
 def _plain(value: Any) -> bool:
     """Only strings, booleans, None and integers V8 prints exactly, in dicts with string keys
-    and lists: for these the C encoder writes what JSON.stringify writes."""
+    that are not array indices (JavaScript puts those first) and lists: for these the C encoder
+    writes what JSON.stringify writes."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -78,7 +95,7 @@ def _plain(value: Any) -> bool:
                 continue
             return False
         if kind is dict:
-            if any(type(key) is not str for key in item):
+            if any(type(key) is not str or key[:1].isdigit() for key in item):
                 return False
             stack.extend(item.values())
         elif kind is list or kind is tuple:
@@ -236,7 +253,7 @@ class _V8Parser:
                 after = _AFTER_VALUE.match(text, pos)
                 pos, char = after.end(), after.group(1)  # type: ignore[union-attr]
                 if not containers:
-                    if pos < end:
+                    if char or pos < end:
                         raise _Failed(pos - len(char), _AFTER_JSON)
                     return value
                 top = containers[-1]
@@ -311,8 +328,8 @@ class _V8Parser:
                 pos = hex_end
             elif escaped in '"\\/bfnrt':
                 pos += 2
-            else:
-                raise _Failed(pos + 1, _BAD_ESCAPE)
+            else:  # V8 looks up Latin-1 characters only: past U+00FF it names the token
+                raise _Failed(pos + 1, _BAD_ESCAPE if escaped <= "\xff" else None)
 
     def _number(self, start: int) -> tuple[float, int]:
         """JsonParser::ParseJsonNumber."""

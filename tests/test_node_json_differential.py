@@ -1,0 +1,313 @@
+"""The mock's JSON body parser against V8 itself: `JSON.parse` run by Node on the same bytes.
+
+Real Unleash 8.2.0 here runs on Node v20.20.2 (`node --version` of the `node` that serves
+scripts/real-unleash.sh's instance; CI installs Node 20 with apt when it is missing). Unleash
+reads bodies with `express.json({strict: false})` (body-parser 1.20): raw-body decodes the bytes
+with iconv-lite (Node's StringDecoder, then one leading byte-order mark stripped), and a
+`JSON.parse` error goes out unchanged as `400 {"message": error.message}` — checked on the
+running 8.2.0 for `["a\\"{", 1 2]`, `{not json`, `nope` and strings of astral characters, whose
+positions V8 counts in UTF-16 code units. So the message Unleash would send is Node's
+`error.message`, and that is what each generated body's mock message is compared with. For a
+valid body the parsed values are compared as `JSON.stringify` prints them.
+
+One long-lived `node` process answers batches over stdin/stdout, one JSON line each. Without
+Node the test is skipped, except under CI (`CI=true`), where it fails.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from mock_server import node_json
+from mock_server.body_parser import parse_json_body
+from mock_server.errors import BodyParserError
+
+DRAWN = 3  # bodies drawn per example, each also sent cut short at TRUNCATIONS points
+TRUNCATIONS = 7
+EXAMPLES = 100  # 100 * 3 * (1 + 7) = 2,400 bodies a run
+
+# Decodes as raw-body and iconv-lite do, parses, and prints the value as JSON.stringify does.
+NODE_SCRIPT = r"""
+const { StringDecoder } = require("string_decoder");
+const lines = require("readline").createInterface({ input: process.stdin });
+lines.on("line", (line) => {
+  const answers = JSON.parse(line).map((b64) => {
+    const decoder = new StringDecoder("utf8");
+    let text = decoder.write(Buffer.from(b64, "base64")) + decoder.end();
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (text.length === 0) return [true, "{}"];  // body-parser's empty body
+    let value;
+    try { value = JSON.parse(text); } catch (error) { return [false, error.message]; }
+    return [true, JSON.stringify(value)];
+  });
+  process.stdout.write(JSON.stringify(answers) + "\n");
+});
+"""
+
+
+class Node:
+    def __init__(self, executable: str) -> None:
+        self.process = subprocess.Popen(
+            [executable, "-e", NODE_SCRIPT],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+        )
+
+    def parse(self, bodies: list[bytes]) -> list[tuple[bool, str]]:
+        assert self.process.stdin and self.process.stdout
+        line = json.dumps([base64.b64encode(body).decode() for body in bodies])
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+        return [tuple(answer) for answer in json.loads(self.process.stdout.readline())]
+
+    def close(self) -> None:
+        assert self.process.stdin
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def node() -> Iterator[Node]:
+    executable = shutil.which("node")
+    if executable is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("node is missing under CI: the V8 differential test cannot run")
+        pytest.skip("node is not installed: the V8 differential test needs it")
+    process = Node(executable)
+    yield process
+    process.close()
+
+
+def mock_parse(body: bytes) -> tuple[bool, Any]:
+    try:
+        return True, parse_json_body(body, "application/json")
+    except BodyParserError as exc:
+        return False, exc.message
+
+
+# --- generated bodies, weighted toward where V8's parser has a special case ------------------
+
+_WHITESPACE = st.sampled_from(["", "", "", " ", "\t", "\n", "\r\n", "  "])
+_ODD_SPACE = st.sampled_from(["\u00a0", "\v", "\f", "\u2028", "\ufeff", "\u3000"])
+# Valid escapes, surrogates paired and lone, bad escapes, and a lone backslash.
+_ESCAPES = st.sampled_from(
+    [
+        *[r"\"", r"\\", r"\/", r"\b", r"\f", r"\n", r"\r", r"\t", r"\u0041", r"\ud83d\ude00"],
+        *[r"\ud800", r"\udfff", r"\U0041", r"\x41", r"\u12", r"\u12g4", r"\'", r"\0"],
+        "\\",
+    ]
+)
+_STRING_CHARS = st.one_of(
+    st.characters(codec="utf-8", exclude_characters='"\\'),  # astral and control included
+    st.sampled_from(["é", "😀", "\U0010ffff", "\x00", "\x1f", "\x7f", "\u2028", "{", "[", ","]),
+    _ESCAPES,
+)
+_STRINGS = st.lists(_STRING_CHARS, max_size=12).map(lambda parts: '"' + "".join(parts) + '"')
+_NUMBERS = st.one_of(
+    st.integers(-(10**20), 10**20).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.tuples(  # sign, integer part, fraction and exponent, each valid or not
+        st.sampled_from(["", "", "-", "+", "--"]),
+        st.sampled_from(["0", "7", "12", "00", "01", "", "."]),
+        st.sampled_from(["", "", ".5", ".", ".05", "..5"]),
+        st.sampled_from(["", "", "e5", "E+2", "e-07", "e", "e+", "E-"]),
+    ).map("".join),
+    st.sampled_from(
+        [
+            *["-0", "1e400", "-1e400", "1E+2", "5e-324", "0.1", "-", "1.", "1e", ".5", "+1"],
+            *["0x10", "Infinity", "-Infinity", "NaN", "01", "-01", "1.e5"],
+        ]
+    ),
+    st.integers(300, 5000).map(lambda n: "9" * n),  # past a double's range and int()'s limit
+)
+_LITERALS = st.sampled_from(
+    ["true", "false", "null", "tru", "fals", "nul", "True", "undefined", "nan", "t", "nulll"]
+)
+
+
+def _array(items: list[tuple[str, str]]) -> str:
+    return "[" + ",".join(f"{ws}{item}" for item, ws in items) + "]"
+
+
+def _object(members: list[tuple[str, str, str]]) -> str:
+    return "{" + ",".join(f"{key}{ws}:{value}" for key, value, ws in members) + "}"
+
+
+_KEYS = st.one_of(
+    _STRINGS,
+    st.sampled_from(
+        [
+            '"1"',
+            '"0"',
+            '"10"',
+            '"01"',
+            '"-1"',
+            '"4294967295"',
+            '"__proto__"',
+            '"a"',
+            "a",
+            "'a'",
+            "1",
+        ]
+    ),
+)
+_VALUES = st.recursive(
+    st.one_of(_STRINGS, _NUMBERS, _LITERALS),
+    lambda inner: st.one_of(
+        st.lists(st.tuples(inner, _WHITESPACE), max_size=5).map(_array),
+        st.lists(st.tuples(_KEYS, inner, _WHITESPACE), max_size=5).map(_object),
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def _deep(draw: st.DrawFn) -> str:
+    """Nesting past Python's recursion limit, closed right, wrong or not at all. At most
+    3,000 levels: past about 4,000, Node's JSON.stringify overflows its stack."""
+    opener, closer, levels = draw(
+        st.sampled_from([("[", "]", 1), ('{"a":', "}", 1), ('[{"k":[', "]}]", 3)])
+    )
+    depth = draw(st.integers(900 // levels, 3000 // levels))
+    inner = draw(_VALUES)
+    ending = draw(st.sampled_from(["right", "short", "wrong", "open", "extra"]))
+    closing = closer * depth
+    if ending == "short":
+        closing = closer * (depth - 1)
+    elif ending == "wrong":
+        cut = draw(st.integers(0, len(closing) - 1))
+        closing = closing[:cut] + draw(st.sampled_from("]},x 1")) + closing[cut + 1 :]
+    elif ending == "open":
+        closing = ""
+    elif ending == "extra":
+        closing += draw(st.sampled_from(["]", ",", " x", "1"]))
+    return opener * depth + inner + closing
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> str:
+    """A valid-looking document with a few edits: truncation, insertion, deletion, swaps."""
+    text = draw(_WHITESPACE) + draw(_VALUES) + draw(_WHITESPACE)
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(text)))
+        edit = draw(st.sampled_from(["truncate", "insert", "delete", "replace", "space"]))
+        if edit == "truncate":
+            text = text[:at]
+        elif edit == "space":
+            text = text[:at] + draw(_ODD_SPACE) + text[at:]
+        else:
+            new = draw(st.sampled_from([*'{}[]:,"\\ -0123456789.eE+tfnux\x01', "😀", "é"]))
+            if edit == "insert":
+                text = text[:at] + new + text[at:]
+            elif edit == "delete":
+                text = text[:at] + text[at + 1 :]
+            else:
+                text = text[:at] + new + text[at + 1 :]
+    return text
+
+
+@st.composite
+def bodies(draw: st.DrawFn) -> bytes:
+    text = draw(
+        st.one_of(
+            _mutated(),
+            _mutated(),
+            _mutated(),
+            _VALUES,
+            _deep(),
+            st.sampled_from(
+                [
+                    "",
+                    " ",
+                    "NaN",
+                    "Infinity",
+                    "undefined",
+                    "[object Object]",
+                    "{}",
+                    "[]",
+                    '["a\\"{", 1 2]',
+                    "\ufeff{}",
+                ]
+            ),
+            st.text(max_size=30),
+        )
+    )
+    raw = text.encode("utf-8", "surrogatepass")
+    if draw(st.integers(0, 9)) == 0:  # bytes that are not UTF-8, or a byte-order mark
+        at = draw(st.integers(0, len(raw)))
+        junk = draw(
+            st.sampled_from([b"\xff", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xef\xbb\xbf"])
+        )
+        raw = raw[:at] + junk + raw[at:]
+    return raw
+
+
+def with_truncations(body: bytes) -> list[bytes]:
+    """The body, and the body cut at evenly spread points: every parser state meets the end of
+    input somewhere (cuts may split a UTF-8 sequence, as a short read would)."""
+    step = len(body) / (TRUNCATIONS + 1)
+    return [body] + [body[: round(step * (i + 1))] for i in range(TRUNCATIONS)]
+
+
+def _same_value(mine: Any, node_printed: str) -> bool:
+    """Does the mock's value print as Node printed its own? Values nested past Python's
+    recursion limit are compared item by item instead, without recursing (and so without the
+    property order, which stringify checks)."""
+    try:
+        return node_json.stringify(mine) == node_printed
+    except RecursionError:
+        pairs = [(mine, node_json.parse(node_printed))]
+    while pairs:
+        left, right = pairs.pop()
+        if isinstance(left, dict) and isinstance(right, dict):
+            if left.keys() != right.keys():
+                return False
+            pairs.extend((value, right[key]) for key, value in left.items())
+        elif isinstance(left, list) and isinstance(right, list):
+            if len(left) != len(right):
+                return False
+            pairs.extend(zip(left, right, strict=True))
+        elif node_json.stringify(left) != node_json.stringify(right):
+            return False
+    return True
+
+
+def test_body_parser_answers_what_v8s_json_parse_answers(node: Node) -> None:
+    compared = 0
+
+    # No shrinking: a batch shrinks slowly, and a failure names its body already.
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(st.lists(bodies(), min_size=DRAWN, max_size=DRAWN))
+    def compare(drawn: list[bytes]) -> None:
+        nonlocal compared
+        batch = [cut for body in drawn for cut in with_truncations(body)]
+        for body, (node_ok, node_text) in zip(batch, node.parse(batch), strict=True):
+            mine_ok, mine = mock_parse(body)
+            assert mine_ok == node_ok, (body, mine, node_text)
+            if node_ok:
+                assert _same_value(mine, node_text), (body, mine, node_text)
+            else:
+                assert mine == node_text, body
+            compared += 1
+
+    compare()
+    assert compared >= 2_000
