@@ -41,7 +41,15 @@ _JS_WHITESPACE = (
     " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
-_JS_DECIMAL = re.compile(r"^[+-]?(Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)$")
+# StringNumericLiteral. Possessive quantifiers: no backtracking, so linear in the input.
+_JS_DECIMAL = re.compile(
+    r"[+-]?+(?:Infinity|(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+)"
+)
+_JS_NON_DECIMAL = {
+    "x": (re.compile(r"[0-9a-fA-F]++"), 16),
+    "o": (re.compile(r"[0-7]++"), 8),
+    "b": (re.compile(r"[01]++"), 2),
+}
 
 
 def is_date_time(value: str) -> bool:
@@ -89,14 +97,19 @@ def js_number(text: str) -> float:
     s = text.strip(_JS_WHITESPACE)
     if not s:
         return 0.0
-    if re.fullmatch(r"0[xX][0-9a-fA-F]+", s):
-        return float(int(s, 16))
-    if re.fullmatch(r"0[oO][0-7]+", s):
-        return float(int(s, 8))
-    if re.fullmatch(r"0[bB][01]+", s):
-        return float(int(s, 2))
-    if _JS_DECIMAL.match(s):
-        return float(s.replace("Infinity", "inf"))
+    if s[:1] == "0" and (radix := _JS_NON_DECIMAL.get(s[1:2].lower())):
+        digits, base = radix
+        if not digits.fullmatch(s, 2):
+            return math.nan
+        # Over 1,100 significant digits is at least 2**1100 in any of these bases: past the
+        # largest double, which V8 rounds to Infinity.
+        significant = s[2:].lstrip("0")
+        try:
+            return math.inf if len(significant) > 1100 else float(int(significant or "0", base))
+        except OverflowError:
+            return math.inf
+    if _JS_DECIMAL.fullmatch(s):
+        return float(s.replace("Infinity", "inf"))  # float() has no digit limit
     return math.nan
 
 
