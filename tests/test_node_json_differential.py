@@ -10,8 +10,10 @@ positions V8 counts in UTF-16 code units. So the message Unleash would send is N
 `error.message`, and that is what each generated body's mock message is compared with. For a
 valid body the parsed values are compared as `JSON.stringify` prints them.
 
-One long-lived `node` process answers batches over stdin/stdout, one JSON line each. Without
-Node the test is skipped, except under CI (`CI=true`), where it fails.
+The id's `Number()` coercion (js_number, which Ajv's coerceTypes applies to the DELETE id) is
+compared the same way. One long-lived `node` process answers batches over stdin/stdout, one
+JSON line each. Without Node the tests are skipped, except under CI (`CI=true`), where they
+fail.
 """
 
 from __future__ import annotations
@@ -31,26 +33,31 @@ from hypothesis import strategies as st
 from mock_server import node_json
 from mock_server.body_parser import parse_json_body
 from mock_server.errors import BodyParserError
+from mock_server.validation import js_number
 
 DRAWN = 3  # bodies drawn per example, each also sent cut short at TRUNCATIONS points
 TRUNCATIONS = 7
 EXAMPLES = 100  # 100 * 3 * (1 + 7) = 2,400 bodies a run
 
-# Decodes as raw-body and iconv-lite do, parses, and prints the value as JSON.stringify does.
+# A request is a JSON line: ["parse", [base64 bodies]] decodes each body as raw-body and
+# iconv-lite do, parses it, and prints the value as JSON.stringify does; ["number", [strings]]
+# answers String(Number(s)) for each.
 NODE_SCRIPT = r"""
 const { StringDecoder } = require("string_decoder");
 const lines = require("readline").createInterface({ input: process.stdin });
+const number = (text) => String(Number(text));
+const parse = (b64) => {
+  const decoder = new StringDecoder("utf8");
+  let text = decoder.write(Buffer.from(b64, "base64")) + decoder.end();
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (text.length === 0) return [true, "{}"];  // body-parser's empty body
+  let value;
+  try { value = JSON.parse(text); } catch (error) { return [false, error.message]; }
+  return [true, JSON.stringify(value)];
+};
 lines.on("line", (line) => {
-  const answers = JSON.parse(line).map((b64) => {
-    const decoder = new StringDecoder("utf8");
-    let text = decoder.write(Buffer.from(b64, "base64")) + decoder.end();
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    if (text.length === 0) return [true, "{}"];  // body-parser's empty body
-    let value;
-    try { value = JSON.parse(text); } catch (error) { return [false, error.message]; }
-    return [true, JSON.stringify(value)];
-  });
-  process.stdout.write(JSON.stringify(answers) + "\n");
+  const [kind, items] = JSON.parse(line);
+  process.stdout.write(JSON.stringify(items.map(kind === "parse" ? parse : number)) + "\n");
 });
 """
 
@@ -65,12 +72,18 @@ class Node:
             encoding="utf-8",
         )
 
-    def parse(self, bodies: list[bytes]) -> list[tuple[bool, str]]:
+    def _ask(self, kind: str, items: list[str]) -> list[Any]:
         assert self.process.stdin and self.process.stdout
-        line = json.dumps([base64.b64encode(body).decode() for body in bodies])
-        self.process.stdin.write(line + "\n")
+        self.process.stdin.write(json.dumps([kind, items]) + "\n")
         self.process.stdin.flush()
-        return [tuple(answer) for answer in json.loads(self.process.stdout.readline())]
+        return json.loads(self.process.stdout.readline())
+
+    def parse(self, bodies: list[bytes]) -> list[tuple[bool, str]]:
+        encoded = [base64.b64encode(body).decode() for body in bodies]
+        return [tuple(answer) for answer in self._ask("parse", encoded)]
+
+    def number(self, texts: list[str]) -> list[str]:
+        return self._ask("number", texts)
 
     def close(self) -> None:
         assert self.process.stdin
@@ -311,3 +324,29 @@ def test_body_parser_answers_what_v8s_json_parse_answers(node: Node) -> None:
 
     compare()
     assert compared >= 2_000
+
+
+_NUMERIC_TEXTS = st.one_of(
+    st.text(alphabet="0123456789abcdefxXoObBeE+-. _\u00a0\t", max_size=12),
+    st.tuples(
+        st.sampled_from(["0x", "0X", "0o", "0b", "0B", "-0x", ""]),
+        st.text(alphabet="0123456789abcdefABCDEF", min_size=1, max_size=1200),
+    ).map("".join),
+    st.sampled_from(["Infinity", "-Infinity", "+Infinity", "infinity", "1e400", "\u2028 7 \ufeff"]),
+)
+
+
+def test_js_number_answers_what_numbers_constructor_answers(node: Node) -> None:
+    @settings(
+        max_examples=20,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+    )
+    @given(st.lists(_NUMERIC_TEXTS, min_size=25, max_size=25))
+    def compare(texts: list[str]) -> None:
+        for text, expected in zip(texts, node.number(texts), strict=True):
+            assert node_json.number_to_string(js_number(text)) == expected, text
+
+    compare()
