@@ -11,6 +11,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -19,6 +20,9 @@ from mock_server.errors import BodyParserError, UnleashError
 
 BODY_KEY = "unleash_pat.body"
 LIMIT_BYTES = 100 * 1024  # body-parser's default "100kb"
+# Above this size a body is parsed on a worker thread: a malformed or deeply nested 100 kB body
+# takes V8's algorithm tens of milliseconds in Python, which the event loop must not wait for.
+_INLINE_BYTES = 8 * 1024
 
 
 def media_type(content_type: str | None) -> str | None:
@@ -106,8 +110,10 @@ class BodyParserMiddleware:
         try:
             raw = await _read_body(receive)
             body = _inflate(raw, headers.get("content-encoding", "identity").strip().lower())
-            if kind == "application/json":
+            if kind == "application/json" and len(body) <= _INLINE_BYTES:
                 scope[BODY_KEY] = parse_json_body(body, content_type or "")
+            elif kind == "application/json":
+                scope[BODY_KEY] = await run_in_threadpool(parse_json_body, body, content_type or "")
             else:  # Unleash's PAT routes never take a form; parsing it can only fail
                 _decode(body, content_type or "", utf_only=True)
         except UnleashError as exc:

@@ -176,6 +176,7 @@ _MEMBER_RUN = re.compile(
     + r"[ \t\n\r]*+,)++"
 )
 _CLOSE_ARRAY = re.compile(r"[ \t\n\r]*+\]")
+_CLOSERS = re.compile(r"[ \t\n\r]*+(\]++)")
 _CLOSE_OBJECT = re.compile(r"[ \t\n\r]*+\}")
 _KEY = re.compile(r"[ \t\n\r]*+(" + _WELL_FORMED_STRING + r")[ \t\n\r]*+:")
 _AFTER_VALUE = re.compile(r"[ \t\n\r]*+([,\]}]?)")
@@ -250,6 +251,19 @@ class _V8Parser:
                     value = _LITERALS[match.group(5)[0]][1]
             # Consume it into the open containers, closing those that end here.
             while True:
+                # A run of "]" closing arrays that held nothing before: wrap the value at once.
+                if containers and containers[-1] is None and (run := _CLOSERS.match(text, pos)):
+                    most, closed = len(run.group(1)), 0
+                    while (
+                        closed < most
+                        and closed < len(containers)
+                        and containers[-1 - closed] is None
+                    ):
+                        value = [value]
+                        closed += 1
+                    del containers[-closed:]
+                    pos = run.start(1) + closed
+                    continue
                 after = _AFTER_VALUE.match(text, pos)
                 pos, char = after.end(), after.group(1)  # type: ignore[union-attr]
                 if not containers:

@@ -1,0 +1,112 @@
+"""Hostile-input tests: the mock served by uvicorn on a loopback port, reached over real sockets,
+so that a request which stalls the event loop shows up as a slow `GET /health` next to it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import uvicorn
+
+from mock_server import create_app
+
+T = TypeVar("T")
+HEALTH_LIMIT_S = 0.1
+
+
+@dataclass(frozen=True)
+class ServedMock:
+    url: str
+    host: str
+    port: int
+    app: Any  # the connexion AsyncApp
+
+
+@pytest.fixture
+def served_mock() -> Iterator[ServedMock]:
+    """A fresh mock, served by uvicorn on a thread on a free loopback port, for one test."""
+    app = create_app()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, name="hostile-mock", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the mock did not start")
+        thread.join(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield ServedMock(f"http://127.0.0.1:{port}", "127.0.0.1", port, app)
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def health_stays_responsive(served_mock: ServedMock) -> Callable[[Callable[[], T]], T]:
+    """`health_stays_responsive(send_hostile)`: see `_health_stays_responsive`."""
+    return lambda send_hostile: _health_stays_responsive(served_mock, send_hostile)
+
+
+@pytest.fixture
+def send_raw(served_mock: ServedMock) -> Callable[[bytes], RawResponse]:
+    """`send_raw(request_bytes)` to the served mock: see `_send_raw`."""
+    return lambda request: _send_raw(served_mock, request)
+
+
+def _health_stays_responsive(mock: ServedMock, send_hostile: Callable[[], T]) -> T:
+    """Run `send_hostile` on a thread while probing `GET /health` on another connection until
+    it returns; every probe must answer 200 within 100 ms. Returns what `send_hostile` returned."""
+    latencies: list[float] = []
+    with ThreadPoolExecutor(1) as pool, httpx.Client(base_url=mock.url, timeout=10) as client:
+        client.get("/health")  # connect first: only the answer time is measured
+        hostile = pool.submit(send_hostile)
+        while True:  # at least one probe, even if the hostile request is already answered
+            started = time.perf_counter()
+            response = client.get("/health")
+            latencies.append(time.perf_counter() - started)
+            assert (response.status_code, response.json()) == (200, {"health": "GOOD"})
+            if hostile.done():
+                break
+        result = hostile.result()
+    assert max(latencies) < HEALTH_LIMIT_S, f"/health took {max(latencies):.3f} s"
+    return result
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    seconds: float
+
+
+def _send_raw(mock: ServedMock, request: bytes, timeout: float = 10) -> RawResponse:
+    """One HTTP/1.1 request as raw bytes (for what httpx refuses to send, such as a 640 kB
+    URL); reads the answer until the server closes or Content-Length is reached."""
+    started = time.perf_counter()
+    with socket.create_connection((mock.host, mock.port), timeout=timeout) as sock:
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
+        length = int(headers.get("content-length", len(body)))
+        while len(body) < length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    return RawResponse(int(lines[0].split()[1]), headers, body, time.perf_counter() - started)
