@@ -253,14 +253,11 @@ class _V8Parser:
             while True:
                 # A run of "]" closing arrays that held nothing before: wrap the value at once.
                 if containers and containers[-1] is None and (run := _CLOSERS.match(text, pos)):
-                    most, closed = len(run.group(1)), 0
-                    while (
-                        closed < most
-                        and closed < len(containers)
-                        and containers[-1 - closed] is None
-                    ):
-                        value = [value]
+                    most, closed = min(len(run.group(1)), len(containers)), 1
+                    while closed < most and containers[-1 - closed] is None:
                         closed += 1
+                    for _ in range(closed):
+                        value = [value]
                     del containers[-closed:]
                     pos = run.start(1) + closed
                     continue
