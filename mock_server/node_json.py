@@ -118,9 +118,11 @@ def parse(text: str) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant, parse_int=float)
     except (ValueError, RecursionError):
-        # The C parser agrees with V8 on what is valid, bar depth (it recurses); V8's own
-        # algorithm, re-read here, gives the value or V8's message and position.
-        return _V8Parser(text).parse()
+        # The C parser agrees with V8 on what is valid, bar depth (it recurses). V8's own
+        # algorithm gives V8's message and position; it checks before it builds, so that a
+        # malformed 100 kB document allocates nothing (a burst of objects stalls the loop in GC).
+        _V8Parser(text, build=False).parse()
+        return _V8Parser(text, build=True).parse()
 
 
 def _loads(text: str) -> Any:
@@ -187,6 +189,9 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 
 
+_UNBUILT_OBJECT: dict[str, Any] = {}  # what an open object is while only checking: never written
+
+
 class _Failed(Exception):
     """Where V8 stops, and its message template (None: the message depends on the token)."""
 
@@ -198,8 +203,8 @@ class _V8Parser:
     """V8's JsonParser::ParseJsonValue: iterative (an explicit stack, so any depth), linear, and
     failing at the same place with the same message."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, text: str, *, build: bool) -> None:
+        self.text, self.build = text, build
 
     def parse(self) -> Any:
         try:
@@ -214,9 +219,9 @@ class _V8Parser:
         """Each step takes the fast regex for well-formed input; where it does not match, the
         step is redone character by character, which fails where V8 fails (or, for a number
         the regex is unsure of, reads it as V8 does)."""
-        text, end = self.text, len(self.text)
+        text, end, build = self.text, len(self.text), self.build
         # Open arrays and objects, innermost last; an array is None until it has an element
-        # (an unclosed run of "[" allocates nothing).
+        # (an unclosed run of "[" allocates nothing), and stays None when not building.
         containers: list[Any] = []
         keys: list[str] = []  # the pending property name of each open object
         pos = 0
@@ -237,7 +242,7 @@ class _V8Parser:
                 elif kind == 2:  # {
                     if (close := _CLOSE_OBJECT.match(text, pos)) is None:
                         key, pos = self._key(pos, _PROPERTY_NAME_OR_BRACE, _COLON)
-                        containers.append({})
+                        containers.append({} if build else _UNBUILT_OBJECT)
                         keys.append(key)
                         continue
                     value, pos = {}, close.end()
@@ -256,7 +261,7 @@ class _V8Parser:
                     most, closed = min(len(run.group(1)), len(containers)), 1
                     while closed < most and containers[-1 - closed] is None:
                         closed += 1
-                    for _ in range(closed):
+                    for _ in range(closed if build else 0):
                         value = [value]
                     del containers[-closed:]
                     pos = run.start(1) + closed
@@ -269,10 +274,12 @@ class _V8Parser:
                     return value
                 top = containers[-1]
                 if type(top) is dict:
-                    top[keys[-1]] = value
+                    if build:
+                        top[keys[-1]] = value
                     if char == ",":
                         if run := _MEMBER_RUN.match(text, pos):
-                            top.update(_loads("{" + text[pos : run.end() - 1] + "}"))
+                            if build:
+                                top.update(_loads("{" + text[pos : run.end() - 1] + "}"))
                             pos = run.end()
                         # V8 names the token after a later property name, not the colon.
                         keys[-1], pos = self._key(pos, _DOUBLE_QUOTED_NAME, None)
@@ -281,12 +288,14 @@ class _V8Parser:
                         raise _Failed(pos - len(char), _COMMA_OR_BRACE)
                     keys.pop()
                 else:
-                    if top is None:
-                        top = containers[-1] = []
-                    top.append(value)
+                    if build:
+                        if top is None:
+                            top = containers[-1] = []
+                        top.append(value)
                     if char == ",":
                         if run := _ELEMENT_RUN.match(text, pos):
-                            top.extend(_loads("[" + text[pos : run.end() - 1] + "]"))
+                            if build:
+                                top.extend(_loads("[" + text[pos : run.end() - 1] + "]"))
                             pos = run.end()
                         break
                     if char != "]":
