@@ -47,6 +47,7 @@ def test_bad_bodies_are_4xx_and_change_nothing(app, client, body, credential):
         (b'{"a":1}x', "Unexpected non-whitespace character after JSON at position 7"),
         (b'{"a":"', "Unterminated string in JSON at position 6"),
         (b"[1,2", "Expected ',' or ']' after array element in JSON at position 4"),
+        (b'["a\\"{", 1 2]', "Expected ',' or ']' after array element in JSON at position 11"),
         (b"nope", "Unexpected token 'o', \"nope\" is not valid JSON"),
         (
             b'{"description":"ab","expiresAt":x}',
