@@ -45,9 +45,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 HERE = Path(__file__).resolve()
 VENV_BIN = Path(sys.executable).parent
-DEFAULT_PAT = "user:8a9cd91daa6c7d94da92681820a0934d8cf5d1684e138bff7054b09a"
+# The default fixtures' first PAT: the one `unleash-pat serve` seeds for user 1.
+DEFAULT_PAT = yaml.safe_load((HERE.parent.parent / "fixtures" / "default.yaml").read_text())[
+    "users"
+][0]["pats"][0]["secret"]
 LIST_PATH = "/api/admin/user/tokens"
 BARE_PATH = "/bare"
 EXPIRES = "2099-01-01T00:00:00.000Z"

@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 
 from mock_server import fixtures as fixture_files
-from mock_server.handlers import Options
+from mock_server.options import Options
 
 
 class _Server(uvicorn.Server):
@@ -46,11 +46,6 @@ _SHOWN_USERS = 10
 def _serve(args: argparse.Namespace) -> int:
     from mock_server.app import create_app
 
-    try:
-        fixtures = fixture_files.load(args.fixtures)
-    except fixture_files.FixtureError as exc:
-        print(f"unleash-pat: invalid fixtures: {exc}", file=sys.stderr)
-        return 2
     options = Options(
         token_expiry_notifications=args.token_expiry_notifications,
         token_expiry_notification_days=tuple(args.token_expiry_notification_days),
@@ -58,8 +53,14 @@ def _serve(args: argparse.Namespace) -> int:
         rate_limit_per_minute=args.rate_limit_per_minute,
         seen_at_flush_seconds=args.seen_at_flush_seconds,
     )
-    app = create_app(fixtures, options=options)
-    lines = [f"unleash-pat mock of Unleash 8.2.0 PAT API at http://{args.host}:{args.port}"]
+    try:
+        fixtures = fixture_files.load(args.fixtures)
+        app = create_app(fixtures, options=options)
+    except fixture_files.FixtureError as exc:
+        print(f"unleash-pat: invalid fixtures: {exc}", file=sys.stderr)
+        return 2
+    profile = app.state.profile
+    lines = [f"unleash-pat mock of {profile.name} PAT API at http://{args.host}:{args.port}"]
     for user, pats in fixtures.users[:_SHOWN_USERS]:
         login = f" password {user.password!r}" if user.password else ""
         lines += [f"  user {user.id} {user.username}{login}: PAT {pat.secret}" for pat in pats]

@@ -34,10 +34,18 @@ class UnleashError(Exception):
     name: ClassVar[str] = "UnknownError"
     with_id: ClassVar[bool] = False
 
-    def __init__(self, message: str, details: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        details: list[dict[str, str]] | None = None,
+        *,
+        with_id: bool | None = None,  # where the version, not the kind, decides
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or [{"message": message}]
+        if with_id is not None:
+            self.with_id = with_id
 
     def body(self) -> dict[str, Any]:
         head = {"id": str(uuid.uuid4())} if self.with_id else {}
@@ -61,8 +69,8 @@ class BadDataError(UnleashError):
 
     status, name = 400, "BadDataError"
 
-    def __init__(self, text: str) -> None:
-        super().__init__(SERVICE_400 + text, [{"message": text}])
+    def __init__(self, text: str, *, with_id: bool | None = None) -> None:
+        super().__init__(SERVICE_400 + text, [{"message": text}], with_id=with_id)
 
 
 class BodyParserError(UnleashError):
@@ -121,11 +129,10 @@ class NameExists(UnleashError):
     status, name = 409, "NameExistsError"
 
 
-class PatsDisabled(UnleashError):
-    status, name = 404, "NotFoundError"
+class NotFound(UnleashError):
+    """A service's 404: "PATs are disabled.", or an unknown PAT where the version says so."""
 
-    def __init__(self) -> None:
-        super().__init__("PATs are disabled.")
+    status, name = 404, "NotFoundError"
 
 
 class PathNotFound(UnleashError):

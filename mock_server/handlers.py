@@ -8,55 +8,39 @@ writes the answer in Unleash's format.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from connexion.context import scope as request_scope
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mock_server.auth import (
-    PRINCIPAL_KEY,
-    Principal,
-    RateLimiter,
-    Sessions,
-    client_key,
-)
+from mock_server.auth import PRINCIPAL_KEY, Principal, client_key
 from mock_server.body_parser import BODY_KEY
 from mock_server.errors import (
     BadDataError,
     Forbidden,
     NameExists,
+    NotFound,
     OperationDenied,
     PasswordMismatch,
-    PatsDisabled,
     SchemaError,
     TooManyRequests,
+    UnleashError,
 )
 from mock_server.responses import EndResponse, json_response
-from mock_server.store import Pat, PatStore, StoreError, User
+from mock_server.store import Pat, StoreError, User
 from mock_server.validation import check, parse_date_time
+from mock_server.versions import UnknownDelete
 
-_STORE_ERRORS = {
-    "empty": BadDataError,
-    "past": BadDataError,
-    "nul": BadDataError,
+if TYPE_CHECKING:
+    from mock_server.state import MockState
+
+_STORE_ERRORS: dict[str, type[UnleashError]] = {
     "limit": OperationDenied,
     "duplicate": NameExists,
 }
-
-
-@dataclass(frozen=True)
-class Options:
-    """Unleash settings that change what these endpoints do."""
-
-    token_expiry_notifications: bool = False  # flag tokenExpiryNotifications
-    token_expiry_notification_days: tuple[int, ...] = (14, 3)  # TOKEN_EXPIRY_NOTIFICATION_DAYS
-    pats_kill_switch: bool = False  # flag personalAccessTokensKillSwitch
-    rate_limit_per_minute: int = 20_000  # TOKEN_AUTHENTICATION_RATE_LIMIT_PER_MINUTE
-    login_rate_limit_per_minute: int = 10  # SIMPLE_LOGIN_LIMIT_PER_MINUTE
-    seen_at_flush_seconds: float = 180.0  # how often Unleash writes buffered PAT uses
 
 
 def timestamp(moment: datetime) -> str:
@@ -92,7 +76,7 @@ def pat_json(pat: Pat, *, secret: str | None = None, warning: str | None = None)
     return body
 
 
-def user_json(user: User, *, session: bool) -> dict:
+def user_json(user: User, *, session: bool, max_sessions: int) -> dict:
     """Unleash's user object; a session (login, cookie) adds six keys that a PAT does not see."""
     email = user.email or ""
     body = {
@@ -114,7 +98,7 @@ def user_json(user: User, *, session: bool) -> dict:
             "companyRole": None,
             "productUpdatesEmailConsent": None,
             "deletedSessions": 0,
-            "activeSessions": Sessions.MAX_PER_USER,
+            "activeSessions": max_sessions,
         }
     return body
 
@@ -127,30 +111,31 @@ _LOGIN_SCHEMA = {
 
 
 class PatHandlers:
-    def __init__(self, store: PatStore, options: Options, sessions: Sessions) -> None:
-        self.store = store
-        self.options = options
-        self.sessions = sessions
-        self.login_limiter = RateLimiter(options.login_rate_limit_per_minute)
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+
+    def _service_error(self, kind: str, error: type[UnleashError] = BadDataError) -> UnleashError:
+        """A service error in the version's words, with or without an `id` as it sends them."""
+        profile = self.state.profile
+        return error(profile.message(kind), with_id=profile.service_error_ids)
 
     def _caller(self, *, kill_switch: bool = True) -> User:
         principal: Principal = request_scope[PRINCIPAL_KEY]
-        if kill_switch and self.options.pats_kill_switch:
-            raise PatsDisabled()
+        if kill_switch and self.state.options.pats_kill_switch:
+            raise self._service_error("disabled", NotFound)
         if principal.user is None:
-            # Unleash answers DELETE with a 500 that leaks SQL here; 403 is what it means.
-            raise Forbidden("PATs require an authenticated user.")
+            raise self._service_error("not_a_user", Forbidden)
         return principal.user
 
     # -- operations of openapi.yaml -------------------------------------------------------
     async def getPats(self) -> Response:
         user = self._caller()
-        now = datetime.now(UTC)
-        notify = self.options.token_expiry_notifications
-        days = self.options.token_expiry_notification_days
+        options, now = self.state.options, self.state.clock.now()
+        notify = options.token_expiry_notifications and self.state.profile.expiry_warnings
+        days = options.token_expiry_notification_days
         pats = [
             pat_json(pat, warning=expiry_warning(pat, now, days) if notify else None)
-            for pat in self.store.list(user.id)
+            for pat in self.state.store.list(user.id)
         ]
         return json_response(
             {"pats": pats}, if_none_match=Headers(scope=request_scope).get("if-none-match")
@@ -164,19 +149,21 @@ class PatHandlers:
             # for strings JavaScript's Date cannot parse; the mock always checks.
             expires_at = parse_date_time(body["expiresAt"])
             assert expires_at is not None
-            pat, secret = self.store.create(user.id, body["description"], expires_at)
+            pat, secret = self.state.store.create(user.id, body["description"], expires_at)
         except StoreError as exc:
-            raise _STORE_ERRORS[exc.kind](exc.message) from None
+            raise self._service_error(exc.kind, _STORE_ERRORS.get(exc.kind, BadDataError)) from None
         return json_response(pat_json(pat, secret=secret), 201)
 
     async def deletePat(self, id: int) -> Response:
         user = self._caller(kill_switch=False)  # Unleash's kill switch spares DELETE
-        self.store.delete(user.id, id)
+        deleted = self.state.store.delete(user.id, id)
+        if not deleted and self.state.profile.unknown_delete is UnknownDelete.NOT_FOUND:
+            raise self._service_error("unknown_pat", NotFound)
         return EndResponse(200)
 
     # -- the bootstrap routes real clients use, outside the contract ----------------------
     async def login(self, request: Request) -> Response:
-        limit_headers, retry_after = self.login_limiter.hit(client_key(request.scope))
+        limit_headers, retry_after = self.state.login_limiter.hit(client_key(request.scope))
         response = self._login(request, retry_after)
         response.headers.update({k.decode(): v.decode() for k, v in limit_headers})
         return response
@@ -187,11 +174,12 @@ class PatHandlers:
         body, error = check(_LOGIN_SCHEMA, request.scope.get(BODY_KEY, {}), "/body")
         if error:
             return SchemaError([error]).response()
-        user = self.store.check_password(body["username"], body["password"])
+        user = self.state.store.check_password(body["username"], body["password"])
         if user is None:
             return PasswordMismatch().response()
         return json_response(
-            user_json(user, session=True), headers={"Set-Cookie": self.sessions.create(user)}
+            user_json(user, session=True, max_sessions=self.state.profile.max_sessions_per_user),
+            headers={"Set-Cookie": self.state.sessions.create(user)},
         )
 
     async def current_user(self, request: Request) -> Response:
@@ -209,7 +197,11 @@ class PatHandlers:
             }
             admin = True
         else:
-            user = user_json(principal.user, session=principal.via == "session")
+            user = user_json(
+                principal.user,
+                session=principal.via == "session",
+                max_sessions=self.state.profile.max_sessions_per_user,
+            )
             admin = principal.user.admin
         body = {
             "user": user,

@@ -5,7 +5,7 @@ One server per session, reset before each test, like pytest-httpserver:
     def test_my_client_creates_a_pat(unleash):
         client = MyClient(unleash.url, token=unleash.token)
         client.create_pat("ci")
-        assert [p.description for p in unleash.app.store.list(1)] == ["default", "ci"]
+        assert [p.description for p in unleash.state.store.list(1)] == ["default", "ci"]
 
 `unleash_app` gives the ASGI app itself, for in-process clients (httpx.ASGITransport).
 """
@@ -20,22 +20,28 @@ from dataclasses import dataclass
 import pytest
 import uvicorn
 
-from mock_server.app import create_app
+from mock_server.app import MockApp, create_app
+from mock_server.state import MockState
 
 
 @dataclass(frozen=True)
 class RunningMock:
     url: str
-    app: object  # the connexion AsyncApp; .store, .fixtures, .reset()
+    app: MockApp
+
+    @property
+    def state(self) -> MockState:
+        """Everything the mock holds: `.store`, `.clock`, `.fixtures`, `.reset()` …"""
+        return self.app.state
 
     @property
     def token(self) -> str:
         """The first fixture user's first PAT (user 1, `admin`, in the default fixtures)."""
-        return self.app.fixtures.users[0][1][0].secret  # type: ignore[attr-defined]
+        return self.state.fixtures.users[0][1][0].secret
 
     @property
     def admin_token(self) -> str:
-        return self.app.fixtures.admin_tokens[0]  # type: ignore[attr-defined]
+        return self.state.fixtures.admin_tokens[0]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,11 +75,11 @@ def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]
 @pytest.fixture
 def unleash(unleash_session_server: RunningMock) -> RunningMock:
     """The session's mock server, reset to its fixtures."""
-    unleash_session_server.app.reset()  # type: ignore[attr-defined]
+    unleash_session_server.state.reset()
     return unleash_session_server
 
 
 @pytest.fixture
-def unleash_app(pytestconfig: pytest.Config) -> object:
+def unleash_app(pytestconfig: pytest.Config) -> MockApp:
     """A fresh in-process mock (an ASGI app) for each test."""
     return create_app(pytestconfig.getini("unleash_pat_fixtures") or None)

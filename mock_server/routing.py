@@ -2,15 +2,14 @@
 
 Express matches paths case-insensitively, collapses doubled slashes and allows a trailing
 slash; `/:id` matches any segment (Ajv then answers 400 for `abc`); an authenticated OPTIONS is
-answered with the allowed methods; anything else unrouted is a 404 naming the path.
+answered with the allowed methods; anything else unrouted is a 404 naming the path. (Routes
+match any segment for a path parameter: `_compat.UntypedPathRoutingMiddleware`.)
 """
 
 from __future__ import annotations
 
 import re
 
-import starlette.convertors
-from connexion.middleware.routing import RoutingMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -52,25 +51,6 @@ class ExpressPathMiddleware:
             scope[RAW_PATH_KEY] = scope["path"]
             scope["path"] = normalize(scope["path"])
         await self.app(scope, receive, send)
-
-
-class _AnySegment(starlette.convertors.Convertor[str]):
-    regex = "[^/]+"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-class AnySegmentRoutingMiddleware(RoutingMiddleware):
-    """Connexion's router would match only digits for an integer path parameter. Routes compile
-    while the API is added, right after this registration, so it applies to this app's routes."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        super().__init__(app)
-        starlette.convertors.register_url_convertor("int", _AnySegment())
 
 
 class RouteTable:

@@ -24,6 +24,7 @@ from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from mock_server import node_json
+from mock_server._compat import operation_of, validator_map
 from mock_server.body_parser import BODY_KEY, is_json
 from mock_server.errors import ContentTypeError, SchemaError
 
@@ -37,7 +38,8 @@ _TIME = re.compile(r"^(\d\d):(\d\d):(\d\d)(\.\d+)?(z|([+-])(\d\d)(?::?(\d\d))?)?
 _DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 _SEPARATOR = re.compile(r"t|\s", re.I)
 _PG_MAX_OFFSET = timedelta(hours=15, minutes=59)
-_JS_WHITESPACE = (
+# ECMAScript WhiteSpace and LineTerminator: what String#trim and Number() strip.
+JS_WHITESPACE = (
     " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
@@ -86,7 +88,7 @@ def parse_date_time(value: str) -> datetime | None:
 
 def js_number(text: str) -> float:
     """ECMAScript `Number(text)` for the strings a URL can carry."""
-    s = text.strip(_JS_WHITESPACE)
+    s = text.strip(JS_WHITESPACE)
     if not s:
         return 0.0
     if re.fullmatch(r"0[xX][0-9a-fA-F]+", s):
@@ -212,11 +214,12 @@ class _CachedValidationOperation(RequestValidationOperation):
     """Connexion builds an operation's validators on every request; these are built once."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        operation = self._operation
+        operation = operation_of(self)
         if not hasattr(self, "_parameters"):
-            self._parameters = self._validator_map["parameter"](
+            self._validators = validator_map(self)
+            self._parameters = self._validators["parameter"](
                 operation.parameters,
-                uri_parser=operation._uri_parser_class(
+                uri_parser=operation.uri_parser_class(
                     operation.parameters, operation.body_definition()
                 ),
                 strict_validation=self.strict_validation,
@@ -229,7 +232,7 @@ class _CachedValidationOperation(RequestValidationOperation):
         schema = operation.body_schema(mime_type)
         if schema:
             if mime_type not in self._bodies:
-                validator_class = self._validator_map["body"].get(mime_type)
+                validator_class = self._validators["body"].get(mime_type)
                 self._bodies[mime_type] = validator_class and validator_class(
                     schema=schema,
                     required=operation.request_body.get("required", False),

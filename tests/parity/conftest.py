@@ -14,7 +14,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server import PatStore, create_app
+from mock_server import Clock as MockClock
+from mock_server import create_app
 from mock_server.fixtures import parse
 
 from .deliberate import Deliberate
@@ -204,8 +205,8 @@ def mock_target(users: Users) -> Iterator[Target]:
             "adminTokens": [admin_token],
         }
     )
-    clock = Clock(virtual=True)
-    app = create_app(fixtures, store=PatStore(clock=clock.now))
+    clock = Clock(MockClock())
+    app = create_app(fixtures, clock=clock.mock)
     with TestClient(
         app,
         base_url="http://mock",

@@ -11,11 +11,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 from typing import Any
 
 import httpx
+
+from mock_server import Clock as MockClock
 
 TOKENS = "/api/admin/user/tokens"
 FAR = "2099-06-30T12:00:00.000Z"
@@ -49,18 +51,17 @@ class Account:
 
 @dataclass
 class Clock:
-    """The target's idea of now. The mock's clock is virtual (its store reads it), so waiting for a
-    PAT to expire costs real time on the real server only."""
+    """The target's idea of now. For the mock it is the mock's own clock, which is moved instead of
+    waited for, so waiting for a PAT to expire costs real time on the real server only."""
 
-    virtual: bool = False
-    offset: float = 0.0
+    mock: MockClock | None = None
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=self.offset)
+        return self.mock.now() if self.mock else datetime.now(UTC)
 
     def sleep(self, seconds: float) -> None:
-        if self.virtual:
-            self.offset += seconds
+        if self.mock:
+            self.mock.advance(seconds)
         else:
             time.sleep(seconds)
 

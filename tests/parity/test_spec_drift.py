@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from mock_server.app import load_spec
+from mock_server.versions import DEFAULT
 
 from .conftest import NO_REAL_SERVER, real_env
 
@@ -37,7 +38,7 @@ def real_spec() -> Spec:
 
 @pytest.fixture(scope="module")
 def our_spec() -> Spec:
-    return load_spec()
+    return load_spec(DEFAULT.contract)
 
 
 def resolve(spec: Spec, node: dict[str, Any]) -> dict[str, Any]:
