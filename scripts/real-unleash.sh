@@ -48,10 +48,11 @@ while [ $# -gt 0 ]; do
 done
 [[ $VERSION =~ ^([1-9])\.([0-9]{1,2})\.[0-9]+$ ]] || { echo "$0: bad --version '$VERSION' (want M.m.p)" >&2; exit 2; }
 if [ "$VERSION" = "$DEFAULT_VERSION" ]; then
-  DEF_RUN_DIR=/tmp/unleash-pat-real DEF_PG_PORT=5433 DEF_PORT=4343
+  DEF_RUN_DIR=/tmp/unleash-pat-real DEF_PG_PORT=5433 DEF_PORT=4343 VERSION_ARG=
 else  # ports from the version (see the header): 5.12.8 -> 4512/5512, 7.6.5 -> 4706/5706
   printf -v MM '%d%02d' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
   DEF_RUN_DIR=/tmp/unleash-pat-real-$VERSION DEF_PG_PORT=5$MM DEF_PORT=4$MM
+  VERSION_ARG=" --version $VERSION"  # for the hints in error messages
 fi
 
 CACHE_DIR="${UNLEASH_PAT_CACHE:-${HOME:-/root}/.cache/unleash-pat}/unleash-server-$VERSION"
@@ -258,7 +259,7 @@ bootstrap_user() {  # bootstrap_user NAME: prints a fresh PAT for NAME (creating
   local user=$1 pw id admin cookie
   admin=$(cat "$STATE/admin-token"); pw=$(state_get "$user-password" rand_password "$user")
   http GET /api/admin/user-admin -H "Authorization: $admin"
-  [ "$CODE" = 200 ] || die "the saved admin API token is rejected ($CODE); try: $0 down --purge && $0 up"
+  [ "$CODE" = 200 ] || die "the saved admin API token is rejected ($CODE); try: $0 down --purge$VERSION_ARG && $0 up$VERSION_ARG"
   id=$(json "next((u['id'] for u in d['users'] if u.get('username')=='$user'), '')" <<<"$BODY")
   if [ -z "$id" ]; then
     log "creating user $user (Viewer)"
@@ -326,7 +327,7 @@ cmd_up() {
 }
 
 cmd_env() {
-  [ -s "$ENV_FILE" ] && pid_alive "$PID_FILE" && healthy || die "not up (run: $0 up)"
+  [ -s "$ENV_FILE" ] && pid_alive "$PID_FILE" && healthy || die "not up (run: $0 up$VERSION_ARG)"
   cat "$ENV_FILE"
 }
 
