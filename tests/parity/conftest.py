@@ -30,7 +30,6 @@ from .targets import (
     Clock,
     Target,
     observe,
-    patiently,
     session_cookie,
 )
 
@@ -118,7 +117,7 @@ def _prepare(target: Target, fresh: Identity) -> None:
 def _create_user(target: Target, who: Identity) -> int:
     """A Viewer (any user may manage their own PATs) with a password; returns its id. User
     creation is limited to 20 a minute per IP."""
-    created = patiently(
+    created = target.patience.send(
         lambda: target.request(
             "POST",
             USER_ADMIN,
@@ -154,25 +153,34 @@ def _bootstrap(target: Target, account: Account) -> None:
     account.pat = created.json()["secret"]
 
 
-def _remove(target: Target, accounts: list[Account], made: set[str]) -> list[str]:
-    """Delete every PAT of `accounts` with its session, then the users, and check that none of
-    either is left; returns what went wrong. Unleash only marks a deleted user deleted (its PATs
-    stay in the database), hence the PATs first."""
+def _remove_pats(target: Target, account: Account) -> list[str]:
+    """Delete every PAT `account` holds, with its session; returns what is left."""
+    session = {"Cookie": account.cookie or ""}
+    listed = target.request("GET", TOKENS, headers=session)
+    if listed.status_code != 200:
+        return [f"listing {account.username}'s PATs: {listed.status_code} {listed.text}"]
+    for pat in listed.json()["pats"]:
+        target.request("DELETE", f"{TOKENS}/{pat['id']}", headers=session)
+    left = target.request("GET", TOKENS, headers=session).json()["pats"]
+    return [f"{account.username}'s PAT {p['description']!r} is left" for p in left]
+
+
+def _remove(target: Target, accounts: list[Account]) -> list[str]:
+    """Delete every PAT of `accounts`, then the users, and check that none of either is left;
+    returns what went wrong. Unleash only marks a deleted user deleted (its PATs stay in the
+    database), hence the PATs first."""
     problems = []
     admin = {"Authorization": target.admin_token}
     for account in accounts:
-        if account.cookie:  # no session means no PAT: creating one needs a credential
-            session = {"Cookie": account.cookie}
-            for pat in target.request("GET", TOKENS, headers=session).json()["pats"]:
-                target.request("DELETE", f"{TOKENS}/{pat['id']}", headers=session)
-            left = target.request("GET", TOKENS, headers=session).json()["pats"]
-            problems += [f"{account.username}'s PAT {p['description']!r} is left" for p in left]
+        if account.cookie:  # without a session the user made no PAT: that needs a credential
+            problems += _remove_pats(target, account)
         deleted = target.request("DELETE", f"{USER_ADMIN}/{account.user_id}", headers=admin)
         if deleted.status_code != 200:
             problems.append(f"deleting user {account.username}: {deleted.text}")
+    usernames = {account.username for account in accounts}
     listed = target.request("GET", USER_ADMIN, headers=admin).json()["users"]
-    problems += [f"user {u['username']} is left" for u in listed if u.get("username") in made]
-    return problems
+    left = [u["username"] for u in listed if u.get("username") in usernames]
+    return problems + [f"user {username} is left" for username in left]
 
 
 @pytest.fixture(scope="session")
@@ -196,7 +204,7 @@ def real_target(users: Users) -> Iterator[Target]:
         made[2].cookie = target.accounts["fresh"].cookie  # its session, to remove its PATs
         yield target
     finally:
-        problems = _remove(target, made, {who.username for who in users.labelled().values()})
+        problems = _remove(target, made)
         client.close()
         assert not problems, "the real server keeps what the suite made:\n" + "\n".join(problems)
 
@@ -247,7 +255,7 @@ def mock_target(users: Users) -> Iterator[Target]:
         # User ids are learnt in _prepare; 0 until then.
         accounts = {
             label: Account(label, who.username, 0, who.password, pat=pat)
-            for (label, who), pat in zip(users.labelled().items(), pats, strict=False)
+            for label, who, pat in (("alice", users.alice, pats[0]), ("bob", users.bob, pats[1]))
         }
         target = Target("mock", client, accounts, admin_token, clock)
         _prepare(target, users.fresh)

@@ -24,9 +24,6 @@ LOGIN = "/auth/simple/login"
 FAR = "2099-06-30T12:00:00.000Z"
 BOOTSTRAP_DESCRIPTION = "parity-bootstrap"  # alice's and bob's long-lived PAT
 JSON = "application/json"
-# Seconds one request may spend waiting out 429s in all: two of Unleash's 60 s windows, because
-# other clients on this address (the same IP) share the login and user-creation limits.
-RATE_LIMIT_BUDGET = 130.0
 _UNSET: Any = object()
 
 Observation = dict[str, Any]
@@ -71,6 +68,36 @@ class Clock:
             time.sleep(seconds)
 
 
+def retry_after(response: httpx.Response) -> float:
+    """express-rate-limit's Retry-After: whole seconds until the window resets (60 s if absent
+    or not a number), plus a margin for the server's clock ticking apart from ours."""
+    try:
+        seconds = float(response.headers.get("retry-after", "60"))
+    except ValueError:
+        seconds = 60.0
+    return min(max(seconds, 0.0), 60.0) + 0.5
+
+
+@dataclass
+class Patience:
+    """How long a session may spend, in all, waiting out Unleash's per-IP limits (10 logins and
+    20 user creations a minute), which other clients on the same address share: by default
+    three of their 60 s windows."""
+
+    seconds: float = 180.0
+
+    def send(self, send: Callable[[], httpx.Response]) -> httpx.Response:
+        """`send()`, again after each 429 once its Retry-After has passed, while the waits fit
+        in what is left; the last answer otherwise (a 429 the caller then reports)."""
+        while True:
+            response = send()
+            wait = retry_after(response)
+            if response.status_code != 429 or wait > self.seconds:
+                return response
+            self.seconds -= wait
+            time.sleep(wait)
+
+
 @dataclass
 class Target:
     name: str  # "mock" | "real"
@@ -80,6 +107,7 @@ class Target:
     clock: Clock = field(default_factory=Clock)
     # Responses recorded once per session, because login is limited to 10 a minute per IP.
     session_records: dict[str, Observation] = field(default_factory=dict)
+    patience: Patience = field(default_factory=Patience)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request; a login that meets the rate limit is sent again once the window allows
@@ -94,36 +122,10 @@ class Target:
                 # Each step states its credentials; a cookie jar would silently add a session.
                 self.client.cookies.clear()
 
-        return patiently(send) if path.lower() == LOGIN else send()
+        return self.patience.send(send) if path.lower() == LOGIN else send()
 
     def account_by_id(self, user_id: Any) -> Account | None:
         return next((a for a in self.accounts.values() if a.user_id == user_id), None)
-
-
-def retry_after(response: httpx.Response) -> float:
-    """express-rate-limit's Retry-After: whole seconds until the window resets (60 s if absent
-    or not a number), plus a margin for the server's clock ticking apart from ours."""
-    try:
-        seconds = float(response.headers.get("retry-after", "60"))
-    except ValueError:
-        seconds = 60.0
-    return min(max(seconds, 0.0), 60.0) + 0.5
-
-
-def patiently(
-    send: Callable[[], httpx.Response], budget: float = RATE_LIMIT_BUDGET
-) -> httpx.Response:
-    """`send()`, again after each 429 once its Retry-After has passed, while the waits fit in
-    `budget` seconds; the last answer otherwise (a 429 the caller then reports)."""
-    deadline = time.monotonic() + budget
-    while True:
-        response = send()
-        if response.status_code != 429:
-            return response
-        wait = retry_after(response)
-        if time.monotonic() + wait > deadline:
-            return response
-        time.sleep(wait)
 
 
 def session_cookie(response: httpx.Response) -> str:
