@@ -10,13 +10,14 @@ import httpx
 from .targets import LOGIN, TOKENS, Patience, Target
 
 
-def _target(statuses: list[int], sent: list[httpx.Request]) -> Target:
-    """A target whose server answers `statuses` in turn, each 429 with `Retry-After: 1`."""
+def _target(statuses: list[int], sent: list[httpx.Request], retry_after: str = "1") -> Target:
+    """A target whose server answers `statuses` in turn (the last one from then on), each 429
+    with this Retry-After."""
 
     def answer(request: httpx.Request) -> httpx.Response:
         sent.append(request)
         status = statuses[min(len(sent), len(statuses)) - 1]
-        return httpx.Response(status, headers={"Retry-After": "1"} if status == 429 else {})
+        return httpx.Response(status, headers={"Retry-After": retry_after} if status == 429 else {})
 
     client = httpx.Client(base_url="http://unleash", transport=httpx.MockTransport(answer))
     return Target("real", client, {}, "*:*.admin")
@@ -34,14 +35,14 @@ def test_a_login_answered_429_is_sent_again_once_retry_after_has_passed() -> Non
 
 def test_the_sessions_waits_are_bounded_in_all_and_then_the_429_is_returned() -> None:
     sent: list[httpx.Request] = []
-    target = _target([429], sent)
-    target.patience = Patience(seconds=2)
+    target = _target([429], sent, retry_after="0")
+    target.patience = Patience(seconds=0.8)
     started = time.monotonic()
     assert target.request("POST", LOGIN).status_code == 429
-    assert len(sent) == 2  # one wait of 1.5 s fitted in the 2 s, a second would not
+    assert len(sent) == 2  # one wait of 0.5 s (the margin) fitted in the 0.8 s, a second would not
     assert target.request("POST", LOGIN).status_code == 429
-    assert len(sent) == 3  # nothing left to wait: answered at once
-    assert 1.5 <= time.monotonic() - started < 2
+    assert len(sent) == 3  # too little left to wait: answered at once
+    assert 0.5 <= time.monotonic() - started < 0.8
 
 
 def test_a_429_on_other_paths_is_what_the_scenario_observes() -> None:
