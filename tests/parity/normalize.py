@@ -77,8 +77,8 @@ class _Normalizer:
                 return "<gravatar url>"
             return value
         if key == "seenAt" and value is None:
-            # A PAT's seenAt is set by a flush every 3 minutes, a user's by logins made outside
-            # the suite (the real users' bootstrap): null and a timestamp are one format here.
+            # A PAT's seenAt is set by a flush every 3 minutes, a user's by a login (alice and bob
+            # log in at set-up on the real server only): null and a timestamp are one format here.
             return "<seenAt>"
         if isinstance(value, int) and not isinstance(value, bool) and parent is not None:
             if key == "userId" or (key == "id" and _is_user(parent)):
