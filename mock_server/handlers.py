@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,11 @@ from mock_server.versions import IdCheck, UnknownDelete, VersionProfile
 
 if TYPE_CHECKING:
     from mock_server.state import MockState
+
+# What PostgreSQL reads as an int4: optional spaces, a sign, decimal digits (leading zeros
+# aside, at most 10: int() stays cheap, and a longer number is out of range anyway).
+_INT4_TEXT = re.compile(r"[ \t\n\r\f\v]*[+-]?0*[0-9]{1,10}[ \t\n\r\f\v]*")
+_INT4_MIN, _INT4_MAX = -(2**31), 2**31 - 1
 
 _STORE_ERRORS: dict[str, type[UnleashError]] = {
     "limit": OperationDenied,
@@ -173,12 +179,16 @@ class PatHandlers:
         if self.state.profile.id_check is IdCheck.SCHEMA:
             assert isinstance(raw, int)
             return raw
-        number = js_number(str(raw))
+        text = str(raw)
+        number = js_number(text)
         if not (math.isfinite(number) and number % 1 == 0):
             raise self._service_error("not_an_integer")
-        # Real 5.x hands the raw text to PostgreSQL (a 500 for `1e3` or `107.0`); the mock reads
-        # the number it spells.
-        return int(number)
+        # Real 5.x then hands the text itself to PostgreSQL: `1e3`, `0x10`, `107.0` or a value
+        # beyond int4 fail there with a 500 leaking SQL, and nothing is deleted. The mock
+        # answers the 400 that was meant.
+        if not _INT4_TEXT.fullmatch(text) or not _INT4_MIN <= int(text) <= _INT4_MAX:
+            raise self._service_error("not_an_integer")
+        return int(text)
 
     # -- the bootstrap routes real clients use, outside the contract ----------------------
     async def login(self, request: Request) -> Response:
