@@ -7,7 +7,9 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import yaml
@@ -377,3 +379,83 @@ def test_every_profiles_contract_overlay_parses_and_names_its_version():
         for path in profile.contract_overlays:
             assert isinstance(yaml.safe_load(path.read_text()), dict)
         assert profile.spec()["info"]["version"] == profile.version
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+TABLE_START, TABLE_END = "<!-- versions-table:start -->", "<!-- versions-table:end -->"
+ROWS: list[tuple[str, Callable[[versions.VersionProfile], str]]] = [
+    ("`RateLimit-*` headers, 429 on PAT requests", lambda p: _yes(p.pat_rate_limit)),
+    (
+        "DELETE of an id no PAT has",
+        lambda p: (
+            "200, empty"
+            if p.unknown_delete is versions.UnknownDelete.OK
+            else '404 "No PAT found." (admin token too)'
+        ),
+    ),
+    (
+        "DELETE of a non-integer id",
+        lambda p: (
+            "schema 400 (`/params/id`)"
+            if p.id_check is versions.IdCheck.SCHEMA
+            else 'service 400 "ID should be an integer"'
+        ),
+    ),
+    (
+        "`id` on error bodies",
+        lambda p: (
+            "every error" if p.errors.every_error_has_id else "401, 404 route, 415, schema 400"
+        ),
+    ),
+    ("`description` beside each error detail", lambda p: _yes(p.errors.detail_descriptions)),
+    (
+        "schema errors name",
+        lambda p: (
+            "the property (`description`)"
+            if p.errors.property_paths
+            else "a pointer (`/body/description`)"
+        ),
+    ),
+    (
+        "session cookie and admin token together",
+        lambda p: (
+            "the cookie's user acts" if p.cookie_beats_admin_token else "the admin token acts"
+        ),
+    ),
+    ("sessions per user", lambda p: str(p.max_sessions_per_user or "unlimited")),
+    ("Set-Cookie again on a session's first use", lambda p: _yes(p.resends_session_cookie)),
+    ("`isAPI` on user objects", lambda p: _yes(p.user_is_api)),
+    ("a session's user keys after `createdAt`", lambda p: ", ".join(p.session_user_keys)),
+    ("`expiryWarning` (`--token-expiry-notifications`)", lambda p: _yes(p.expiry_warnings)),
+    ("`user:v2_…` secrets (`--secure-account-tokens`)", lambda p: _yes(p.secure_account_tokens)),
+    (
+        "contract (`/docs/openapi.json`)",
+        lambda p: " + ".join(["openapi.yaml", *(o.name for o in p.contract_overlays)]),
+    ),
+]
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def versions_table() -> str:
+    profiles = sorted(
+        versions.PROFILES.values(), key=lambda p: tuple(int(n) for n in p.version.split("."))
+    )
+    lines = [
+        "| | " + " | ".join(p.version for p in profiles) + " |",
+        "|---" * (len(profiles) + 1) + "|",
+    ]
+    lines += [
+        f"| {label} | " + " | ".join(cell(p) for p in profiles) + " |" for label, cell in ROWS
+    ]
+    return "\n".join(lines)
+
+
+def test_the_readme_table_of_versions_is_rendered_from_the_profiles():
+    text = README.read_text(encoding="utf-8")
+    table = text.split(TABLE_START)[1].split(TABLE_END)[0].strip()
+    assert table == versions_table(), (
+        "README's table is stale; replace it with:\n" + versions_table()
+    )
