@@ -221,7 +221,7 @@ def target_profile() -> VersionProfile:
         return DEFAULT
     response = httpx.get(
         f"{env['UNLEASH_URL']}/api/admin/ui-config",
-        headers={"Authorization": env["UNLEASH_PAT"]},
+        headers={"Authorization": env["UNLEASH_ADMIN_TOKEN"]},
         timeout=30,
     )
     assert response.status_code == 200, f"reading the real server's version: {response.text}"
