@@ -264,7 +264,10 @@ def mock_target(users: Users, target_profile: VersionProfile) -> Iterator[Target
         }
     )
     clock = Clock(MockClock())
-    app = create_app(fixtures, options=Options(unleash_version=target_profile), clock=clock.mock)
+    # The real server's secret format: the variable scripts/real-unleash.sh starts it with.
+    secure = os.environ.get("UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN", "").lower() == "true"
+    options = Options(unleash_version=target_profile, secure_account_tokens=secure)
+    app = create_app(fixtures, options=options, clock=clock.mock)
     with TestClient(
         app,
         base_url="http://mock",
