@@ -78,9 +78,10 @@ class Violation:
 
     def detail(self, style: ErrorStyle) -> dict[str, str]:
         if not style.property_paths:
+            text = self._text(self.pointer, self.sent)
             if self.sent is None:
-                return {"path": self.pointer, "message": self._text(self.pointer)}
-            return {"message": self._text(self.pointer), "path": self.pointer}
+                return {"path": self.pointer, "message": text}
+            return {"message": text, "path": self.pointer}
         # 5.x validates the body alone: the property is named relative to it, and its value is
         # looked up by that name, so the body itself ("") is reported as `undefined`.
         name = self.pointer.partition("/")[2].partition("/")[2]
@@ -89,10 +90,10 @@ class Violation:
             return {"path": name, "description": text, "message": text}
         return {"description": text, "message": text, "path": name}
 
-    def _text(self, name: str, sent: str | None = None) -> str:
+    def _text(self, name: str, sent: str | None) -> str:
         if self.sent is None:
             return f"The `{name}` property is required. It was not present on the data you sent."
-        return f"The `{name}` property {self.predicate}. You sent {sent or self.sent}."
+        return f"The `{name}` property {self.predicate}. You sent {sent}."
 
 
 class SchemaError(UnleashError):

@@ -42,7 +42,8 @@ _JS_WHITESPACE = (
     " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
-_JS_DECIMAL = re.compile(r"^[+-]?(Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)$")
+# Digits after a point only: `\d+\.?\d*` would try every split of a long digit run (quadratic).
+_JS_DECIMAL = re.compile(r"^[+-]?(Infinity|(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)$")
 
 
 def is_date_time(value: str) -> bool:
