@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
 from mock_server import Clock, Options, create_app, fixtures, versions
@@ -384,11 +385,13 @@ def test_the_pytest_plugin_answers_as_the_ini_version(pytester):
     pytester.runpytest_subprocess().assert_outcomes(passed=1)
 
 
-def test_every_profiles_contract_overlay_parses_and_names_its_version():
-    for profile in versions.PROFILES.values():
-        for path in profile.contract_overlays:
-            assert isinstance(yaml.safe_load(path.read_text()), dict)
-        assert profile.spec()["info"]["version"] == profile.version
+@pytest.mark.parametrize("version", ALL)
+def test_every_versions_contract_is_valid_openapi_naming_its_version(version):
+    profile = versions.PROFILES[version]
+    for path in profile.contract_overlays:
+        assert isinstance(yaml.safe_load(path.read_text()), dict)
+    validate(profile.spec())
+    assert profile.spec()["info"]["version"] == version
 
 
 README = Path(__file__).resolve().parent.parent / "README.md"
