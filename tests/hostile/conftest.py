@@ -1,5 +1,6 @@
-"""Hostile-input tests: the mock served by uvicorn on a loopback port, reached over real sockets,
-so that a request which stalls the event loop shows up as a slow `GET /health` next to it."""
+"""Hostile-input tests: the mock served by uvicorn on a loopback port under Node's HTTP limits
+(mock_server.serving, as `unleash-pat serve` runs it), reached over real sockets, so that a
+request which stalls the event loop shows up as a slow `GET /health` next to it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 import uvicorn
 
 from mock_server import create_app
+from mock_server.serving import server_config
 
 T = TypeVar("T")
 HEALTH_LIMIT_S = 0.1
@@ -33,9 +35,7 @@ class ServedMock:
 def served_mock() -> Iterator[ServedMock]:
     """A fresh mock, served by uvicorn on a thread on a free loopback port, for one test."""
     app = create_app()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
+    server = uvicorn.Server(server_config(app, "127.0.0.1", 0))
     thread = threading.Thread(target=server.run, name="hostile-mock", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
