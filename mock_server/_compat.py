@@ -1,4 +1,10 @@
-"""Every private API of connexion the mock relies on, in one place.
+"""connexion, imported quietly, and every private API of it the mock relies on, in one place.
+
+No other module imports connexion: connexion 3.3 reads jsonschema's deprecated `RefResolver` and
+imports `starlette.testclient` (which, on Starlette 1.x without `httpx2`, warns), both at import
+time, and a library must not make a user's `-W error` test run fail. The warnings are silenced for
+this one import, by category or text and by the importing module, without touching the process's
+filters.
 
 The mock needs three things connexion 3 has no public hook for: the class that calls handlers
 (to call them directly), the validator map of an operation (to build validators once), and how
@@ -9,17 +15,62 @@ connexion that moved them fails at once with this message, not on some later req
 
 from __future__ import annotations
 
+import warnings
 from importlib.metadata import version
 from typing import Any
 
 import starlette.routing
-from connexion import AsyncApp
-from connexion.frameworks.starlette import starlettify_path
-from connexion.middleware.request_validation import RequestValidationOperation
-from connexion.middleware.routing import RoutingAPI, RoutingMiddleware, RoutingOperation
-from connexion.operations import AbstractOperation
-from connexion.spec import Specification
 from starlette.types import ASGIApp
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"connexion\.")
+    # Starlette 1.x's own category is a UserWarning: matched by its text.
+    warnings.filterwarnings(
+        "ignore", message="Using `httpx` with `starlette.testclient`", module=r"connexion\."
+    )
+    from connexion import AsyncApp
+    from connexion.apps.asynchronous import AsyncApi, AsyncOperation
+    from connexion.context import scope as request_scope
+    from connexion.datastructures import MediaTypeDict
+    from connexion.exceptions import ProblemException
+    from connexion.frameworks.starlette import starlettify_path
+    from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+    from connexion.middleware.context import ContextMiddleware
+    from connexion.middleware.exceptions import ExceptionMiddleware
+    from connexion.middleware.request_validation import (
+        RequestValidationAPI,
+        RequestValidationMiddleware,
+        RequestValidationOperation,
+    )
+    from connexion.middleware.routing import RoutingAPI, RoutingMiddleware, RoutingOperation
+    from connexion.operations import AbstractOperation
+    from connexion.resolver import Resolver
+    from connexion.spec import Specification
+    from connexion.validators import AbstractRequestBodyValidator, ParameterValidator
+
+__all__ = [
+    "AbstractOperation",
+    "AbstractRequestBodyValidator",
+    "AsyncApi",
+    "AsyncApp",
+    "AsyncOperation",
+    "ConnexionRequest",
+    "ConnexionResponse",
+    "ContextMiddleware",
+    "ExceptionMiddleware",
+    "MediaTypeDict",
+    "ParameterValidator",
+    "ProblemException",
+    "RequestValidationAPI",
+    "RequestValidationMiddleware",
+    "RequestValidationOperation",
+    "Resolver",
+    "UntypedPathRoutingMiddleware",
+    "operation_of",
+    "request_scope",
+    "set_api_class",
+    "validator_map",
+]
 
 SUPPORTED = "connexion >=3.1,<4 (tested with 3.3)"
 
