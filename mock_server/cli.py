@@ -107,7 +107,8 @@ def _serve_on(sock: socket.socket, args: argparse.Namespace) -> int:
         print(f"unleash-pat: invalid fixtures: {exc}", file=sys.stderr)
         return 2
     profile = app.state.profile
-    lines = [f"unleash-pat mock of {profile.name} PAT API at http://{args.host}:{args.port}"]
+    port = sock.getsockname()[1]  # the one the system chose for --port 0
+    lines = [f"unleash-pat mock of {profile.name} PAT API at http://{args.host}:{port}"]
     for user, pats in fixtures.users[:_SHOWN_USERS]:
         login = f" password {user.password!r}" if user.password else ""
         lines += [f"  user {user.id} {user.username}{login}: PAT {pat.secret}" for pat in pats]
@@ -116,7 +117,7 @@ def _serve_on(sock: socket.socket, args: argparse.Namespace) -> int:
         lines.append(f"  … and {len(fixtures.users) - _SHOWN_USERS} more users")
     lines += [f"  admin API token {token}" for token in fixtures.admin_tokens]
     print("\n".join(lines), flush=True)
-    run_server(app, args.host, args.port, args.log_level, sock)
+    run_server(app, args.host, port, args.log_level, sock)
     return 0
 
 
@@ -128,7 +129,7 @@ def _number(kind: type[int] | type[float], minimum: float, maximum: float = math
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not (minimum <= value <= maximum):
+        if not (math.isfinite(value) and minimum <= value <= maximum):
             bounds = f"from {minimum:g} to {maximum:g}" if maximum < math.inf else f">= {minimum:g}"
             raise argparse.ArgumentTypeError(f"must be {bounds}, not {text}")
         return value
@@ -147,7 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the mock Unleash PAT API")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument(
-        "--port", type=_number(int, 1, 65535), default=4242, help="port to listen on (default 4242)"
+        "--port",
+        type=_number(int, 0, 65535),
+        default=4242,
+        help="port to listen on (default 4242; 0: any free port, shown in the banner)",
     )
     serve.add_argument("--fixtures", help="seed data YAML (default: the bundled default.yaml)")
     serve.add_argument(
