@@ -24,6 +24,8 @@ from starlette.types import ASGIApp
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"connexion\.")
+    # connexion 3.1 imports `multipart`, which python-multipart 0.0.13+ renamed.
+    warnings.filterwarnings("ignore", category=PendingDeprecationWarning, module=r"connexion\.")
     # Starlette 0.x's test client (which connexion imports) uses an alias newer anyio deprecates.
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"starlette\.testclient$")
     # Starlette 1.x's own category is a UserWarning: matched by its text.

@@ -50,29 +50,11 @@ def test_only_the_compatibility_module_imports_connexion():
     assert sorted(set(importers)) == ["_compat.py"]
 
 
-USER_TESTS = '''
-import sys
-
-import httpx
-
-
-def test_unrelated():
-    assert "connexion" not in sys.modules  # the plugin loaded nothing heavy
-
-
-def test_uses_the_mock(unleash):
-    response = httpx.get(f"{unleash.url}/api/admin/user/tokens",
-                         headers={"Authorization": unleash.token})
-    assert response.status_code == 200
-
-
-def test_uses_the_app(unleash_app):
-    assert unleash_app.state.fixtures.users
-'''
+USER_PROJECT = ROOT / ".ci" / "user_project"
 
 
 def run_user_project(tmp_path: Path, *selection: str) -> subprocess.CompletedProcess:
-    (tmp_path / "test_user.py").write_text(USER_TESTS)
+    (tmp_path / "test_user.py").write_text((USER_PROJECT / "test_user.py").read_text())
     # Python's -W covers what loads before pytest reads its options, pytest's -W the tests.
     return subprocess.run(
         [sys.executable, "-W", "error", "-m", "pytest", "-p", "no:cacheprovider", "-q",
@@ -84,7 +66,7 @@ def run_user_project(tmp_path: Path, *selection: str) -> subprocess.CompletedPro
 def test_a_user_project_runs_under_w_error_with_no_warnings_unrelated_tests_load_no_mock(
     tmp_path,
 ):
-    unrelated = run_user_project(tmp_path, "test_user.py::test_unrelated")
+    unrelated = run_user_project(tmp_path, "test_user.py::test_unrelated_test_loads_no_mock")
     assert unrelated.returncode == 0, unrelated.stdout + unrelated.stderr
     assert "1 passed" in unrelated.stdout and "warning" not in unrelated.stdout
 
