@@ -96,12 +96,16 @@ def test_default_fixtures_are_documented_credentials():
 
 
 def test_serve_prints_url_and_credentials_serves_and_exits_cleanly_on_sigterm(free_port):
-    process = subprocess.Popen(
+    with subprocess.Popen(  # closes its pipes: an open one is a ResourceWarning, an error here
         [*SERVE, "--port", str(free_port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
+    ) as process:
+        _serve_and_stop(process, free_port)
+
+
+def _serve_and_stop(process: subprocess.Popen, free_port: int) -> None:
     try:
         banner = process.stdout.readline()
         assert f"http://127.0.0.1:{free_port}" in banner
