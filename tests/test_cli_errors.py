@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -75,3 +76,27 @@ def test_check_without_the_check_extra_says_how_to_install_it():
     assert result.returncode == 2
     assert "needs schemathesis and hypothesis" in result.stderr
     assert "pip install 'unleash-pat[check]'" in result.stderr
+
+
+@pytest.mark.parametrize(("log_level", "logged"), [("warning", False), ("info", True)])
+def test_a_malformed_request_is_answered_400_and_logged_with_context_at_info(log_level, logged):
+    with (
+        socket.socket() as probe,
+        subprocess.Popen(
+            [*CLI, "serve", "--port", "0", "--log-level", log_level],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as process,
+    ):
+        try:
+            port = int(process.stdout.readline().rsplit(":", 1)[1])
+            probe.connect(("127.0.0.1", port))  # bound before the banner: no wait needed
+            probe.sendall(b"NOT HTTP\r\n\r\n")
+            assert probe.recv(100).startswith(b"HTTP/1.1 400 ")
+        finally:
+            process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        log = process.stderr.read()
+    assert "Invalid HTTP request received" not in log
+    assert ("not valid HTTP/1.1; answered 400 Bad Request" in log) is logged
