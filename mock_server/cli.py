@@ -3,113 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import errno
 import functools
-import gc
 import importlib.util
-import logging
+import ipaddress
 import math
-import signal
-import socket
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
-
-import uvicorn
 
 from mock_server import fixtures as fixture_files
 from mock_server.options import Options
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process would die
-        # by the signal; a stop that was asked for is a clean exit (status 0).
-        signals = (signal.SIGINT, signal.SIGTERM)
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in signals}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
-def run_server(
-    app: Any,
-    host: str,
-    port: int,
-    log_level: str = "warning",
-    sock: socket.socket | None = None,
-) -> None:
-    """Serve `app` with uvicorn until SIGINT or SIGTERM, once connections are closed; on `sock`
-    if given (bound by `listen`), else on `host:port`."""
-    # Everything seeded lives as long as the server: keep the collector from rescanning it
-    # (with 100,000 seeded users, GC pauses otherwise reach 180 ms at p99).
-    gc.collect()
-    gc.freeze()
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off")
-    log = logging.getLogger("uvicorn.error")
-    log.addFilter(_malformed_requests_at_info)
-    try:
-        _Server(config).run(sockets=None if sock is None else [sock])
-    finally:
-        log.removeFilter(_malformed_requests_at_info)
-
-
-def _malformed_requests_at_info(record: logging.LogRecord) -> bool:
-    """uvicorn logs bytes that are not HTTP as a server warning with no context. They are the
-    client's error, answered 400 (as Express does, silently), and the contract suite sends them
-    on purpose: say so, at info level."""
-    if record.msg != "Invalid HTTP request received.":
-        return True
-    record.msg = "a client sent a request that is not valid HTTP/1.1; answered 400 Bad Request"
-    record.levelno, record.levelname = logging.INFO, "INFO"
-    return logging.getLogger(record.name).isEnabledFor(logging.INFO)
-
-
-class CannotListen(Exception):
-    pass
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """Bind `host:port` now, so that a busy port is reported before anything is printed or built
-    (uvicorn would bind only after start-up, and then exit 1 with a logged error)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT is free
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise CannotListen(
-                f"port {port} on {host} is already in use (is another server running there?);"
-                " choose a free one with --port"
-            ) from exc
-        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    # Listening already: a client that connects as soon as the banner shows waits in the backlog
-    # (uvicorn's size) for the server, rather than being refused.
-    sock.listen(2048)
-    return sock
-
 
 _SHOWN_USERS = 10
 
 
 def _serve(args: argparse.Namespace) -> int:
-    try:
-        sock = listen(args.host, args.port)
-    except CannotListen as exc:
-        print(f"unleash-pat: {exc}", file=sys.stderr)
-        return 2
-    with sock:
-        return _serve_on(sock, args)
-
-
-def _serve_on(sock: socket.socket, args: argparse.Namespace) -> int:
+    # Everything that can fail is checked before the banner: a newcomer who sees the banner may
+    # take for granted that the mock answers on that port.
     from mock_server.app import create_app
+    from mock_server.serving import CannotListen, listen, run_server
 
     options = Options(
         token_expiry_notifications=args.token_expiry_notifications,
@@ -122,13 +34,33 @@ def _serve_on(sock: socket.socket, args: argparse.Namespace) -> int:
     )
     try:
         fixtures = fixture_files.load(args.fixtures)
-        app = create_app(fixtures, options=options)
     except fixture_files.FixtureError as exc:
-        print(f"unleash-pat: invalid fixtures: {exc}", file=sys.stderr)
+        return _invalid_fixtures(exc)
+    if (refusal := _exposure(args.host, fixtures, args.require_own_fixtures)) is not None:
+        return refusal
+    try:
+        sock = listen(args.host, args.port)
+    except CannotListen as exc:
+        print(f"unleash-pat: {exc}", file=sys.stderr)
         return 2
-    profile = app.state.profile
-    port = sock.getsockname()[1]  # the one the system chose for --port 0
-    lines = [f"unleash-pat mock of {profile.name} PAT API at http://{args.host}:{port}"]
+    with sock:
+        try:
+            app = create_app(fixtures, options=options)
+        except fixture_files.FixtureError as exc:  # fixtures the Unleash version refuses
+            return _invalid_fixtures(exc)
+        port = sock.getsockname()[1]  # the one the system chose for --port 0
+        print(_banner(app.state.profile.name, fixtures, args.host, port), flush=True)
+        run_server(app, args.host, port, args.log_level, sock)
+    return 0
+
+
+def _invalid_fixtures(exc: fixture_files.FixtureError) -> int:
+    print(f"unleash-pat: invalid fixtures: {exc}", file=sys.stderr)
+    return 2
+
+
+def _banner(version: str, fixtures: fixture_files.Fixtures, host: str, port: int) -> str:
+    lines = [f"unleash-pat mock of {version} PAT API at http://{host}:{port}"]
     for user, pats in fixtures.users[:_SHOWN_USERS]:
         login = f" password {user.password!r}" if user.password else ""
         lines += [f"  user {user.id} {user.username}{login}: PAT {pat.secret}" for pat in pats]
@@ -136,9 +68,36 @@ def _serve_on(sock: socket.socket, args: argparse.Namespace) -> int:
     if len(fixtures.users) > _SHOWN_USERS:
         lines.append(f"  … and {len(fixtures.users) - _SHOWN_USERS} more users")
     lines += [f"  admin API token {token}" for token in fixtures.admin_tokens]
-    print("\n".join(lines), flush=True)
-    run_server(app, args.host, port, args.log_level, sock)
-    return 0
+    return "\n".join(lines)
+
+
+def _exposure(host: str, fixtures: fixture_files.Fixtures, require_own: bool) -> int | None:
+    """Warn when a non-loopback host exposes credentials published with this package; with
+    --require-own-fixtures, refuse to (exit 2). None: go on."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        loopback = False
+    if loopback:
+        return None
+    public = fixture_files.published_credentials() & fixtures.credentials()
+    if not public:
+        return None
+    what = f"{len(public)} credential(s) published with unleash-pat (the bundled default.yaml)"
+    if require_own:
+        print(
+            f"unleash-pat: {host} is not loopback and the fixtures hold {what}; "
+            "use --fixtures with credentials of your own",
+            file=sys.stderr,
+        )
+        return 2
+    print(
+        f"unleash-pat: WARNING: serving on {host}, reachable from other machines, with {what}: "
+        "anyone who reads this package's README can use them (--fixtures for your own, "
+        "--require-own-fixtures to refuse)",
+        file=sys.stderr,
+    )
+    return None
 
 
 def _number(kind: type[int] | type[float], minimum: float, maximum: float = math.inf) -> Any:
@@ -202,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_number(float, 0),
         default=180.0,
         help="how often PAT uses are written to seenAt (Unleash: 180; 0: at once)",
+    )
+    serve.add_argument(
+        "--require-own-fixtures",
+        action="store_true",
+        help="on a non-loopback --host, refuse to serve the bundled, public credentials",
     )
     serve.add_argument(
         "--log-level", choices=_LOG_LEVELS, default="warning", help="uvicorn's log level"
