@@ -73,3 +73,15 @@ def test_a_user_project_runs_under_w_error_with_no_warnings_unrelated_tests_load
     everything = run_user_project(tmp_path)
     assert everything.returncode == 0, everything.stdout + everything.stderr
     assert "3 passed" in everything.stdout and "warning" not in everything.stdout
+
+
+def test_the_contract_suites_pytest_options_are_registered_outside_a_checkout(tmp_path):
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # a user's project, not this checkout
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "pytest", "-p", "no:cacheprovider", "--help"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for option in ("--unleash-url", "--unleash-token", "--unleash-read-only"):
+        assert option in result.stdout
+    assert "--base-url" not in result.stdout  # pytest-base-url's, not ours to take
