@@ -16,6 +16,17 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
+def first_arguments(module: ast.Module, method: str) -> list[str]:
+    """The first argument of every call of `method` in `module`: option or ini names."""
+    return [
+        node.args[0].value
+        for node in ast.walk(module)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == method
+    ]
+
+
 def test_every_serve_option_in_help_has_a_row_in_the_configuration_table(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["serve", "--help"])
@@ -31,13 +42,7 @@ def test_every_options_field_is_documented():
 
 def test_every_ini_option_and_fixture_of_the_pytest_plugin_is_documented():
     plugin = ast.parse((ROOT / "mock_server" / "pytest_plugin.py").read_text())
-    ini_names = [
-        node.args[0].value
-        for node in ast.walk(plugin)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "addini"
-    ]
+    ini_names = first_arguments(plugin, "addini")
     fixtures = [
         node.name
         for node in plugin.body
@@ -47,6 +52,14 @@ def test_every_ini_option_and_fixture_of_the_pytest_plugin_is_documented():
     assert ini_names and fixtures
     for name in [*ini_names, *fixtures]:
         assert f"`{name}`" in README, name
+
+
+def test_every_pytest_option_of_the_contract_suite_is_documented():
+    plugin = ast.parse((ROOT / "contract_tests" / "pytest_options.py").read_text())
+    options = first_arguments(plugin, "addoption")
+    assert options
+    for option in options:
+        assert f"`{option}`" in README, option
 
 
 def test_links_and_paths_stay_inside_the_repository():
