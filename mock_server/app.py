@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
 
-import yaml
 from starlette.exceptions import HTTPException
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import Request
@@ -44,11 +42,6 @@ from mock_server.validation import (
 )
 
 
-@functools.cache
-def load_spec(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
 class MockApp(AsyncApp):
     """The mock as an ASGI app; `state` is everything it holds (store, clock, options …)."""
 
@@ -70,6 +63,17 @@ def create_app(
     state = MockState(fixtures, options, clock=clock, store_class=store_class)
     handlers = PatHandlers(state)
 
+    spec = state.profile.spec()
+    style = state.profile.errors
+
+    def unknown_error() -> Response:
+        # A bug in the mock: answered as Unleash answers its own unexpected errors, never
+        # leaking.
+        return UnleashError("An unexpected error occurred in the unleash-pat mock.").response(style)
+
+    def server_error(request: Request, exc: Exception) -> Response:
+        return unknown_error()
+
     # Connexion's stack, rearranged to Express's order in Unleash: compression wraps every
     # response; the JSON body parser and authentication run before routing, so they apply to
     # unknown paths too.
@@ -77,7 +81,7 @@ def create_app(
         __name__,
         middlewares=[
             # Starlette's, with a handler: connexion's own calls an async handler synchronously.
-            functools.partial(ServerErrorMiddleware, handler=_server_error),
+            functools.partial(ServerErrorMiddleware, handler=server_error),
             CompressionMiddleware,
             ExpressPathMiddleware,
             BodyParserMiddleware,
@@ -90,7 +94,7 @@ def create_app(
     )
     app.state = state
     set_api_class(app, DirectApi)
-    spec = load_spec(state.profile.contract)
+
     app.add_api(
         spec,
         resolver=Resolver(function_resolver=lambda operation_id: getattr(handlers, operation_id)),
@@ -108,21 +112,25 @@ def create_app(
     )
     app.add_url_rule("/auth/simple/login", "login", handlers.login, methods=["POST"])
     app.add_url_rule("/api/admin/user", "current_user", handlers.current_user, methods=["GET"])
-    routes = RouteTable(spec)
+    app.add_url_rule("/api/admin/ui-config", "ui_config", handlers.ui_config, methods=["GET"])
+    routes = RouteTable(spec, style)
 
     def problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
         # Connexion's own problems are about the body's media type (415) or routing.
         if exc.status == 415:
             provided = request.headers.get("content-type")
-            return _connexion_response(ContentTypeError(provided).response())
+            return _connexion_response(ContentTypeError(provided).response(style))
         return _connexion_response(routes.unrouted(request.scope, request.method))
 
     def http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
         # A path no route takes (404), or a method it does not take (405).
         return _connexion_response(routes.unrouted(request.scope, request.method))
 
-    app.add_error_handler(UnleashError, _unleash_error)
-    app.add_error_handler(Exception, lambda request, exc: _connexion_response(_unknown_error()))
+    def unleash_error(request: ConnexionRequest, exc: UnleashError) -> ConnexionResponse:
+        return _connexion_response(exc.response(style))
+
+    app.add_error_handler(UnleashError, unleash_error)
+    app.add_error_handler(Exception, lambda request, exc: _connexion_response(unknown_error()))
     app.add_error_handler(ProblemException, problem)
     app.add_error_handler(HTTPException, http_exception)
     return app
@@ -133,16 +141,3 @@ def _connexion_response(response: Response) -> ConnexionResponse:
     return ConnexionResponse(
         status_code=response.status_code, body=response.body, headers=dict(response.headers)
     )
-
-
-def _unknown_error() -> Response:
-    # A bug in the mock: answered as Unleash answers its own unexpected errors, never leaking.
-    return UnleashError("An unexpected error occurred in the unleash-pat mock.").response()
-
-
-def _server_error(request: Request, exc: Exception) -> Response:
-    return _unknown_error()
-
-
-def _unleash_error(request: ConnexionRequest, exc: UnleashError) -> ConnexionResponse:
-    return _connexion_response(exc.response())

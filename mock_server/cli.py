@@ -13,6 +13,7 @@ from typing import Any
 
 from mock_server import fixtures as fixture_files
 from mock_server.options import Options
+from mock_server.versions import PROFILES
 
 _SHOWN_USERS = 10
 
@@ -24,6 +25,8 @@ def _serve(args: argparse.Namespace) -> int:
     from mock_server.serving import CannotListen, listen, run_server
 
     options = Options(
+        unleash_version=args.unleash_version,
+        secure_account_tokens=args.secure_account_tokens,
         token_expiry_notifications=args.token_expiry_notifications,
         token_expiry_notification_days=tuple(
             args.token_expiry_notification_days or Options.token_expiry_notification_days
@@ -48,6 +51,9 @@ def _serve(args: argparse.Namespace) -> int:
             app = create_app(fixtures, options=options)
         except fixture_files.FixtureError as exc:  # fixtures the Unleash version refuses
             return _invalid_fixtures(exc)
+        except ValueError as exc:  # an unknown version, or an option the version does not have
+            print(f"unleash-pat: {exc}", file=sys.stderr)
+            return 2
         port = sock.getsockname()[1]  # the one the system chose for --port 0
         print(_banner(app.state.profile.name, fixtures, args.host, port), flush=True)
         run_server(app, args.host, port, args.log_level, sock)
@@ -133,6 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="port to listen on (default 4242; 0: any free port, shown in the banner)",
     )
     serve.add_argument("--fixtures", help="seed data YAML (default: the bundled default.yaml)")
+    serve.add_argument(
+        "--unleash-version",
+        default="8.2.0",
+        metavar="X",
+        help=f"the Unleash to answer as: {', '.join(PROFILES)}, or a major (default 8.2.0)",
+    )
+    serve.add_argument(
+        "--secure-account-tokens",
+        action="store_true",
+        help="UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN (8.2): new secrets are user:v2_…",
+    )
     serve.add_argument(
         "--token-expiry-notifications",
         action="store_true",

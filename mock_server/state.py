@@ -4,6 +4,8 @@ a MockState; `reset()` rebuilds everything from the fixtures, as a fresh Unleash
 
 from __future__ import annotations
 
+import functools
+import uuid
 from typing import Any
 
 from mock_server.auth import RateLimiter, Sessions
@@ -26,7 +28,11 @@ class MockState:
         self.fixtures = fixtures
         self.options = options or Options()
         self.profile: VersionProfile = resolve(self.options.unleash_version)
+        if self.options.secure_account_tokens and not self.profile.secure_account_tokens:
+            raise ValueError(f"{self.profile.name} has no secure account tokens")
         self.clock = clock or Clock()
+        # Unleash's instanceId, fixed per database (GET /api/admin/ui-config).
+        self.instance_id = str(uuid.uuid4())
         self._store_class = store_class
         self._build()
 
@@ -34,7 +40,9 @@ class MockState:
         self.store = self._store_class(
             clock=self.clock,
             pat_limit=self.profile.pat_limit,
-            new_secret=self.profile.new_secret,
+            new_secret=functools.partial(
+                self.profile.new_secret, secure=self.options.secure_account_tokens
+            ),
             seen_at_flush_seconds=self.options.seen_at_flush_seconds,
         )
         self.fixtures.seed(self.store, self.profile)
