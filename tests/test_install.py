@@ -36,7 +36,7 @@ def test_the_whole_mock_imports_without_a_warning():
 
 def test_only_the_compatibility_module_imports_connexion():
     importers = []
-    for path in sorted((ROOT / "mock_server").glob("*.py")):
+    for path in sorted((ROOT / "mock_server").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             names = (
                 [alias.name for alias in node.names]
@@ -46,7 +46,7 @@ def test_only_the_compatibility_module_imports_connexion():
                 else []
             )
             if any(name.split(".")[0] == "connexion" for name in names):
-                importers.append(path.name)
+                importers.append(path.relative_to(ROOT / "mock_server").as_posix())
     assert sorted(set(importers)) == ["_compat.py"]
 
 
