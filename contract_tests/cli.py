@@ -29,8 +29,9 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from contract_tests.context import Settings
     from contract_tests.report import Baseline, junit_xml, summary
-    from contract_tests.suite import CannotRun, Settings, run_suite
+    from contract_tests.suite import CannotRun, run_suite
 
     if args.rate_limit is not None and args.rate_limit <= 0:
         return _cannot_run("--rate-limit must be positive")

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from contract_tests.context import Settings
 from contract_tests.report import Baseline
-from contract_tests.suite import CannotRun, Settings, Suite, cleaning_up
+from contract_tests.suite import CannotRun, Suite, cleaning_up
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

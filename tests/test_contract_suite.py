@@ -14,12 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from contract_tests import suite as suite_module
 from contract_tests.api import Api, Budget, Redactor, RunAborted
+from contract_tests.context import Context, Settings
+from contract_tests.registry import Check, Layer
 from contract_tests.report import Baseline, KnownDefect, Status, junit_xml, summary
-from contract_tests.suite import CannotRun, Check, Settings, run_suite
+from contract_tests.suite import CannotRun, Outcome, run_suite
 from mock_server import create_app
 from mock_server.cli import main
 from tests.broken_variants import VARIANTS, DeleteOfUnknownIdFails, Variant
@@ -34,7 +35,7 @@ REAL_DEFECTS = {
 }
 
 
-def found(outcome: suite_module.Outcome) -> set[str]:
+def found(outcome: Outcome) -> set[str]:
     return {f.check for r in outcome.results for f in r.findings}
 
 
@@ -79,14 +80,17 @@ def test_baseline_turns_listed_defects_known_and_keeps_others_failing() -> None:
 
 def test_read_only_run_sends_no_create() -> None:
     methods: list[str] = []
-    app = create_app()
 
-    async def recording(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            methods.append(scope["method"])
-        await app(scope, receive, send)
+    class Recording:  # middleware: the suite finds the mock's fixtures through `.app`
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
 
-    outcome = run_suite(Settings(app=recording, read_only=True))
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                methods.append(scope["method"])
+            await self.app(scope, receive, send)
+
+    outcome = run_suite(Settings(app=Recording(create_app()), read_only=True))
     assert outcome.conforms
     assert "POST" not in methods
     assert {r.name for r in outcome.results if r.status is Status.NOT_RUN} >= {
@@ -104,21 +108,20 @@ def test_user_without_room_under_the_limit_stops_before_writing() -> None:
     assert len(app.store.list(1)) == 9
 
 
-def test_interrupted_run_deletes_what_it_created(monkeypatch: pytest.MonkeyPatch) -> None:
-    def create_then_interrupt(suite: suite_module.Suite) -> list:
-        suite.track(
-            suite.token,
-            suite.api.create(
-                suite.token,
-                {"description": suite.description(), "expiresAt": "2999-01-01T00:00:00.000Z"},
+def test_interrupted_run_deletes_what_it_created() -> None:
+    def create_then_interrupt(ctx: Context) -> None:
+        ctx.track(
+            ctx.token,
+            ctx.api.create(
+                ctx.token,
+                {"description": ctx.description(), "expiresAt": "2999-01-01T00:00:00.000Z"},
             ),
         )
         raise KeyboardInterrupt
 
-    checks = [Check("interrupt", "property", create_then_interrupt)]
-    monkeypatch.setattr(suite_module, "ordered_checks", lambda: checks)
     app = create_app()
-    outcome = run_suite(Settings(app=app))
+    checks = [Check("interrupt", Layer.PROPERTY, create_then_interrupt)]
+    outcome = run_suite(Settings(app=app), checks=checks)
     assert outcome.interrupted and not outcome.left_behind
     assert [p.id for p in app.store.list(1)] == [1]
 
