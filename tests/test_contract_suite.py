@@ -3,6 +3,7 @@ cleans up after itself, never shows a secret, and reports real Unleash 8.2.0's k
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -16,9 +17,13 @@ import httpx
 import pytest
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from contract_tests import _compat
 from contract_tests.api import Api, Budget, Redactor, RunAborted
+from contract_tests.checks.openapi import UNLEASH_RULES
 from contract_tests.context import Context, Settings
-from contract_tests.registry import Check, Layer
+from contract_tests.expectations import UNLEASH_8_2_0
+from contract_tests.oracles import is_date_time, iso_timestamp, js_number, stored_ms, timestamp
+from contract_tests.registry import Check, Layer, Need, check, discover
 from contract_tests.report import Baseline, KnownDefect, Status, junit_xml, summary
 from contract_tests.suite import CannotRun, Outcome, run_suite
 from mock_server import create_app
@@ -150,6 +155,171 @@ def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "cannot run" in capsys.readouterr().err
 
 
+# -- the check registry ----------------------------------------------------------------------
+def test_registry_refuses_a_need_or_layer_that_is_not_its_enum() -> None:
+    with pytest.raises(TypeError, match="unknown need"):
+        check(Layer.PROPERTY, "wirte")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Layer"):
+        check("property", Need.WRITE)  # type: ignore[arg-type]
+
+
+def test_every_check_is_discovered_in_layer_order() -> None:
+    checks = discover()
+    assert [c.layer for c in checks] == sorted((c.layer for c in checks), key=list(Layer).index)
+    assert {"openapi_conformance", "lifecycle_model", "pat_limit_enforced"} <= {
+        c.name for c in checks
+    }
+    writing = {c.name for c in checks if Need.WRITE in c.needs}
+    assert "lifecycle_model" in writing and "bad_tokens_rejected" not in writing
+
+
+def test_a_check_in_a_new_module_runs_without_editing_a_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "more_checks"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "listing.py").write_text(
+        "from contract_tests.registry import Layer, check\n\n\n"
+        "@check(Layer.PROPERTY)\n"
+        "def lists_with_the_token(ctx):\n"
+        "    assert ctx.api.list(ctx.token).status_code == 200\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found_checks = discover("more_checks")
+    assert [c.name for c in found_checks] == ["lists_with_the_token"]
+    outcome = run_suite(Settings(), checks=found_checks)
+    assert [(r.name, r.status, r.requests) for r in outcome.results] == [
+        ("lists_with_the_token", Status.PASSED, 1)
+    ]
+
+
+# -- schemathesis stays the suite's guest --------------------------------------------------------
+def test_schemathesis_runs_after_the_suite_use_none_of_its_checks_or_hooks() -> None:
+    import schemathesis
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    names = {rule.__name__ for rule in UNLEASH_RULES}
+    outcome = run_suite(
+        Settings(), checks=[c for c in discover() if c.name == "openapi_conformance"]
+    )
+    assert outcome.conforms and outcome.suite.budget.sent > 100
+    assert not names & set(_compat.registered_checks())
+    assert _compat.global_hooks("before_call") == []
+
+    # An API the suite's rules would fail: a secret-shaped value, a timestamp that is not one.
+    body = {"note": "user:" + "a" * 56, "expiresAt": "soon"}
+    other = Starlette(routes=[Route("/other", lambda request: JSONResponse(body))])
+    ok = {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}
+    schema = schemathesis.openapi.from_dict(
+        {
+            "openapi": "3.0.3",
+            "info": {"title": "another API", "version": "1"},
+            "paths": {"/other": {"get": {"responses": {"200": ok}}}},
+        }
+    )
+    schema.app = other
+    response = schema["/other"]["GET"].Case().call_and_validate()
+    assert response.json() == body
+
+
+# -- the suite's oracles --------------------------------------------------------------------------
+# What real Unleash 8.2.0 (PostgreSQL 15, UTC) answered on 2026-11-30 to a POST with each
+# expiresAt: 400 (not an Ajv "date-time"), 500 (PostgreSQL refuses it) or the stored expiresAt.
+EXPIRY_ANSWERS = [
+    ("2030-01-01T00:00:00Z", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01T00:00:00", "2030-01-01T00:00:00.000Z"),  # no zone: the database's (UTC)
+    ("2030-01-01 00:00:00", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01t00:00:00z", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01 00:00:00+02", "2029-12-31T22:00:00.000Z"),
+    ("2030-01-01\t00:00:00+0200", "2029-12-31T22:00:00.000Z"),
+    ("2030-01-01\n00:00:00Z", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01\r00:00:00Z", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01\x0b00:00:00Z", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01T00:00:00+02:00", "2029-12-31T22:00:00.000Z"),
+    ("2030-01-01T00:00:00-05:30", "2030-01-01T05:30:00.000Z"),
+    ("2030-01-01T00:00:00+0230", "2029-12-31T21:30:00.000Z"),
+    ("2030-01-01T00:00:00-00:00", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01T00:00:00+15:59", "2029-12-31T08:01:00.000Z"),
+    ("2030-01-01T00:00:00-1559", "2030-01-01T15:59:00.000Z"),
+    ("2030-01-01T00:00:00+16:00", 500),
+    ("2030-01-01T00:00:00+1600", 500),
+    ("2030-01-01T00:00:00-16", 500),
+    ("2030-01-01T00:00:00+02:60", 500),
+    ("2030-01-01T00:00:00+99", 500),
+    ("2030-06-30T23:59:60Z", "2030-07-01T00:00:00.000Z"),
+    ("2030-06-30T23:59:60+02:00", "2030-06-30T22:00:00.000Z"),  # a leap second at any offset
+    ("2030-12-31T23:59:60-15:59", "2031-01-01T15:59:00.000Z"),
+    ("2030-06-30T23:59:60.0Z", "2030-07-01T00:00:00.000Z"),
+    ("2030-06-30T23:59:60.0000005Z", "2030-07-01T00:00:00.000Z"),  # rounds to :60.000000
+    ("2030-06-30T23:59:60.5Z", 500),
+    ("2030-01-01T00:00:00.123456789Z", "2030-01-01T00:00:00.123Z"),
+    ("2030-01-01T00:00:00.9999995Z", "2030-01-01T00:00:01.000Z"),  # microseconds, half even
+    ("2030-01-01T00:00:00.0000005Z", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01T00:00:00.9995Z", "2030-01-01T00:00:00.999Z"),  # then ms, truncated
+    ("2030-01-01T00:00:00.549Z", "2030-01-01T00:00:00.549Z"),
+    ("2032-02-29T00:00:00Z", "2032-02-29T00:00:00.000Z"),
+    ("9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999Z"),
+    ("9999-12-31T23:59:59-01:00", "+010000-01-01T00:59:59.000Z"),
+    ("2030-01-01\u00a000:00:00Z", 500),  # JavaScript white space that PostgreSQL refuses
+    ("2030-01-01\u200300:00:00Z", 500),
+    ("2030-01-01\ufeff00:00:00Z", 500),
+    ("2030-01-01\x1c00:00:00Z", 400),  # white space to Python, not to JavaScript
+    ("\uff12\uff10\uff13\uff10-01-01T00:00:00Z", 400),  # digits to Python, not to JavaScript
+    ("2030-02-29T00:00:00Z", 400),
+    ("2030-01-01T24:00:00Z", 400),
+    ("2030-01-01T00:00:60Z", 400),
+    ("2030-01-01T00:00:00.Z", 400),
+    ("2030-01-01T12:00:00+2", 400),
+    ("2030-01-01T00:00:00+00:5", 400),
+    ("2030-01-01T00:00:00+15:59:00", 400),
+    ("2030-01-01T00:00:00Z\n", 400),
+    ("2031-05-06", 400),
+]
+
+
+def oracle_answer(text: str) -> str | int:
+    if not is_date_time(text):
+        return 400
+    stored = stored_ms(text)
+    return 500 if stored is None else iso_timestamp(stored)
+
+
+@pytest.mark.parametrize(("text", "answer"), EXPIRY_ANSWERS, ids=repr)
+def test_date_time_oracle_predicts_what_unleash_stores(text: str, answer: str | int) -> None:
+    assert oracle_answer(text) == answer
+
+
+def test_number_oracle_coerces_like_javascript() -> None:
+    # Number(x) in Node 20 for each x.
+    table = {"": 0, " 2 ": 2, "\u00a02\ufeff": 2, "\u20032": 2, "0x1F": 31, "0X1f": 31,
+             "0o17": 15, "0b101": 5, "1e3": 1000, ".5": 0.5, "5.": 5, "+5": 5, "-0": 0,
+             "Infinity": math.inf, "-Infinity": -math.inf, "1e400": math.inf,
+             "00012": 12}  # fmt: skip
+    for text, number in table.items():
+        assert js_number(text) == number, text
+    for text in ("-0x1", "0b102", "infinity", "1_000", "0x", "0x1_0", "1e", "12abc", "\u0663"):
+        assert math.isnan(js_number(text)), text
+
+
+def test_timestamp_oracle_is_date_to_iso_string() -> None:
+    assert timestamp(datetime(2030, 1, 2, 3, 4, 5, 999_999, tzinfo=UTC)) == (
+        "2030-01-02T03:04:05.999Z"
+    )
+    assert iso_timestamp(-1) == "1969-12-31T23:59:59.999Z"
+    assert iso_timestamp(253_402_300_800_000) == "+010000-01-01T00:00:00.000Z"
+    assert iso_timestamp(-62_198_755_200_000) == "-000001-01-01T00:00:00.000Z"
+
+
+def test_contract_document_is_found_without_the_mock() -> None:
+    root = Path(__file__).resolve().parent.parent
+    found_path = UNLEASH_8_2_0.contract_path()
+    assert found_path.read_bytes() == (root / "openapi.yaml").read_bytes()
+    assert (root / "contract_tests" / "openapi.yaml").read_bytes() == found_path.read_bytes()
+
+
 # -- against a real Unleash 8.2.0 (scripts/real-unleash.sh) ---------------------------------------
 REAL = os.environ.get("UNLEASH_URL")
 real = pytest.mark.skipif(not REAL, reason="UNLEASH_URL is unset: no real Unleash to check")
@@ -218,3 +388,19 @@ def test_real_unleash_run_interrupted_mid_run_restores_the_lists(signum: int) ->
         if process.poll() is None:
             process.kill()
     assert_restored(before)
+
+
+@real
+@pytest.mark.real
+def test_real_unleash_stores_expiries_as_the_oracle_predicts() -> None:
+    token = {"Authorization": os.environ["UNLEASH_PAT"]}
+    answers = {}
+    with httpx.Client(base_url=REAL, headers=token, timeout=15) as client:
+        for n, (text, _) in enumerate(EXPIRY_ANSWERS):
+            body = {"description": f"unleash-pat-check-oracle-{os.getpid()}-{n}", "expiresAt": text}
+            response = client.post("/api/admin/user/tokens", json=body)
+            answers[text] = response.status_code
+            if response.status_code == 201:
+                answers[text] = response.json()["expiresAt"]
+                client.delete(f"/api/admin/user/tokens/{response.json()['id']}")
+    assert answers == {text: oracle_answer(text) for text, _ in EXPIRY_ANSWERS}
