@@ -37,9 +37,11 @@ class Expectations:
     disabled_schemathesis_checks: dict[str, str] = field(default_factory=dict)
 
     def contract_path(self) -> Path:
-        """The contract document: inside the installed package, else at the checkout's root."""
-        here = Path(__file__).resolve().parent
-        for candidate in (here / self.contract_document, here.parent / self.contract_document):
+        """The contract document: at the checkout's root, else inside the installed package
+        (`contract_tests/openapi.yaml` is a symlink to the root's, which the wheel stores as a
+        file: hatch's force-include cannot map the one source file to two places)."""
+        here = Path(__file__).parent
+        for candidate in (here.parent / self.contract_document, here / self.contract_document):
             if candidate.is_file():
                 return candidate
         raise FileNotFoundError(f"the contract document {self.contract_document} is missing")

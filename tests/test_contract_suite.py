@@ -37,6 +37,7 @@ REAL_DEFECTS = {
     "admin_delete_refused",
     "nul_description_rejected",
     "declared_headers_sent",
+    "unstorable_expiry_rejected",
 }
 
 

@@ -24,7 +24,7 @@ from contract_tests.context import (
     expect_error,
     listed_pats,
 )
-from contract_tests.oracles import timestamp
+from contract_tests.oracles import is_date_time, iso_timestamp, stored_ms, timestamp
 from contract_tests.registry import Layer, Need, check
 
 # What leaked SQL looks like in Unleash's 500s (knex and PostgreSQL messages).
@@ -246,3 +246,62 @@ def declared_headers_sent(ctx: Context) -> None:
         f"/docs/openapi.json declares {missing} on the 201, the response lacks them",
         response,
     )
+
+
+# expiresAt forms Unleash 8.2.0 reads in its own ways (see oracles.py): zones optional or short,
+# other separators, a leap second at an offset, microseconds rounded then milliseconds truncated.
+EXPIRY_FORMS = (
+    "2030-01-01T00:00:00",
+    "2030-01-01t00:00:00z",
+    "2030-01-01 00:00:00+02",
+    "2030-01-01\t00:00:00-0530",
+    "2030-01-01\n00:00:00+15:59",
+    "2030-06-30T23:59:60+02:00",
+    "2030-01-01T00:00:00.9999995Z",
+    "2030-01-01T00:00:00.9995Z",
+    "2030-02-29T00:00:00Z",
+    "2030-01-01T24:00:00Z",
+    "2030-01-01T12:00:00+2",
+)
+# Accepted date-times that PostgreSQL cannot store: Unleash 8.2.0 answers 500.
+UNSTORABLE_EXPIRIES = ("2030-01-01T00:00:00+16:00", "2030-01-01\ufeff00:00:00Z")
+
+
+def _create_and_remove(ctx: Context, expires: str) -> httpx.Response:
+    response = create(ctx, ctx.token, ctx.description(), expires)
+    if response.status_code == 201:
+        ctx.api.delete(ctx.token, body_of(response)["id"])  # keep room under the limit
+    return response
+
+
+@check(Layer.PROPERTY, Need.WRITE)
+def expiry_forms_stored(ctx: Context) -> None:
+    """Each expiresAt form is refused (400) when it is no Ajv "date-time", otherwise stored
+    as PostgreSQL reads it and shown as JavaScript's `Date#toISOString`."""
+    for expires in EXPIRY_FORMS:
+        response = _create_and_remove(ctx, expires)
+        if not is_date_time(expires):
+            expect_error(response, ctx.expect.bad_data, "expiry_forms_stored", repr(expires))
+            continue
+        stored = stored_ms(expires)
+        assert stored is not None  # EXPIRY_FORMS holds storable date-times only
+        want = iso_timestamp(stored)
+        expect(response.status_code == 201, "expiry_forms_stored", repr(expires), response)
+        got = body_of(response).get("expiresAt")
+        message = f"expiresAt {expires!r} is stored as {got!r}, Unleash stores {want!r}"
+        expect(got == want, "expiry_forms_stored", message, response)
+
+
+@check(Layer.PROPERTY, Need.WRITE)
+def unstorable_expiry_rejected(ctx: Context) -> None:
+    """A date-time PostgreSQL cannot store (an offset from 16 h, JavaScript white space as the
+    separator) is a 4xx, never a 500 nor a stored PAT."""
+    for expires in UNSTORABLE_EXPIRIES:
+        response = _create_and_remove(ctx, expires)
+        no_server_error(response, "unstorable_expiry_rejected", f"expiresAt {expires!r}")
+        expect(
+            400 <= response.status_code < 500,
+            "unstorable_expiry_rejected",
+            f"expiresAt {expires!r} answers {response.status_code}",
+            response,
+        )
