@@ -30,7 +30,7 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     from contract_tests.context import Settings
-    from contract_tests.report import Baseline, junit_xml, summary
+    from contract_tests.report import Baseline, junit_xml, plural, summary
     from contract_tests.suite import CannotRun, run_suite
 
     if args.rate_limit is not None and args.rate_limit <= 0:
@@ -62,7 +62,14 @@ def run_check(args: argparse.Namespace) -> int:
     if outcome.left_behind:
         print("\nCLEANUP INCOMPLETE:\n  " + "\n  ".join(outcome.left_behind), file=sys.stderr)
     if outcome.interrupted:
-        return _cannot_run("interrupted; the PATs this run created were deleted")
+        by = suite.budget.interrupted_by
+        cause = f"interrupted by {by.name}" if by else "interrupted"
+        if outcome.left_behind:
+            return _cannot_run(f"{cause}; cleanup incomplete (listed above)")
+        if not outcome.deleted:
+            return _cannot_run(f"{cause}; the run had no PAT left to delete")
+        pats = plural(len(outcome.deleted), "PAT")
+        return _cannot_run(f"{cause}; deleted the {pats} it had left: {', '.join(outcome.deleted)}")
     return 0 if outcome.conforms and not outcome.left_behind else 1
 
 

@@ -167,9 +167,9 @@ class Context:
             if response.status_code == 201:
                 self.created[int(response.json()["id"])] = token
 
-    def cleanup(self) -> list[str]:
+    def cleanup(self, deleted: list[str] | None = None) -> list[str]:
         """Delete every listed PAT this run created (by id, or by prefix should its 201 have
-        been lost); returns what is left behind."""
+        been lost), naming each in `deleted`; returns what is left behind."""
         left: list[str] = []
         # A budget of its own: cleanup must work when the run's is spent.
         api = Api(self.api.http, Budget(300, 120, self.settings.rate_limit), self.redact)
@@ -177,6 +177,8 @@ class Context:
             try:
                 for pat_id in sorted(self._ours(api.list(caller.token)) - caller.foreign_ids):
                     api.delete(caller.token, pat_id)
+                    if deleted is not None:
+                        deleted.append(f"{caller.label}: PAT {pat_id}")
                 left += [
                     f"{caller.label}: PAT {i}"
                     for i in sorted(self._ours(api.list(caller.token)) - caller.foreign_ids)

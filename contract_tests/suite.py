@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -136,9 +136,6 @@ class Suite:
             raise CannotRun(f"{label}: {self.target} does not answer like Unleash") from None
         return Caller(label, token, user_id, ids)
 
-    def cleanup(self) -> list[str]:
-        return self.ctx.cleanup()
-
     # -- running ----------------------------------------------------------------------------
     def missing(self, check: Check) -> str:
         return next((r for need in check.needs if (r := _MISSING[need](self.ctx))), "")
@@ -169,37 +166,43 @@ class Suite:
         return result
 
 
+@dataclass
+class Cleanup:
+    """What the final cleanup did: the PATs it deleted and what it could not delete."""
+
+    deleted: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+
+
 @contextmanager
-def cleaning_up(suite: Suite) -> Iterator[list[str]]:
+def cleaning_up(suite: Suite) -> Iterator[Cleanup]:
     """Run the body, then delete what the run created, also after an error, Ctrl-C or SIGTERM.
-    Yields the list that receives what could not be cleaned up."""
-    left: list[str] = []
+    In the main thread, Ctrl-C and SIGTERM only mark the run interrupted (`Budget.interrupt`):
+    it stops at its next request or wait, and neither can cut the cleanup short."""
+    done = Cleanup()
     main = threading.current_thread() is threading.main_thread()
-    previous = signal.getsignal(signal.SIGTERM) if main else None
+    previous = {}
     if main:
-        signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM unwinds like Ctrl-C
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, _interrupting(suite))
     try:
-        yield left
+        yield done
     finally:
-        if main:
-            # A second Ctrl-C or SIGTERM must not abandon the cleanup half-way.
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            left += suite.cleanup()
+            done.left += suite.ctx.cleanup(done.deleted)
         finally:
-            if main:
-                signal.signal(signal.SIGINT, old_int)
-                signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+def _interrupting(suite: Suite) -> Callable[[int, object], None]:
+    return lambda signum, frame: suite.budget.interrupt(signum)
 
 
 @dataclass
 class Outcome:
     suite: Suite
+    deleted: list[str] = field(default_factory=list)  # by the final cleanup
     left_behind: list[str] = field(default_factory=list)
     interrupted: bool = False
     seconds: float = 0.0
@@ -224,13 +227,16 @@ def run_suite(
     suite = Suite(settings)
     checks = discover() if checks is None else checks
     outcome = Outcome(suite)
-    with cleaning_up(suite) as left:
+    with cleaning_up(suite) as cleanup:
         suite.preflight()
         try:
             for each in checks:
+                suite.budget.check_interrupted()
                 suite.run_check(each, baseline)
         except KeyboardInterrupt:
             outcome.interrupted = True
-    outcome.left_behind = left
+    # Also when something on the way swallowed the KeyboardInterrupt.
+    outcome.interrupted |= suite.budget.interrupted_by is not None
+    outcome.deleted, outcome.left_behind = cleanup.deleted, cleanup.left
     outcome.seconds = time.monotonic() - started
     return outcome

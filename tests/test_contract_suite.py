@@ -31,6 +31,7 @@ from mock_server.cli import main
 from tests.broken_variants import VARIANTS, DeleteOfUnknownIdFails, Variant
 
 FULL_SECRET = re.compile(r"user:[0-9a-f]{56}")
+FAR = "2999-01-01T00:00:00.000Z"
 BASELINE = Path(__file__).resolve().parent.parent / "contract_tests/baselines/unleash-8.2.0.yaml"
 REAL_DEFECTS = {
     "out_of_range_id_rejected",
@@ -130,6 +131,34 @@ def test_interrupted_run_deletes_what_it_created() -> None:
     outcome = run_suite(Settings(app=app), checks=checks)
     assert outcome.interrupted and not outcome.left_behind
     assert [p.id for p in app.store.list(1)] == [1]
+
+
+def test_a_sigterm_swallowed_on_the_way_still_interrupts_the_run_and_cleans_up() -> None:
+    ran: list[str] = []
+
+    def create_then_get_sigterm(ctx: Context) -> None:
+        ctx.track(
+            ctx.token,
+            ctx.api.create(ctx.token, {"description": ctx.description(), "expiresAt": FAR}),
+        )
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            ctx.api.list(ctx.token)
+        except KeyboardInterrupt:
+            pass  # as schemathesis' engine and hypothesis may do
+
+    def after(ctx: Context) -> None:
+        ran.append("after")
+
+    app = create_app()
+    checks = [Check("sigterm", Layer.PROPERTY, create_then_get_sigterm)]
+    checks.append(Check("after", Layer.PROPERTY, after))
+    before = signal.getsignal(signal.SIGTERM)
+    outcome = run_suite(Settings(app=app), checks=checks)
+    assert outcome.interrupted and outcome.suite.budget.interrupted_by is signal.SIGTERM
+    assert not ran and len(outcome.deleted) == 1 and not outcome.left_behind
+    assert [p.id for p in app.store.list(1)] == [1]
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_client_honours_429_retry_after_and_the_rate_limit() -> None:
@@ -375,7 +404,9 @@ def test_real_unleash_reports_its_known_defects_and_passes_with_the_baseline(
 def test_real_unleash_run_interrupted_mid_run_restores_the_lists(signum: int) -> None:
     before = snapshot()
     command = [sys.executable, "-c", "from mock_server.cli import main; raise SystemExit(main())"]
-    process = subprocess.Popen([*command, *real_args()], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*command, *real_args()], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and process.poll() is None:
@@ -384,7 +415,10 @@ def test_real_unleash_run_interrupted_mid_run_restores_the_lists(signum: int) ->
                 break  # mid-run: the suite holds PATs right now
             time.sleep(0.05)
         process.send_signal(signum)
-        assert process.wait(timeout=60) == 2
+        _, errors = process.communicate(timeout=60)
+        assert process.returncode == 2, errors
+        name = signal.Signals(signum).name
+        assert re.search(rf"interrupted by {name}; (deleted the|the run had no PAT)", errors)
     finally:
         if process.poll() is None:
             process.kill()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -292,7 +291,7 @@ class Lifecycle(RuleBasedStateMachine):
         type(self).waits_left -= 1
         latest = max(p.expires_at for p in self.live.values() if p.expires_at != FAR)
         moment = datetime.fromisoformat(latest.replace("Z", "+00:00"))
-        time.sleep(max(0.0, (moment + self.margin - datetime.now(UTC)).total_seconds()) + 0.05)
+        self.ctx.budget.wait((moment + self.margin - datetime.now(UTC)).total_seconds() + 0.05)
 
     def teardown(self) -> None:
         # Each example starts from the users' own PATs only: the limit stays reachable.

@@ -218,6 +218,7 @@ def openapi_conformance(ctx: Context) -> list[Finding]:
         stream = _compat.from_schema(schema).execute()
         try:
             for event in stream:
+                ctx.budget.check_interrupted()  # schemathesis' requests do not pass spend()
                 # Not schemathesis' max-time: with it, the engine repeats its phases until then.
                 if (
                     ctx.budget.remaining_seconds() == 0

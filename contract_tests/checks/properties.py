@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -150,7 +149,7 @@ def expired_token_rejected(ctx: Context) -> None:
     """A PAT works until its expiresAt and is refused (401 UnauthorizedError) after it."""
     expires = datetime.now(UTC) + SHORT_EXPIRY
     secret = created(ctx, ctx.token, timestamp(expires)).secret
-    time.sleep(max(0.0, (expires + ctx.clock_margin - datetime.now(UTC)).total_seconds()))
+    ctx.budget.wait((expires + ctx.clock_margin - datetime.now(UTC)).total_seconds())
     response = ctx.api.list(secret)
     expect_error(response, ctx.expect.unknown_token, "expired_token_rejected", "expired PAT")
 
