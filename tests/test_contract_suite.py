@@ -178,11 +178,29 @@ def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[
     junit = tmp_path / "junit.xml"
     assert main(["check", "--junit-xml", str(junit)]) == 0
     assert "<testsuite" in junit.read_text()
-    assert main(["check", "--token", "user:" + "0" * 56]) == 2  # bad credentials
     assert main(["check", "--base-url", "http://127.0.0.1:9", "--token", "user:x"]) == 2
     assert main(["check", "--base-url", "http://127.0.0.1:9"]) == 2  # no --token
     assert main(["check", "--rate-limit", "0"]) == 2
     assert "cannot run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--token", "user:x"], "--token needs --base-url"),
+        (["--token-2", "user:x", "--admin-token", "a"], "--token-2, --admin-token need --base-url"),
+        (["--base-url", "localhost:4250", "--token", "user:x"], "must be an http:// or https://"),
+        (["--junit-xml", "{tmp}/missing/junit.xml"], "not a file in an existing directory"),
+        (["--junit-xml", "{tmp}"], "not a file in an existing directory"),
+    ],
+)
+def test_unusable_arguments_stop_the_check_before_any_work(
+    arguments: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    assert main(["check", *(a.format(tmp=tmp_path) for a in arguments)]) == 2
+    assert time.monotonic() - started < 1  # no run happened
+    assert message in capsys.readouterr().err
 
 
 # -- the check registry ----------------------------------------------------------------------
