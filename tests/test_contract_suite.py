@@ -3,6 +3,7 @@ cleans up after itself, never shows a secret, and reports real Unleash 8.2.0's k
 
 from __future__ import annotations
 
+import ast
 import math
 import os
 import re
@@ -240,6 +241,27 @@ def test_a_check_in_a_new_module_runs_without_editing_a_list(
     assert [(r.name, r.status, r.requests) for r in outcome.results] == [
         ("lists_with_the_token", Status.PASSED, 1)
     ]
+
+
+def imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return names | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+
+
+def test_the_suite_imports_the_mock_only_to_start_it_and_its_registry_is_a_leaf() -> None:
+    package = Path(__file__).resolve().parent.parent / "contract_tests"
+    found = {p.relative_to(package).as_posix(): imports(p) for p in package.rglob("*.py")}
+    reaching_the_mock = {
+        path
+        for path, names in found.items()
+        if any(n.split(".")[0] == "mock_server" for n in names)
+    }
+    assert reaching_the_mock == {"target.py"}
+    assert not [n for n in found["registry.py"] if n.startswith("contract_tests")]
+    checks = {path: names for path, names in found.items() if path.startswith("checks/")}
+    assert not [path for path, names in checks.items() if "contract_tests.suite" in names]
+    assert not [n for n in found["suite.py"] if n.startswith("contract_tests.checks")]
 
 
 # -- schemathesis stays the suite's guest --------------------------------------------------------
