@@ -24,6 +24,7 @@ _EXPECTED = {
     "schemathesis.engine.from_schema": (_engine, "from_schema"),
     "schemathesis.engine.events.ScenarioFinished": (events, "ScenarioFinished"),
     "schemathesis.engine.events.FatalError": (events, "FatalError"),
+    "schemathesis.engine.events.NonFatalError": (events, "NonFatalError"),
     "schemathesis.engine.events.Interrupted": (events, "Interrupted"),
     "schemathesis.checks.CHECKS.register": (_checks.CHECKS, "register"),
     "schemathesis.checks.CHECKS.unregister": (_checks.CHECKS, "unregister"),
@@ -46,6 +47,7 @@ if _missing or not schemathesis.__version__.startswith(SUPPORTED + "."):
 
 ScenarioFinished = events.ScenarioFinished
 FatalError = events.FatalError
+NonFatalError = events.NonFatalError  # `label` (the operation), `value` (the exception)
 Interrupted = events.Interrupted
 from_schema = _engine.from_schema
 

@@ -295,6 +295,37 @@ def test_schemathesis_runs_after_the_suite_use_none_of_its_checks_or_hooks() -> 
     assert response.json() == body
 
 
+def test_an_operation_schemathesis_could_not_finish_is_a_finding_not_a_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from contract_tests.checks import openapi
+
+    def broken_oracle(text: str) -> int:
+        raise TypeError("a hook that fails")
+
+    monkeypatch.setattr(openapi, "stored_ms", broken_oracle)
+    checks = [c for c in discover() if c.name == "openapi_conformance"]
+    outcome = run_suite(Settings(), checks=checks)
+    [result] = outcome.results
+    assert result.status is Status.FAILED
+    messages = [f.message for f in result.findings if "a hook that fails" in f.message]
+    assert messages and all(m.startswith("schemathesis could not go on:") for m in messages)
+
+
+def test_compat_refuses_a_schemathesis_it_was_not_written_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib
+
+    import schemathesis
+
+    monkeypatch.setattr(schemathesis, "__version__", "5.0.0")
+    with pytest.raises(ImportError, match=r"supports schemathesis 4\.32\.x .*found 5\.0\.0"):
+        importlib.reload(_compat)
+    monkeypatch.undo()
+    importlib.reload(_compat)
+
+
 # -- the suite's oracles --------------------------------------------------------------------------
 # What real Unleash 8.2.0 (PostgreSQL 15, UTC) answered on 2026-11-30 to a POST with each
 # expiresAt: 400 (not an Ajv "date-time"), 500 (PostgreSQL refuses it) or the stored expiresAt.

@@ -229,6 +229,13 @@ def openapi_conformance(ctx: Context) -> list[Finding]:
                     _collect(ctx, event.recorder, findings)
                 elif isinstance(event, _compat.FatalError):
                     raise event.exception
+                elif isinstance(event, _compat.NonFatalError):
+                    # Cut an operation's run short (a hook or a request that failed): say so,
+                    # rather than pass on what was not tested.
+                    error = f"{type(event.value).__name__}: {event.value}"
+                    key = ("openapi_conformance", event.label, error)
+                    message = ctx.redact(f"schemathesis could not go on: {error}")
+                    findings.setdefault(key, Finding(key[0], event.label, message))
                 elif isinstance(event, _compat.Interrupted):
                     raise KeyboardInterrupt  # the engine swallowed Ctrl-C or SIGTERM: stop
         finally:
