@@ -123,6 +123,9 @@ def _config(ctx: Context) -> SchemathesisConfig:
         "continue-on-failure": True,
         "suppress-health-check": ["all"],
     }
+    if settings.read_only:
+        # One operation, no links between operations: nothing to test statefully.
+        config["phases"] = {"stateful": {"enabled": False}}
     if settings.seed is not None:
         config["seed"] = settings.seed
     if ctx.app is None:
