@@ -45,9 +45,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 HERE = Path(__file__).resolve()
 VENV_BIN = Path(sys.executable).parent
-DEFAULT_PAT = "user:8a9cd91daa6c7d94da92681820a0934d8cf5d1684e138bff7054b09a"
+# The default fixtures' first PAT: the one `unleash-pat serve` seeds for user 1.
+DEFAULT_PAT = yaml.safe_load((HERE.parent.parent / "fixtures" / "default.yaml").read_text())[
+    "users"
+][0]["pats"][0]["secret"]
 LIST_PATH = "/api/admin/user/tokens"
 BARE_PATH = "/bare"
 EXPIRES = "2099-01-01T00:00:00.000Z"
@@ -269,7 +274,7 @@ def serve_bare(port: int, body: str) -> None:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    from mock_server.cli import run_server
+    from mock_server.serving import run_server
 
     content = json.loads(body)
 
@@ -283,8 +288,8 @@ def serve_bare(port: int, body: str) -> None:
 def serve_seeded(port: int, plan_path: str) -> None:
     """The mock seeded in memory (Fixtures built directly, no YAML) from a plan file."""
     from mock_server import Options, create_app
-    from mock_server.cli import run_server
     from mock_server.fixtures import Fixtures, SeedPat
+    from mock_server.serving import run_server
     from mock_server.store import User
     from mock_server.validation import parse_date_time
 

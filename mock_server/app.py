@@ -1,12 +1,10 @@
-"""The app factory: openapi.yaml, routed by connexion, in front of an in-memory store."""
+"""The app factory: openapi.yaml, routed by connexion, in front of the mock's state."""
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
 
-import yaml
 from connexion import AsyncApp
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ProblemException
@@ -20,14 +18,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mock_server import fixtures as fixture_files
-from mock_server.auth import Authenticator, AuthMiddleware, RateLimiter, Sessions
+from mock_server._compat import UntypedPathRoutingMiddleware, set_api_class
+from mock_server.auth import AuthMiddleware
 from mock_server.body_parser import BodyParserMiddleware
+from mock_server.clock import Clock
 from mock_server.compression import CompressionMiddleware
 from mock_server.errors import ContentTypeError, UnleashError
-from mock_server.handlers import Options, PatHandlers, spec_document
+from mock_server.handlers import PatHandlers, spec_document
 from mock_server.operations import DirectApi
+from mock_server.options import Options
 from mock_server.responses import json_response
-from mock_server.routing import AnySegmentRoutingMiddleware, ExpressPathMiddleware, RouteTable
+from mock_server.routing import ExpressPathMiddleware, RouteTable
+from mock_server.state import MockState
 from mock_server.store import PatStore
 from mock_server.validation import (
     CachedRequestValidationMiddleware,
@@ -35,54 +37,60 @@ from mock_server.validation import (
     UnleashParameterValidator,
 )
 
-SPEC_PATH = Path(__file__).resolve().parent / "openapi.yaml"
-if not SPEC_PATH.exists():  # running from a source checkout rather than an installed wheel
-    SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
 
+class MockApp(AsyncApp):
+    """The mock as an ASGI app; `state` is everything it holds (store, clock, options …)."""
 
-@functools.cache
-def load_spec() -> dict[str, Any]:
-    return yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    state: MockState
 
 
 def create_app(
     fixtures: str | Path | fixture_files.Fixtures | None = None,
     *,
     options: Options | None = None,
-    store: PatStore | None = None,
-) -> AsyncApp:
+    clock: Clock | None = None,
+    store_class: type[PatStore] = PatStore,
+) -> MockApp:
     """The mock as an ASGI app. `fixtures` is a YAML path or parsed Fixtures (default:
-    fixtures/default.yaml); pass `store` to seed and inspect the store yourself."""
-    options = options or Options()
+    fixtures/default.yaml); `options` picks the Unleash version and its flags; `clock` lets a
+    test hold or move time. Raises FixtureError for fixtures the version refuses."""
     if not isinstance(fixtures, fixture_files.Fixtures):
         fixtures = fixture_files.load(fixtures)
-    store = store or PatStore(seen_at_flush_seconds=options.seen_at_flush_seconds)
-    fixtures.seed(store)
-    sessions = Sessions()
-    handlers = PatHandlers(store, options, sessions)
-    authenticator = Authenticator(store, sessions, RateLimiter(options.rate_limit_per_minute))
+    state = MockState(fixtures, options, clock=clock, store_class=store_class)
+    handlers = PatHandlers(state)
+
+    spec = state.profile.spec()
+    style = state.profile.errors
+
+    def unknown_error() -> Response:
+        # A bug in the mock: answered as Unleash answers its own unexpected errors, never
+        # leaking.
+        return UnleashError("An unexpected error occurred in the unleash-pat mock.").response(style)
+
+    def server_error(request: Request, exc: Exception) -> Response:
+        return unknown_error()
 
     # Connexion's stack, rearranged to Express's order in Unleash: compression wraps every
     # response; the JSON body parser and authentication run before routing, so they apply to
     # unknown paths too.
-    app = AsyncApp(
+    app = MockApp(
         __name__,
         middlewares=[
             # Starlette's, with a handler: connexion's own calls an async handler synchronously.
-            functools.partial(ServerErrorMiddleware, handler=_server_error),
+            functools.partial(ServerErrorMiddleware, handler=server_error),
             CompressionMiddleware,
             ExpressPathMiddleware,
             BodyParserMiddleware,
-            functools.partial(AuthMiddleware, authenticator=authenticator),
+            functools.partial(AuthMiddleware, state=state),
             ExceptionMiddleware,
-            AnySegmentRoutingMiddleware,
+            UntypedPathRoutingMiddleware,
             CachedRequestValidationMiddleware,
             ContextMiddleware,
         ],
     )
-    # Connexion 3.3 (pinned) names the class that wraps handler calls here.
-    app._middleware_app.api_cls = DirectApi
-    spec = load_spec()
+    app.state = state
+    set_api_class(app, DirectApi)
+
     app.add_api(
         spec,
         resolver=Resolver(function_resolver=lambda operation_id: getattr(handlers, operation_id)),
@@ -100,36 +108,27 @@ def create_app(
     )
     app.add_url_rule("/auth/simple/login", "login", handlers.login, methods=["POST"])
     app.add_url_rule("/api/admin/user", "current_user", handlers.current_user, methods=["GET"])
-    routes = RouteTable(spec)
+    app.add_url_rule("/api/admin/ui-config", "ui_config", handlers.ui_config, methods=["GET"])
+    routes = RouteTable(spec, style)
 
     def problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
         # Connexion's own problems are about the body's media type (415) or routing.
         if exc.status == 415:
             provided = request.headers.get("content-type")
-            return _connexion_response(ContentTypeError(provided).response())
+            return _connexion_response(ContentTypeError(provided).response(style))
         return _connexion_response(routes.unrouted(request.scope, request.method))
 
     def http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
         # A path no route takes (404), or a method it does not take (405).
         return _connexion_response(routes.unrouted(request.scope, request.method))
 
-    app.add_error_handler(UnleashError, _unleash_error)
-    app.add_error_handler(Exception, lambda request, exc: _connexion_response(_unknown_error()))
+    def unleash_error(request: ConnexionRequest, exc: UnleashError) -> ConnexionResponse:
+        return _connexion_response(exc.response(style))
+
+    app.add_error_handler(UnleashError, unleash_error)
+    app.add_error_handler(Exception, lambda request, exc: _connexion_response(unknown_error()))
     app.add_error_handler(ProblemException, problem)
     app.add_error_handler(HTTPException, http_exception)
-
-    def reset() -> None:
-        """Back to the fixtures: PATs, ids, sessions and rate-limit counters."""
-        store.clear()
-        fixtures.seed(store)
-        sessions.clear()
-        authenticator.pat_limiter.clear()
-        handlers.login_limiter.clear()
-
-    # For tests and embedding: inspect the store, or reset between tests.
-    app.store = store  # type: ignore[attr-defined]
-    app.fixtures = fixtures  # type: ignore[attr-defined]
-    app.reset = reset  # type: ignore[attr-defined]
     return app
 
 
@@ -138,16 +137,3 @@ def _connexion_response(response: Response) -> ConnexionResponse:
     return ConnexionResponse(
         status_code=response.status_code, body=response.body, headers=dict(response.headers)
     )
-
-
-def _unknown_error() -> Response:
-    # A bug in the mock: answered as Unleash answers its own unexpected errors, never leaking.
-    return UnleashError("An unexpected error occurred in the unleash-pat mock.").response()
-
-
-def _server_error(request: Request, exc: Exception) -> Response:
-    return _unknown_error()
-
-
-def _unleash_error(request: ConnexionRequest, exc: UnleashError) -> ConnexionResponse:
-    return _connexion_response(exc.response())

@@ -3,7 +3,8 @@
 Like Unleash, authentication guards a path prefix (`/api/admin`), not individual operations, and
 runs before routing: an unknown path or method is a 401 without credentials and a 404 with them.
 The order is Unleash's authorization middleware:
-1. an admin API token in `Authorization` makes the caller an API user (no user id);
+1. an admin API token in `Authorization` makes the caller an API user (no user id), unless
+   the version lets a session cookie beat it (5.x);
 2. otherwise a session cookie from `POST /auth/simple/login` wins;
 3. otherwise a PAT (`user:…`, raw or after `Bearer `);
 4. otherwise 401: `UnauthorizedError` if an Authorization header was sent, else
@@ -12,26 +13,38 @@ The order is Unleash's authorization middleware:
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
+import hmac
 import math
 import re
 import secrets
 import threading
-import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from email.utils import formatdate
-from http.cookies import SimpleCookie
+from typing import TYPE_CHECKING
+from urllib.parse import quote, unquote
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_server.clock import Clock
 from mock_server.errors import AuthenticationRequired, TooManyRequests, Unauthorized, UnleashError
-from mock_server.store import PatStore, User
+from mock_server.store import User
+from mock_server.versions import VersionProfile
+
+if TYPE_CHECKING:
+    from mock_server.state import MockState
 
 PRINCIPAL_KEY = "unleash_pat.principal"
 SESSION_COOKIE = "unleash-session"
-SESSION_SECONDS = 2 * 24 * 3600
 PROTECTED_PREFIX = "/api/admin"
 _BEARER = re.compile(r"^Bearer\s+", re.I)
+# Per-client tables (rate-limit buckets) hold at most this many clients: a client that sends a
+# new X-Forwarded-For on every request cannot grow the mock's memory.
+MAX_CLIENTS = 10_000
 
 
 @dataclass
@@ -50,74 +63,111 @@ class Principal:
     session: _Session | None = None
 
 
+def cookie_value(header: str, name: str) -> str | None:
+    """The `cookie` package's parse (0.7, as express-session runs it) for one name: pairs split
+    on `;`, spaces and tabs trimmed, the first pair of that name wins, surrounding quotes
+    dropped, percent-decoded where it decodes (else kept as sent). Linear in the header's
+    length, unlike http.cookies (CVE-2024-7592)."""
+    for pair in header.split(";"):
+        key, eq, value = pair.partition("=")
+        if not eq or key.strip(" \t") != name:
+            continue
+        value = value.strip(" \t")
+        if value.startswith('"'):
+            value = value[1:-1]
+        if "%" in value:
+            # Where decodeURIComponent throws, `cookie` keeps the raw value.
+            with contextlib.suppress(UnicodeDecodeError):
+                value = unquote(value, errors="strict")
+        return value
+    return None
+
+
 class Sessions:
-    """Login sessions, in memory. The cookie looks like express-session's signed id. Like Unleash,
-    a user keeps at most 5 sessions: a login drops all but the 4 newest before adding its own."""
+    """Login sessions, in memory, behind a cookie signed as express-session signs it
+    (`s:<id>.<HMAC-SHA256>`, with the mock's own secret); an unsigned or badly signed cookie is
+    no session. Like Unleash, a user keeps at most the version's number of sessions (if it has a
+    cap): a login drops the oldest before adding its own."""
 
-    MAX_PER_USER = 5
-
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock, profile: VersionProfile) -> None:
+        self._clock = clock
+        self._profile = profile
+        self._secret = secrets.token_bytes(32)
         self._by_id: dict[str, _Session] = {}
 
-    def clear(self) -> None:
-        self._by_id.clear()
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def _sign(self, sid: str) -> str:
+        mac = hmac.new(self._secret, sid.encode(), hashlib.sha256).digest()
+        return base64.b64encode(mac).decode().rstrip("=")
 
     def create(self, user: User) -> str:
         """Start a session; returns its Set-Cookie header value, written as Express writes it."""
-        own = [sid for sid, session in self._by_id.items() if session.user.id == user.id]
-        for sid in own[: max(0, len(own) - (self.MAX_PER_USER - 1))]:
-            del self._by_id[sid]
+        cap = self._profile.max_sessions_per_user
+        if cap is not None:
+            own = [sid for sid, session in self._by_id.items() if session.user.id == user.id]
+            for sid in own[: max(0, len(own) - (cap - 1))]:
+                del self._by_id[sid]
         sid = secrets.token_urlsafe(24)
-        expires = time.time() + SESSION_SECONDS
+        expires = self._clock.time() + self._profile.session_seconds
+        signed = quote(f"s:{sid}.{self._sign(sid)}", safe="!*'()")
         cookie = (
-            f"{SESSION_COOKIE}=s%3A{sid}.{secrets.token_urlsafe(32)}; Path=/; "
+            f"{SESSION_COOKIE}={signed}; Path=/; "
             f"Expires={formatdate(expires, usegmt=True)}; HttpOnly; SameSite=Lax"
         )
         self._by_id[sid] = _Session(user, expires, cookie)
         return cookie
 
     def lookup(self, cookie_header: str | None) -> _Session | None:
-        if not cookie_header:
+        raw = cookie_value(cookie_header, SESSION_COOKIE) if cookie_header else None
+        if raw is None or not raw.startswith("s:"):
             return None
-        jar = SimpleCookie()
-        try:
-            jar.load(cookie_header)
-        except Exception:  # a malformed Cookie header is ignored, as express-session does
+        sid, dot, signature = raw[2:].rpartition(".")
+        if not dot or not hmac.compare_digest(
+            self._sign(sid).encode(), signature.encode("utf-8", "surrogatepass")
+        ):
             return None
-        morsel = jar.get(SESSION_COOKIE)
-        if morsel is None:
-            return None
-        sid = morsel.value.removeprefix("s%3A").removeprefix("s:").split(".", 1)[0]
         session = self._by_id.get(sid)
-        if session is None or session.expires < time.time():
+        if session is None or session.expires < self._clock.time():
             return None
         return session
 
 
 class RateLimiter:
-    """express-rate-limit's memory store: a fixed window per client, started by its first hit."""
+    """express-rate-limit's memory store: a fixed window per client, started by its first hit.
+    Buckets go when their window ends, and the oldest go first beyond MAX_CLIENTS."""
 
-    def __init__(self, limit: int, window_seconds: int = 60) -> None:
+    def __init__(self, clock: Clock, limit: int, window_seconds: int = 60) -> None:
+        self._clock = clock
         self.limit = limit
         self.window = window_seconds
-        self._hits: dict[str, tuple[int, float]] = {}
+        # Ordered by window start, which (one window length for all) is the order they end in.
+        self._hits: OrderedDict[bytes, tuple[int, int]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def clear(self) -> None:
-        with self._lock:
-            self._hits.clear()
+    def __len__(self) -> int:
+        return len(self._hits)
 
-    def hit(self, key: str) -> tuple[list[tuple[bytes, bytes]], int | None]:
+    def hit(self, client: str) -> tuple[list[tuple[bytes, bytes]], int | None]:
         """Count one request; returns the RateLimit-* headers and, when it is over the limit,
         the seconds to wait (express-rate-limit's Retry-After is the window's remaining time)."""
-        now = time.monotonic()
+        # In whole milliseconds, as express-rate-limit counts: no float rounding in Reset.
+        now = int(self._clock.time() * 1000)
+        key = hashlib.blake2b(client.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         with self._lock:
-            count, reset_at = self._hits.get(key, (0, 0.0))
+            while self._hits:
+                oldest, (_, ends) = next(iter(self._hits.items()))
+                if ends > now and len(self._hits) < MAX_CLIENTS:
+                    break
+                del self._hits[oldest]
+            count, reset_at = self._hits.get(key, (0, 0))
             if now >= reset_at:
-                count, reset_at = 0, now + self.window
+                count, reset_at = 0, now + self.window * 1000
+                self._hits.pop(key, None)  # a new window goes to the end of the order
             count += 1
             self._hits[key] = (count, reset_at)
-        reset = max(0, math.ceil(reset_at - now))
+        reset = max(0, math.ceil((reset_at - now) / 1000))
         headers = [
             (b"ratelimit-policy", f"{self.limit};w={self.window}".encode()),
             (b"ratelimit-limit", str(self.limit).encode()),
@@ -128,8 +178,10 @@ class RateLimiter:
 
 
 def credential(headers: Headers) -> str:
-    """The Authorization value as Unleash sees it: trimmed, a leading `Bearer ` removed."""
-    return _BEARER.sub("", headers.get("authorization", "").strip())
+    """The Authorization value as Unleash sees it: without the spaces and tabs around it (the
+    HTTP parser's; Unleash trims nothing more, so a trailing U+0085 or U+00A0 stays), a leading
+    `Bearer ` removed."""
+    return _BEARER.sub("", headers.get("authorization", "").strip(" \t"))
 
 
 def client_key(scope: Scope) -> str:
@@ -151,34 +203,29 @@ def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
     return wrapped
 
 
-class Authenticator:
-    def __init__(self, store: PatStore, sessions: Sessions, pat_limiter: RateLimiter) -> None:
-        self.store = store
-        self.sessions = sessions
-        self.pat_limiter = pat_limiter
-
-    def authenticate(self, headers: Headers, authorization: str) -> Principal:
-        """`authorization` is `credential(headers)`, which the caller needs too."""
-        if authorization and self.store.is_admin_token(authorization):
-            return Principal(None, "admin-token")
-        session = self.sessions.lookup(headers.get("cookie"))
-        if session is not None:
-            return Principal(session.user, "session", session)
-        if authorization.startswith("user:"):
-            found = self.store.authenticate(authorization)
-            if found is not None:
-                return Principal(found[0], "pat")
-        if headers.get("authorization"):
-            raise Unauthorized()
-        raise AuthenticationRequired()
+def authenticate(state: MockState, headers: Headers, authorization: str) -> Principal:
+    """`authorization` is `credential(headers)`, which the caller needs too."""
+    admin = bool(authorization) and state.store.is_admin_token(authorization)
+    session = state.sessions.lookup(headers.get("cookie"))
+    if admin and (session is None or not state.profile.cookie_beats_admin_token):
+        return Principal(None, "admin-token")
+    if session is not None:
+        return Principal(session.user, "session", session)
+    if authorization.startswith("user:"):
+        found = state.store.authenticate(authorization)
+        if found is not None:
+            return Principal(found[0], "pat")
+    if headers.get("authorization"):
+        raise Unauthorized()
+    raise AuthenticationRequired()
 
 
 class AuthMiddleware:
     """Guards /api/admin; leaves the Principal in the scope for the handlers."""
 
-    def __init__(self, app: ASGIApp, *, authenticator: Authenticator) -> None:
+    def __init__(self, app: ASGIApp, *, state: MockState) -> None:
         self.app = app
-        self.auth = authenticator
+        self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -190,18 +237,19 @@ class AuthMiddleware:
         headers = Headers(scope=scope)
         try:
             authorization = credential(headers)
-            principal = self.auth.authenticate(headers, authorization)
+            principal = authenticate(self.state, headers, authorization)
             # Unleash limits requests whose Authorization is a PAT, once they are authenticated.
-            if authorization.startswith("user:"):
-                limit_headers, retry_after = self.auth.pat_limiter.hit(client_key(scope))
+            if authorization.startswith("user:") and self.state.profile.pat_rate_limit:
+                limit_headers, retry_after = self.state.pat_limiter.hit(client_key(scope))
                 send = with_headers(send, limit_headers)
                 if retry_after is not None:
                     raise TooManyRequests(retry_after)
         except UnleashError as exc:
-            await exc.response()(scope, receive, send)
+            await exc.response(self.state.profile.errors)(scope, receive, send)
             return
         scope[PRINCIPAL_KEY] = principal
-        if principal.session is not None and not principal.session.resent:
-            principal.session.resent = True
-            send = with_headers(send, [(b"set-cookie", principal.session.cookie.encode())])
+        session = principal.session
+        if session is not None and not session.resent and self.state.profile.resends_session_cookie:
+            session.resent = True
+            send = with_headers(send, [(b"set-cookie", session.cookie.encode())])
         await self.app(scope, receive, send)

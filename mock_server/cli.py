@@ -3,63 +3,43 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
-import signal
+import ipaddress
 import sys
-from collections.abc import Iterator, Sequence
-from typing import Any
-
-import uvicorn
+from collections.abc import Sequence
 
 from mock_server import fixtures as fixture_files
-from mock_server.handlers import Options
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process would die
-        # by the signal; a stop that was asked for is a clean exit (status 0).
-        signals = (signal.SIGINT, signal.SIGTERM)
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in signals}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
-def run_server(app: Any, host: str, port: int, log_level: str = "warning") -> None:
-    """Serve `app` with uvicorn until SIGINT or SIGTERM, once connections are closed."""
-    # Everything seeded lives as long as the server: keep the collector from rescanning it
-    # (with 100,000 seeded users, GC pauses otherwise reach 180 ms at p99).
-    gc.collect()
-    gc.freeze()
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off")
-    _Server(config).run()
-
+from mock_server.options import Options
+from mock_server.versions import PROFILES
 
 _SHOWN_USERS = 10
 
 
 def _serve(args: argparse.Namespace) -> int:
     from mock_server.app import create_app
+    from mock_server.serving import run_server
 
-    try:
-        fixtures = fixture_files.load(args.fixtures)
-    except fixture_files.FixtureError as exc:
-        print(f"unleash-pat: invalid fixtures: {exc}", file=sys.stderr)
-        return 2
     options = Options(
+        unleash_version=args.unleash_version,
+        secure_account_tokens=args.secure_account_tokens,
         token_expiry_notifications=args.token_expiry_notifications,
         token_expiry_notification_days=tuple(args.token_expiry_notification_days),
         pats_kill_switch=args.pats_kill_switch,
         rate_limit_per_minute=args.rate_limit_per_minute,
         seen_at_flush_seconds=args.seen_at_flush_seconds,
     )
-    app = create_app(fixtures, options=options)
-    lines = [f"unleash-pat mock of Unleash 8.2.0 PAT API at http://{args.host}:{args.port}"]
+    try:
+        fixtures = fixture_files.load(args.fixtures)
+        app = create_app(fixtures, options=options)
+    except fixture_files.FixtureError as exc:
+        print(f"unleash-pat: invalid fixtures: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # an unknown version, or an option the version does not have
+        print(f"unleash-pat: {exc}", file=sys.stderr)
+        return 2
+    if (refusal := _exposure(args.host, fixtures, args.require_own_fixtures)) is not None:
+        return refusal
+    profile = app.state.profile
+    lines = [f"unleash-pat mock of {profile.name} PAT API at http://{args.host}:{args.port}"]
     for user, pats in fixtures.users[:_SHOWN_USERS]:
         login = f" password {user.password!r}" if user.password else ""
         lines += [f"  user {user.id} {user.username}{login}: PAT {pat.secret}" for pat in pats]
@@ -72,6 +52,35 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exposure(host: str, fixtures: fixture_files.Fixtures, require_own: bool) -> int | None:
+    """Warn when a non-loopback host exposes credentials published with this package; with
+    --require-own-fixtures, refuse to (exit 2). None: go on."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        loopback = False
+    if loopback:
+        return None
+    public = fixture_files.published_credentials() & fixtures.credentials()
+    if not public:
+        return None
+    what = f"{len(public)} credential(s) published with unleash-pat (the bundled default.yaml)"
+    if require_own:
+        print(
+            f"unleash-pat: {host} is not loopback and the fixtures hold {what}; "
+            "use --fixtures with credentials of your own",
+            file=sys.stderr,
+        )
+        return 2
+    print(
+        f"unleash-pat: WARNING: serving on {host}, reachable from other machines, with {what}: "
+        "anyone who reads this package's README can use them (--fixtures for your own, "
+        "--require-own-fixtures to refuse)",
+        file=sys.stderr,
+    )
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unleash-pat", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=4242)
     serve.add_argument("--fixtures", help="seed data YAML (default: the bundled default.yaml)")
+    serve.add_argument(
+        "--unleash-version",
+        default="8.2.0",
+        metavar="X",
+        help=f"the Unleash to answer as: {', '.join(PROFILES)}, or a major (default 8.2.0)",
+    )
+    serve.add_argument(
+        "--secure-account-tokens",
+        action="store_true",
+        help="UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN (8.2): new secrets are user:v2_…",
+    )
     serve.add_argument(
         "--token-expiry-notifications",
         action="store_true",
@@ -109,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=180.0,
         help="how often PAT uses are written to seenAt (Unleash: 180; 0: at once)",
+    )
+    serve.add_argument(
+        "--require-own-fixtures",
+        action="store_true",
+        help="on a non-loopback --host, refuse to serve the bundled, public credentials",
     )
     serve.add_argument("--log-level", default="warning")
     serve.set_defaults(run=_serve)

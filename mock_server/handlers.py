@@ -8,55 +8,46 @@ writes the answer in Unleash's format.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import math
+import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from connexion.context import scope as request_scope
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mock_server.auth import (
-    PRINCIPAL_KEY,
-    Principal,
-    RateLimiter,
-    Sessions,
-    client_key,
-)
+from mock_server.auth import PRINCIPAL_KEY, Principal, client_key
 from mock_server.body_parser import BODY_KEY
 from mock_server.errors import (
     BadDataError,
     Forbidden,
     NameExists,
+    NotFound,
     OperationDenied,
     PasswordMismatch,
-    PatsDisabled,
     SchemaError,
     TooManyRequests,
+    UnleashError,
 )
 from mock_server.responses import EndResponse, json_response
-from mock_server.store import Pat, PatStore, StoreError, User
-from mock_server.validation import check, parse_date_time
+from mock_server.store import Pat, StoreError, User
+from mock_server.validation import check, js_number, parse_date_time
+from mock_server.versions import IdCheck, UnknownDelete, VersionProfile
 
-_STORE_ERRORS = {
-    "empty": BadDataError,
-    "past": BadDataError,
-    "nul": BadDataError,
+if TYPE_CHECKING:
+    from mock_server.state import MockState
+
+# What PostgreSQL reads as an int4: optional spaces, a sign, decimal digits (leading zeros
+# aside, at most 10: int() stays cheap, and a longer number is out of range anyway).
+_INT4_TEXT = re.compile(r"[ \t\n\r\f\v]*[+-]?0*[0-9]{1,10}[ \t\n\r\f\v]*")
+_INT4_MIN, _INT4_MAX = -(2**31), 2**31 - 1
+
+_STORE_ERRORS: dict[str, type[UnleashError]] = {
     "limit": OperationDenied,
     "duplicate": NameExists,
 }
-
-
-@dataclass(frozen=True)
-class Options:
-    """Unleash settings that change what these endpoints do."""
-
-    token_expiry_notifications: bool = False  # flag tokenExpiryNotifications
-    token_expiry_notification_days: tuple[int, ...] = (14, 3)  # TOKEN_EXPIRY_NOTIFICATION_DAYS
-    pats_kill_switch: bool = False  # flag personalAccessTokensKillSwitch
-    rate_limit_per_minute: int = 20_000  # TOKEN_AUTHENTICATION_RATE_LIMIT_PER_MINUTE
-    login_rate_limit_per_minute: int = 10  # SIMPLE_LOGIN_LIMIT_PER_MINUTE
-    seen_at_flush_seconds: float = 180.0  # how often Unleash writes buffered PAT uses
 
 
 def timestamp(moment: datetime) -> str:
@@ -92,10 +83,11 @@ def pat_json(pat: Pat, *, secret: str | None = None, warning: str | None = None)
     return body
 
 
-def user_json(user: User, *, session: bool) -> dict:
-    """Unleash's user object; a session (login, cookie) adds six keys that a PAT does not see."""
+def user_json(user: User, *, session: bool, profile: VersionProfile) -> dict:
+    """Unleash's user object; a session (login, cookie) adds keys that a PAT does not see."""
     email = user.email or ""
-    body = {
+    body: dict = {"isAPI": False} if profile.user_is_api else {}
+    body |= {
         "accountType": "User",
         "id": user.id,
         "name": user.name or user.username,
@@ -108,14 +100,15 @@ def user_json(user: User, *, session: bool) -> dict:
         "createdAt": timestamp(user.created_at),
     }
     if session:
-        body |= {
+        values = {
             "scimId": None,
             "seatType": None,
             "companyRole": None,
             "productUpdatesEmailConsent": None,
             "deletedSessions": 0,
-            "activeSessions": Sessions.MAX_PER_USER,
+            "activeSessions": profile.max_sessions_per_user,
         }
+        body |= {key: values[key] for key in profile.session_user_keys}
     return body
 
 
@@ -127,30 +120,30 @@ _LOGIN_SCHEMA = {
 
 
 class PatHandlers:
-    def __init__(self, store: PatStore, options: Options, sessions: Sessions) -> None:
-        self.store = store
-        self.options = options
-        self.sessions = sessions
-        self.login_limiter = RateLimiter(options.login_rate_limit_per_minute)
+    def __init__(self, state: MockState) -> None:
+        self.state = state
+
+    def _service_error(self, kind: str, error: type[UnleashError] = BadDataError) -> UnleashError:
+        """A service error in the version's words."""
+        return error(self.state.profile.message(kind))
 
     def _caller(self, *, kill_switch: bool = True) -> User:
         principal: Principal = request_scope[PRINCIPAL_KEY]
-        if kill_switch and self.options.pats_kill_switch:
-            raise PatsDisabled()
+        if kill_switch and self.state.options.pats_kill_switch:
+            raise self._service_error("disabled", NotFound)
         if principal.user is None:
-            # Unleash answers DELETE with a 500 that leaks SQL here; 403 is what it means.
-            raise Forbidden("PATs require an authenticated user.")
+            raise self._service_error("not_a_user", Forbidden)
         return principal.user
 
     # -- operations of openapi.yaml -------------------------------------------------------
     async def getPats(self) -> Response:
         user = self._caller()
-        now = datetime.now(UTC)
-        notify = self.options.token_expiry_notifications
-        days = self.options.token_expiry_notification_days
+        options, now = self.state.options, self.state.clock.now()
+        notify = options.token_expiry_notifications and self.state.profile.expiry_warnings
+        days = options.token_expiry_notification_days
         pats = [
             pat_json(pat, warning=expiry_warning(pat, now, days) if notify else None)
-            for pat in self.store.list(user.id)
+            for pat in self.state.store.list(user.id)
         ]
         return json_response(
             {"pats": pats}, if_none_match=Headers(scope=request_scope).get("if-none-match")
@@ -164,19 +157,42 @@ class PatHandlers:
             # for strings JavaScript's Date cannot parse; the mock always checks.
             expires_at = parse_date_time(body["expiresAt"])
             assert expires_at is not None
-            pat, secret = self.store.create(user.id, body["description"], expires_at)
+            pat, secret = self.state.store.create(user.id, body["description"], expires_at)
         except StoreError as exc:
-            raise _STORE_ERRORS[exc.kind](exc.message) from None
+            raise self._service_error(exc.kind, _STORE_ERRORS.get(exc.kind, BadDataError)) from None
         return json_response(pat_json(pat, secret=secret), 201)
 
-    async def deletePat(self, id: int) -> Response:
+    async def deletePat(self, id: int | str) -> Response:
+        pat_id = self._pat_id(id)
+        # Where the version looks the PAT up first, an id no PAT has is a 404 for any caller,
+        # an admin API token included; another user's PAT exists, and is answered 200.
+        profile, store = self.state.profile, self.state.store
+        if profile.unknown_delete is UnknownDelete.NOT_FOUND and not store.exists(pat_id):
+            raise self._service_error("unknown_pat", NotFound)
         user = self._caller(kill_switch=False)  # Unleash's kill switch spares DELETE
-        self.store.delete(user.id, id)
+        store.delete(user.id, pat_id)
         return EndResponse(200)
+
+    def _pat_id(self, raw: int | str) -> int:
+        """The id as the contract's validator left it, or (5.x, where the contract says string)
+        as id-number-middleware checks it: `Number.isInteger(Number(id))`."""
+        if self.state.profile.id_check is IdCheck.SCHEMA:
+            assert isinstance(raw, int)
+            return raw
+        text = str(raw)
+        number = js_number(text)
+        if not (math.isfinite(number) and number % 1 == 0):
+            raise self._service_error("not_an_integer")
+        # Real 5.x then hands the text itself to PostgreSQL: `1e3`, `0x10`, `107.0` or a value
+        # beyond int4 fail there with a 500 leaking SQL, and nothing is deleted. The mock
+        # answers the 400 that was meant.
+        if not _INT4_TEXT.fullmatch(text) or not _INT4_MIN <= int(text) <= _INT4_MAX:
+            raise self._service_error("not_an_integer")
+        return int(text)
 
     # -- the bootstrap routes real clients use, outside the contract ----------------------
     async def login(self, request: Request) -> Response:
-        limit_headers, retry_after = self.login_limiter.hit(client_key(request.scope))
+        limit_headers, retry_after = self.state.login_limiter.hit(client_key(request.scope))
         response = self._login(request, retry_after)
         response.headers.update({k.decode(): v.decode() for k, v in limit_headers})
         return response
@@ -184,14 +200,16 @@ class PatHandlers:
     def _login(self, request: Request, retry_after: int | None) -> Response:
         if retry_after is not None:
             return TooManyRequests(retry_after).response()
+        style = self.state.profile.errors
         body, error = check(_LOGIN_SCHEMA, request.scope.get(BODY_KEY, {}), "/body")
         if error:
-            return SchemaError([error]).response()
-        user = self.store.check_password(body["username"], body["password"])
+            return SchemaError(error).response(style)
+        user = self.state.store.check_password(body["username"], body["password"])
         if user is None:
-            return PasswordMismatch().response()
+            return PasswordMismatch().response(style)
         return json_response(
-            user_json(user, session=True), headers={"Set-Cookie": self.sessions.create(user)}
+            user_json(user, session=True, profile=self.state.profile),
+            headers={"Set-Cookie": self.state.sessions.create(user)},
         )
 
     async def current_user(self, request: Request) -> Response:
@@ -199,7 +217,8 @@ class PatHandlers:
         if principal.user is None:
             # Unleash describes the admin API token here, secret included; the mock leaves
             # the secret out.
-            user: dict = {
+            user: dict = {"isAPI": True} if self.state.profile.user_is_api else {}
+            user |= {
                 "username": "admin-api-token",
                 "permissions": ["ADMIN"],
                 "environment": "*",
@@ -209,7 +228,9 @@ class PatHandlers:
             }
             admin = True
         else:
-            user = user_json(principal.user, session=principal.via == "session")
+            user = user_json(
+                principal.user, session=principal.via == "session", profile=self.state.profile
+            )
             admin = principal.user.admin
         body = {
             "user": user,
@@ -220,6 +241,40 @@ class PatHandlers:
         return json_response(
             body,
             headers={"cache-control": "no-store"},
+            if_none_match=request.headers.get("if-none-match"),
+        )
+
+    async def ui_config(self, request: Request) -> Response:
+        """The part of Unleash's UI configuration a client reads (the version above all), in
+        the version's key order."""
+        profile, options = self.state.profile, self.state.options
+        flags = {"personalAccessTokensKillSwitch": options.pats_kill_switch}
+        if profile.expiry_warnings:
+            flags["tokenExpiryNotifications"] = options.token_expiry_notifications
+        values = {
+            "environment": "Open Source",
+            "flags": flags,
+            "version": profile.version,
+            "emailEnabled": False,
+            "unleashUrl": str(request.base_url).rstrip("/"),
+            "baseUriPath": "",
+            "authenticationType": "open-source",
+            "segmentValuesLimit": 1000,
+            "strategySegmentsLimit": 5,
+            "frontendApiOrigins": ["*"],
+            "versionInfo": {
+                "current": {"oss": profile.version, "enterprise": ""},
+                "latest": {},
+                "isLatest": True,
+                "instanceId": self.state.instance_id,
+            },
+            "prometheusAPIAvailable": False,
+            "disablePasswordAuth": False,
+            "maintenanceMode": False,
+            "maxSessionsCount": 0,
+        }
+        return json_response(
+            {key: values[key] for key in profile.ui_config_keys},
             if_none_match=request.headers.get("if-none-match"),
         )
 

@@ -5,7 +5,7 @@ One server per session, reset before each test, like pytest-httpserver:
     def test_my_client_creates_a_pat(unleash):
         client = MyClient(unleash.url, token=unleash.token)
         client.create_pat("ci")
-        assert [p.description for p in unleash.app.store.list(1)] == ["default", "ci"]
+        assert [p.description for p in unleash.state.store.list(1)] == ["default", "ci"]
 
 `unleash_app` gives the ASGI app itself, for in-process clients (httpx.ASGITransport).
 """
@@ -20,26 +20,46 @@ from dataclasses import dataclass
 import pytest
 import uvicorn
 
-from mock_server.app import create_app
+from mock_server.app import MockApp, create_app
+from mock_server.options import Options
+from mock_server.serving import server_config
+from mock_server.state import MockState
 
 
 @dataclass(frozen=True)
 class RunningMock:
     url: str
-    app: object  # the connexion AsyncApp; .store, .fixtures, .reset()
+    app: MockApp
+
+    @property
+    def state(self) -> MockState:
+        """Everything the mock holds: `.store`, `.clock`, `.fixtures`, `.reset()` …"""
+        return self.app.state
 
     @property
     def token(self) -> str:
         """The first fixture user's first PAT (user 1, `admin`, in the default fixtures)."""
-        return self.app.fixtures.users[0][1][0].secret  # type: ignore[attr-defined]
+        return self.state.fixtures.users[0][1][0].secret
 
     @property
     def admin_token(self) -> str:
-        return self.app.fixtures.admin_tokens[0]  # type: ignore[attr-defined]
+        return self.state.fixtures.admin_tokens[0]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("unleash_pat_fixtures", "fixtures YAML for the unleash mock (default: bundled)")
+    parser.addini(
+        "unleash_pat_version",
+        "the Unleash version the mock answers as: 5.12.8, 6.10.1, 7.6.5, 8.2.0 or a major",
+        default="8.2.0",
+    )
+
+
+def _create(config: pytest.Config) -> MockApp:
+    return create_app(
+        config.getini("unleash_pat_fixtures") or None,
+        options=Options(unleash_version=config.getini("unleash_pat_version")),
+    )
 
 
 def _free_port() -> int:
@@ -50,11 +70,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
-    app = create_app(pytestconfig.getini("unleash_pat_fixtures") or None)
+    app = _create(pytestconfig)
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, name="unleash-pat-mock", daemon=True)
     thread.start()
     while not server.started:
@@ -69,11 +87,11 @@ def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]
 @pytest.fixture
 def unleash(unleash_session_server: RunningMock) -> RunningMock:
     """The session's mock server, reset to its fixtures."""
-    unleash_session_server.app.reset()  # type: ignore[attr-defined]
+    unleash_session_server.state.reset()
     return unleash_session_server
 
 
 @pytest.fixture
-def unleash_app(pytestconfig: pytest.Config) -> object:
+def unleash_app(pytestconfig: pytest.Config) -> MockApp:
     """A fresh in-process mock (an ASGI app) for each test."""
-    return create_app(pytestconfig.getini("unleash_pat_fixtures") or None)
+    return _create(pytestconfig)

@@ -2,26 +2,27 @@
 
 Express matches paths case-insensitively, collapses doubled slashes and allows a trailing
 slash; `/:id` matches any segment (Ajv then answers 400 for `abc`); an authenticated OPTIONS is
-answered with the allowed methods; anything else unrouted is a 404 naming the path.
+answered with the allowed methods; anything else unrouted is a 404 naming the path. (Routes
+match any segment for a path parameter: `_compat.UntypedPathRoutingMiddleware`.)
 """
 
 from __future__ import annotations
 
 import re
 
-import starlette.convertors
-from connexion.middleware.routing import RoutingMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.errors import PathNotFound
 from mock_server.responses import VARY, weak_etag
+from mock_server.versions import ErrorStyle
 
 RAW_PATH_KEY = "unleash_pat.raw_path"
 ROUTE_PREFIXES = (
     "/health",
     "/api/admin/user/tokens",
     "/api/admin/user",
+    "/api/admin/ui-config",
     "/auth/simple/login",
     "/docs/openapi.json",
     "/api/admin",
@@ -54,29 +55,11 @@ class ExpressPathMiddleware:
         await self.app(scope, receive, send)
 
 
-class _AnySegment(starlette.convertors.Convertor[str]):
-    regex = "[^/]+"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-class AnySegmentRoutingMiddleware(RoutingMiddleware):
-    """Connexion's router would match only digits for an integer path parameter. Routes compile
-    while the API is added, right after this registration, so it applies to this app's routes."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        super().__init__(app)
-        starlette.convertors.register_url_convertor("int", _AnySegment())
-
-
 class RouteTable:
     """Which methods each path of the contract takes, for Express's automatic OPTIONS answer."""
 
-    def __init__(self, spec: dict) -> None:
+    def __init__(self, spec: dict, style: ErrorStyle) -> None:
+        self._style = style
         self._routes = [
             (
                 re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"),
@@ -108,4 +91,4 @@ class RouteTable:
         raw = _SLASHES.sub("/", scope.get(RAW_PATH_KEY, scope["path"]))
         if raw.lower().startswith("/api/"):
             raw = "/api" + raw[4:]
-        return PathNotFound(raw).response()
+        return PathNotFound(raw).response(self._style)

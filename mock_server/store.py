@@ -11,26 +11,24 @@ import hashlib
 import hmac
 import math
 import re
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-PAT_LIMIT = 10
+from mock_server.clock import Clock
+
 FIRST_FLUSH_SECONDS = 15.0
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-SECRET_PREFIX = "user:"
-SECRET_HEX_CHARS = 56  # 28 random bytes, as Unleash's crypto.randomBytes(28)
 
 
 class StoreError(Exception):
-    """A service rule was broken; `kind` tells which (the HTTP layer picks the status)."""
+    """A service rule was broken: `kind` is "empty", "past", "limit", "nul" or "duplicate" (the
+    HTTP layer picks the status and the version's words)."""
 
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
         self.kind = kind
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ class User:
     name: str | None = None
     email: str | None = None
     admin: bool = False  # Unleash's Admin root role; others are Viewers
-    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    created_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)  # the store stamps it on add_user
 
 
 @dataclass(frozen=True)
@@ -60,21 +58,14 @@ class _UserPats:
     descriptions: set[str] = field(default_factory=set)
 
 
-def new_secret() -> str:
-    return SECRET_PREFIX + secrets.token_hex(SECRET_HEX_CHARS // 2)
-
-
 def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class PatStore:
     """Thread-safe store. Secrets are looked up by a dict (O(1)) and then compared in constant time.
 
+    `new_secret` makes the secret of each created PAT (the version decides its format).
     `seenAt` is recorded the way Unleash does it: uses are buffered and written in batches, every
     `seen_at_flush_seconds`, with the time of the batch (0 writes them at once).
     """
@@ -82,10 +73,14 @@ class PatStore:
     def __init__(
         self,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock,
+        pat_limit: int,
+        new_secret: Callable[[], str],
         seen_at_flush_seconds: float = 180.0,
     ) -> None:
-        self._clock = clock
+        self._clock = clock.now
+        self.pat_limit = pat_limit
+        self._new_secret = new_secret
         self._lock = threading.Lock()
         self._users: dict[int, User] = {}
         self._usernames: dict[str, User] = {}
@@ -97,29 +92,16 @@ class PatStore:
         self._admin_tokens: dict[str, str] = {}
         self._next_id = 1
         self._flush_every = seen_at_flush_seconds
-        self._started = clock().timestamp()
+        self._started = clock.time()
         self._seen: dict[int, float] = {}  # PAT id -> when its latest use gets written
         self._next_flush = math.inf
-
-    def clear(self) -> None:
-        """Forget everything, the id sequence included (as a fresh Unleash database)."""
-        with self._lock:
-            self._users.clear()
-            self._usernames.clear()
-            self._pats.clear()
-            self._by_digest.clear()
-            self._digest_of.clear()
-            self._pat_owner.clear()
-            self._admin_tokens.clear()
-            self._seen.clear()
-            self._next_flush = math.inf
-            self._next_id = 1
 
     # -- users and admin tokens -------------------------------------------------------------
     def add_user(self, user: User) -> None:
         with self._lock:
             if user.id in self._users or user.username in self._usernames:
                 raise ValueError(f"duplicate user {user.id} ({user.username})")
+            user = replace(user, created_at=self._clock())
             self._users[user.id] = user
             self._usernames[user.username] = user
             self._pats[user.id] = _UserPats()
@@ -127,11 +109,19 @@ class PatStore:
     def user(self, user_id: int) -> User | None:
         return self._users.get(user_id)
 
+    def users(self) -> list[User]:
+        return list(self._users.values())
+
+    def admin_tokens(self) -> list[str]:
+        return list(self._admin_tokens)
+
     def check_password(self, username: str, password: str) -> User | None:
         user = self._usernames.get(username)
         if user is None or user.password is None:
             return None
-        if not hmac.compare_digest(user.password.encode(), password.encode()):
+        # A lone surrogate (valid in a JSON escape) must mismatch, not fail to encode.
+        given = password.encode("utf-8", "surrogatepass")
+        if not hmac.compare_digest(user.password.encode("utf-8", "surrogatepass"), given):
             return None
         return user
 
@@ -158,22 +148,20 @@ class PatStore:
         description = _LONE_SURROGATE.sub("\ufffd", description)
         now = self._clock()
         if not description:
-            raise StoreError("empty", "PAT description cannot be empty.")
+            raise StoreError("empty")
         if check_expiry and expires_at < now:
-            raise StoreError("past", "The expiry date should be in future.")
-        secret = secret or new_secret()
+            raise StoreError("past")
+        secret = secret or self._new_secret()
         with self._lock:
             owned = self._pats[user_id]
-            if len(owned.by_id) >= PAT_LIMIT:
-                raise StoreError(
-                    "limit", f"Too many PATs ({PAT_LIMIT}) already exist for this user."
-                )
+            if len(owned.by_id) >= self.pat_limit:
+                raise StoreError("limit")
             if "\x00" in description:
                 # Unleash's duplicate check sends it to PostgreSQL, which cannot hold NUL: a 500
                 # leaking SQL there. Here it is the 400 that was meant.
-                raise StoreError("nul", "PAT description cannot contain a NUL character.")
+                raise StoreError("nul")
             if description in owned.descriptions:
-                raise StoreError("duplicate", "PAT description already exists.")
+                raise StoreError("duplicate")
             digest = _digest(secret)
             if digest in self._by_digest:
                 raise ValueError("duplicate PAT secret")
@@ -190,6 +178,10 @@ class PatStore:
         self._flush_seen()
         owned = self._pats.get(user_id)
         return list(owned.by_id.values()) if owned else []
+
+    def exists(self, pat_id: int) -> bool:
+        """Whether any user holds a PAT with this id."""
+        return pat_id in self._pat_owner
 
     def delete(self, user_id: int, pat_id: int) -> bool:
         """Delete the caller's own PAT; another user's or an unknown id deletes nothing."""

@@ -1,6 +1,7 @@
 """Deliberately broken mocks, one defect each, to prove the contract suite catches it.
 
-Built without touching mock_server: a PatStore subclass passed to `create_app(store=...)`, or a
+Built without touching mock_server: a PatStore subclass passed to
+`create_app(store_class=...)`, or a
 small ASGI middleware that alters requests or responses of the correct mock.
 """
 
@@ -19,8 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import PatStore, create_app
 from mock_server.store import Pat, User, _digest
-
-ADMIN_PAT = "user:8a9cd91daa6c7d94da92681820a0934d8cf5d1684e138bff7054b09a"
+from tests.conftest import ADMIN_PAT
 
 
 # -- broken stores ------------------------------------------------------------------------------
@@ -243,7 +243,7 @@ class Variant:
 
 
 def _store(cls: type[PatStore]) -> Callable[[], ASGIApp]:
-    return lambda: create_app(store=cls())
+    return lambda: create_app(store_class=cls)
 
 
 def _responses(edit: Callable[[Reply], None]) -> Callable[[], ASGIApp]:

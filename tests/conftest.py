@@ -7,11 +7,13 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server import create_app
+from mock_server import create_app, fixtures
 
-ADMIN_PAT = "user:8a9cd91daa6c7d94da92681820a0934d8cf5d1684e138bff7054b09a"
-ALICE_PAT = "user:62e1172b05d246d7ba100d6f009ee9e66ecb61962b9c3c824c045b53"
-ADMIN_API_TOKEN = "*:*.unleash-insecure-admin-api-token"
+# The default fixtures' credentials: user 1 `admin`, user 2 `alice`, the admin API token.
+DEFAULT_FIXTURES = fixtures.load()
+ADMIN_PAT = DEFAULT_FIXTURES.users[0][1][0].secret
+ALICE_PAT = DEFAULT_FIXTURES.users[1][1][0].secret
+ADMIN_API_TOKEN = DEFAULT_FIXTURES.admin_tokens[0]
 TOKENS = "/api/admin/user/tokens"
 FUTURE = "2099-12-31T23:59:59.999Z"
 

@@ -10,7 +10,8 @@ from http.cookies import SimpleCookie
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server import Options, PatStore, create_app
+from mock_server import Clock, Options, create_app
+from mock_server.auth import RateLimiter
 from tests.conftest import ADMIN_API_TOKEN, ADMIN_PAT, ALICE_PAT, TOKENS, auth, create, listed
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -105,7 +106,7 @@ def test_admin_api_token_is_forbidden_on_every_operation(client, method, path, b
 
 def test_expired_pat_is_unauthorized(app, client):
     soon = datetime.now(UTC) + timedelta(milliseconds=200)
-    _, secret = app.store.create(1, "short-lived", soon)
+    _, secret = app.state.store.create(1, "short-lived", soon)
     assert client.get(TOKENS, headers=auth(secret)).status_code == 200
     time.sleep(0.25)
     response = client.get(TOKENS, headers=auth(secret))
@@ -200,15 +201,15 @@ def test_current_user_is_the_pat_owner(client):
 
 def test_seen_at_is_written_in_batches_with_the_batch_time():
 
-    now = [datetime(2030, 1, 1, tzinfo=UTC)]
-    store = PatStore(clock=lambda: now[0], seen_at_flush_seconds=180)
-    with TestClient(create_app(store=store)) as client:
+    clock = Clock()
+    clock.freeze(datetime(2030, 1, 1, tzinfo=UTC))
+    with TestClient(create_app(clock=clock)) as client:
         client.get(TOKENS, headers=auth(ADMIN_PAT))
         assert listed(client)[0]["seenAt"] is None  # buffered, as in Unleash
-        now[0] += timedelta(seconds=20)
+        clock.advance(20)
         # The first batch ran 15 s after start; this list is a use too, for the next batch.
         assert listed(client)[0]["seenAt"] == "2030-01-01T00:00:15.000Z"
-        now[0] += timedelta(seconds=170)
+        clock.advance(170)
         assert listed(client)[0]["seenAt"] == "2030-01-01T00:03:00.000Z"  # every 180 s
 
 
@@ -234,3 +235,12 @@ def test_rate_limit_headers_count_down_and_429_says_retry_after():
 def test_login_is_limited_to_ten_a_minute(client):
     statuses = [login(client, password="wrong").status_code for _ in range(11)]
     assert statuses == [401] * 10 + [429]
+
+
+def test_a_fresh_rate_limit_window_resets_in_exactly_the_window_at_any_instant():
+    clock = Clock()
+    limiter = RateLimiter(clock, limit=5)
+    for n in range(2_000):
+        clock.freeze(datetime(2031, 1, 1, tzinfo=UTC) + timedelta(microseconds=n * 7_919))
+        headers, _ = limiter.hit(f"client {n}")
+        assert dict(headers)[b"ratelimit-reset"] == b"60"

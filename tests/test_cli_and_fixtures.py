@@ -13,8 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mock_server import FixtureError, fixtures
-from mock_server import app as app_module
+from mock_server import FixtureError, fixtures, versions
 from tests.conftest import ADMIN_PAT, TOKENS, auth
 
 SERVE = [sys.executable, "-m", "mock_server.cli", "serve"]
@@ -32,7 +31,7 @@ def run_serve(*args: str) -> subprocess.CompletedProcess:
         (
             "users:\n  - id: 1\n    username: a\n    pats:\n      - description: d\n"
             "        secret: nope\n        expiresAt: '2099-01-01T00:00:00Z'\n",
-            "does not match",
+            "must be user: followed by 56 lowercase hex digits",
         ),
         ("users:\n  - {id: 1, username: a}\n  - {id: 1, username: b}\n", "listed twice"),
         ("surprise: 1\n", "Additional properties"),
@@ -153,6 +152,40 @@ def test_pytest_plugin_serves_one_mock_and_resets_it_per_test(pytester):
 
 
 def test_installed_package_finds_its_contract_and_fixtures():
-    assert app_module.SPEC_PATH.is_file()
+    assert versions.DEFAULT.contract.is_file()
     assert fixtures.DEFAULT_PATH.is_file()
-    assert Path(app_module.SPEC_PATH).name == "openapi.yaml"
+    assert Path(versions.DEFAULT.contract).name == "openapi.yaml"
+
+
+def _secret(n: int) -> str:
+    return f"user:{n:056x}"
+
+
+def test_a_fixture_file_names_every_problem_and_never_prints_a_secret(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "users:\n"
+        "  - {id: 1, username: a, pats: [{description: d, secret: 'user:SECRETSECRET', "
+        "expiresAt: '2099-01-01T00:00:00Z'}]}\n"
+        "  - {id: 2}\n"
+        "surprise: 1\n"
+    )
+    result = run_serve("--fixtures", str(path), "--port", "1")
+    assert result.returncode == 2
+    for problem in ("must be user: followed by", "'username' is a required", "surprise"):
+        assert problem in result.stderr
+    assert "SECRETSECRET" not in result.stderr
+
+
+def test_a_user_over_the_versions_limit_is_refused_saying_the_limit_without_secrets(tmp_path):
+    expires = "2099-01-01T00:00:00Z"
+    pats = "".join(
+        f"      - {{description: d{n}, secret: '{_secret(n)}', expiresAt: '{expires}'}}\n"
+        for n in range(11)
+    )
+    path = tmp_path / "eleven.yaml"
+    path.write_text(f"users:\n  - id: 1\n    username: a\n    pats:\n{pats}")
+    result = run_serve("--fixtures", str(path), "--port", "1")
+    assert result.returncode == 2
+    assert "holds 11 PATs; Unleash 8.2.0 allows at most 10 per user" in result.stderr
+    assert "user:0" not in result.stderr

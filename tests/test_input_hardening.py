@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 
-from tests.conftest import ADMIN_PAT, TOKENS, auth, listed
+from tests.conftest import ADMIN_API_TOKEN, ADMIN_PAT, TOKENS, auth, listed
 
 JSON = {"Content-Type": "application/json"}
 VALID = b'{"description":"ok","expiresAt":"2099-01-01T00:00:00Z"}'
@@ -34,7 +34,7 @@ def test_bad_bodies_are_4xx_and_change_nothing(app, client, body, credential):
     response = client.post(TOKENS, headers=headers, content=body)
     assert 400 <= response.status_code < 500, response.text
     assert response.headers["content-type"] == "application/json; charset=utf-8"
-    assert [p.id for p in app.store.list(1)] == [1]
+    assert [p.id for p in app.state.store.list(1)] == [1]
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ def test_auth_is_checked_before_the_content_type(client):
 
 
 def test_admin_token_with_a_bad_body_gets_the_validation_error_first(client):
-    headers = {**JSON, **auth("*:*.unleash-insecure-admin-api-token")}
+    headers = {**JSON, **auth(ADMIN_API_TOKEN)}
     response = client.post(TOKENS, headers=headers, content=b'{"description":"x"}')
     assert response.status_code == 400
     assert listed(client)[0]["id"] == 1

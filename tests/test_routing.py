@@ -101,7 +101,7 @@ def test_a_bug_in_the_mock_is_an_unleash_shaped_500(app):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    app.store.list = broken  # a handler-level bug
+    app.state.store.list = broken  # a handler-level bug
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get(TOKENS, headers=auth(ADMIN_PAT))
     assert response.status_code == 500
@@ -116,7 +116,7 @@ def test_a_bug_before_routing_is_an_unleash_shaped_500(app):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    app.store.authenticate = broken  # fails inside the auth middleware, outside connexion's
+    app.state.store.authenticate = broken  # fails inside the auth middleware, outside connexion's
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get(TOKENS, headers=auth(ADMIN_PAT))
     assert response.status_code == 500

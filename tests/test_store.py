@@ -5,13 +5,18 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from mock_server.store import PAT_LIMIT, PatStore, StoreError, User
+from mock_server.clock import Clock
+from mock_server.store import PatStore, StoreError, User
+from mock_server.versions import DEFAULT
 
 FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
+PAT_LIMIT = DEFAULT.pat_limit
 
 
 def store_with_user() -> PatStore:
-    store = PatStore(seen_at_flush_seconds=0)
+    store = PatStore(
+        clock=Clock(), pat_limit=PAT_LIMIT, new_secret=DEFAULT.new_secret, seen_at_flush_seconds=0
+    )
     store.add_user(User(1, "one"))
     store.add_user(User(2, "two"))
     return store
@@ -57,11 +62,3 @@ def test_delete_only_removes_the_owners_pat():
     assert store.delete(2, pat.id) is False
     assert store.delete(1, pat.id) is True
     assert store.delete(1, pat.id) is False
-
-
-def test_clear_restarts_the_sequence():
-    store = store_with_user()
-    store.create(1, "a", FUTURE)
-    store.clear()
-    store.add_user(User(1, "one"))
-    assert store.create(1, "a", FUTURE)[0].id == 1

@@ -1,0 +1,22 @@
+"""The settings a user chooses: Unleash's flags and limits that change these endpoints, and the
+Unleash version to answer as."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mock_server.versions import VersionProfile
+
+
+@dataclass(frozen=True)
+class Options:
+    unleash_version: str | VersionProfile = "8.2.0"  # a version, a major ("8"), or a profile
+    token_expiry_notifications: bool = False  # flag tokenExpiryNotifications
+    token_expiry_notification_days: tuple[int, ...] = (14, 3)  # TOKEN_EXPIRY_NOTIFICATION_DAYS
+    pats_kill_switch: bool = False  # flag personalAccessTokensKillSwitch
+    rate_limit_per_minute: int = 20_000  # TOKEN_AUTHENTICATION_RATE_LIMIT_PER_MINUTE
+    login_rate_limit_per_minute: int = 10  # SIMPLE_LOGIN_LIMIT_PER_MINUTE
+    seen_at_flush_seconds: float = 180.0  # how often Unleash writes buffered PAT uses
+    # UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN: new secrets are `user:v2_…` (where the version
+    # has it); secrets of both formats authenticate either way.
+    secure_account_tokens: bool = False
