@@ -14,7 +14,7 @@ def start_mock() -> Any:
 
 
 def _fixtures(app: Any) -> Any:
-    return app.fixtures  # where create_app keeps the fixtures it seeded
+    return app.state.fixtures  # where create_app keeps the fixtures it seeded
 
 
 def credentials(app: Any) -> tuple[str, str, str]:

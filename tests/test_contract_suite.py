@@ -54,7 +54,9 @@ def test_ci_profile_passes_on_the_mock_within_its_bounds() -> None:
     assert outcome.conforms, report
     assert all(r.status is Status.PASSED for r in outcome.results), report
     assert outcome.seconds < 60 and outcome.suite.budget.sent < 2_000, report
-    assert [p.id for p in app.store.list(1)] == [1] and [p.id for p in app.store.list(2)] == [2]
+    assert [p.id for p in app.state.store.list(1)] == [1] and [
+        p.id for p in app.state.store.list(2)
+    ] == [2]
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
@@ -79,7 +81,7 @@ def test_baseline_turns_listed_defects_known_and_keeps_others_failing() -> None:
     baseline = Baseline(
         [KnownDefect(every_check, "DELETE /api/admin/user/tokens/{id}", re.compile(""), "test")]
     )
-    known = run_suite(Settings(app=create_app(store=DeleteOfUnknownIdFails())), baseline)
+    known = run_suite(Settings(app=create_app(store_class=DeleteOfUnknownIdFails)), baseline)
     assert known.conforms, found(known)
     assert any(r.status is Status.KNOWN for r in known.results)
     other = next(v for v in VARIANTS if v.name == "ids reused")
@@ -110,10 +112,10 @@ def test_read_only_run_sends_no_create() -> None:
 def test_user_without_room_under_the_limit_stops_before_writing() -> None:
     app = create_app()
     for n in range(8):  # with the fixture's PAT: 9 of 10 slots taken
-        app.store.create(1, f"someone's {n}", datetime(2999, 1, 1, tzinfo=UTC))
+        app.state.store.create(1, f"someone's {n}", datetime(2999, 1, 1, tzinfo=UTC))
     with pytest.raises(CannotRun, match="slots free"):
         run_suite(Settings(app=app))
-    assert len(app.store.list(1)) == 9
+    assert len(app.state.store.list(1)) == 9
 
 
 def test_interrupted_run_deletes_what_it_created() -> None:
@@ -131,7 +133,7 @@ def test_interrupted_run_deletes_what_it_created() -> None:
     checks = [Check("interrupt", Layer.PROPERTY, create_then_interrupt)]
     outcome = run_suite(Settings(app=app), checks=checks)
     assert outcome.interrupted and not outcome.left_behind
-    assert [p.id for p in app.store.list(1)] == [1]
+    assert [p.id for p in app.state.store.list(1)] == [1]
 
 
 def test_a_sigterm_swallowed_on_the_way_still_interrupts_the_run_and_cleans_up() -> None:
@@ -158,7 +160,7 @@ def test_a_sigterm_swallowed_on_the_way_still_interrupts_the_run_and_cleans_up()
     outcome = run_suite(Settings(app=app), checks=checks)
     assert outcome.interrupted and outcome.suite.budget.interrupted_by is signal.SIGTERM
     assert not ran and len(outcome.deleted) == 1 and not outcome.left_behind
-    assert [p.id for p in app.store.list(1)] == [1]
+    assert [p.id for p in app.state.store.list(1)] == [1]
     assert signal.getsignal(signal.SIGTERM) is before
 
 
