@@ -8,6 +8,10 @@ One server per session, reset before each test, like pytest-httpserver:
         assert [p.description for p in unleash.state.store.list(1)] == ["default", "ci"]
 
 `unleash_app` gives the ASGI app itself, for in-process clients (httpx.ASGITransport).
+
+pytest loads this module in every run of an environment that has the package installed, so it
+imports only pytest and the standard library: the mock (connexion, uvicorn, jsonschema) loads
+when a test first asks for one of its fixtures.
 """
 
 from __future__ import annotations
@@ -16,14 +20,13 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
-import uvicorn
 
-from mock_server.app import MockApp, create_app
-from mock_server.options import Options
-from mock_server.serving import server_config
-from mock_server.state import MockState
+if TYPE_CHECKING:
+    from mock_server.app import MockApp
+    from mock_server.state import MockState
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _create(config: pytest.Config) -> MockApp:
+    from mock_server.app import create_app
+    from mock_server.options import Options
+
     return create_app(
         config.getini("unleash_pat_fixtures") or None,
         options=Options(unleash_version=config.getini("unleash_pat_version")),
@@ -70,6 +76,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
+    import uvicorn
+
+    from mock_server.serving import server_config
+
     app = _create(pytestconfig)
     port = _free_port()
     server = uvicorn.Server(server_config(app, "127.0.0.1", port))
