@@ -86,9 +86,10 @@ class Node:
         return self._ask("number", texts)
 
     def close(self) -> None:
-        assert self.process.stdin
+        assert self.process.stdin and self.process.stdout
         self.process.stdin.close()
         self.process.wait(timeout=10)
+        self.process.stdout.close()
 
 
 @pytest.fixture(scope="module")
