@@ -1,4 +1,5 @@
-"""Every private API of connexion the mock relies on, in one place.
+"""Every private API of a dependency the mock relies on, in one place: connexion's, and one
+of uvicorn's (the transport behind a request, to drop a connection on a fault).
 
 The mock needs three things connexion 3 has no public hook for: the class that calls handlers
 (to call them directly), the validator map of an operation (to build validators once), and how
@@ -9,6 +10,7 @@ connexion that moved them fails at once with this message, not on some later req
 
 from __future__ import annotations
 
+import asyncio
 from importlib.metadata import version
 from typing import Any
 
@@ -86,3 +88,20 @@ class UntypedPathRoutingMiddleware(RoutingMiddleware):
             specification, base_path=base_path, next_app=self.app, **kwargs
         )
         self.router.mount(api.base_path, app=api.router)
+
+
+async def close_connection(receive: Any) -> None:
+    """Drop the client's connection, sending nothing more: the control plane's `drop` and
+    `truncate` faults. ASGI has no message for it, so this closes uvicorn's transport, which its
+    request cycle (the owner of `receive`) holds. Served in process (no transport), it raises
+    ConnectionResetError, which an in-process client sees as the failed connection."""
+    cycle = getattr(receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise ConnectionResetError("unleash-pat fault: connection dropped")
+    transport.close()
+    # Let uvicorn see the connection lost, so it does not try to answer on it.
+    for _ in range(10):
+        if getattr(cycle, "disconnected", True):
+            break
+        await asyncio.sleep(0)

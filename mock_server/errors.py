@@ -10,6 +10,8 @@ Every `details` holds one entry equal to `message` unless a validator gave its o
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 from starlette.responses import Response
@@ -25,6 +27,10 @@ LOGIN_HINT = (
     "You must log in to use Unleash. Your request had no authorization header, so we could not "
     "authorize you. Try logging in at /auth/simple/login"
 )
+
+# The error-id source of the request being served: a seeded mock sets it per request (a context
+# variable, so that no other mock or app in the process is affected); else a random UUID.
+ERROR_IDS: ContextVar[Callable[[], str] | None] = ContextVar("unleash_pat_error_ids", default=None)
 
 
 class UnleashError(Exception):
@@ -48,7 +54,8 @@ class UnleashError(Exception):
             self.with_id = with_id
 
     def body(self) -> dict[str, Any]:
-        head = {"id": str(uuid.uuid4())} if self.with_id else {}
+        new_id = ERROR_IDS.get()
+        head = {"id": new_id() if new_id else str(uuid.uuid4())} if self.with_id else {}
         return {**head, "name": self.name, "message": self.message, "details": self.details}
 
     def response(self) -> Response:

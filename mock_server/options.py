@@ -17,3 +17,6 @@ class Options:
     rate_limit_per_minute: int = 20_000  # TOKEN_AUTHENTICATION_RATE_LIMIT_PER_MINUTE
     login_rate_limit_per_minute: int = 10  # SIMPLE_LOGIN_LIMIT_PER_MINUTE
     seen_at_flush_seconds: float = 180.0  # how often Unleash writes buffered PAT uses
+    # Answer the version's known defects as it does (500s leaking SQL) instead of the 4xx meant.
+    bug_compatible: bool = False
+    seed: int | None = None  # makes secrets and error ids reproducible from every reset

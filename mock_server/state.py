@@ -1,13 +1,19 @@
 """The mock's state and its one owner: store, sessions, rate limiters, fixtures, options, the
-version profile and the clock. The app, the CLI and the pytest plugin reach state only through
+version profile and the clock, and for the control plane the request journal, the fault rules
+and the seeded random generator. The app, the CLI and the pytest plugin reach state only through
 a MockState; `reset()` rebuilds everything from the fixtures, as a fresh Unleash database."""
 
 from __future__ import annotations
 
+import random
+import uuid
+from dataclasses import replace
 from typing import Any
 
 from mock_server.auth import RateLimiter, Sessions
 from mock_server.clock import Clock
+from mock_server.control.faults import Faults
+from mock_server.control.journal import DEFAULT_SIZE, Journal
 from mock_server.fixtures import Fixtures
 from mock_server.options import Options
 from mock_server.store import PatStore
@@ -22,19 +28,25 @@ class MockState:
         *,
         clock: Clock | None = None,
         store_class: type[PatStore] = PatStore,
+        journal_size: int = DEFAULT_SIZE,
     ) -> None:
         self.fixtures = fixtures
         self.options = options or Options()
         self.profile: VersionProfile = resolve(self.options.unleash_version)
         self.clock = clock or Clock()
+        self.journal = Journal(journal_size)
+        self.faults = Faults()
         self._store_class = store_class
         self._build()
 
     def _build(self) -> None:
+        # With a seed, secrets and error ids repeat from every reset on (ids are a sequence).
+        seed = self.options.seed
+        self.rng: random.Random | None = random.Random(seed) if seed is not None else None
         self.store = self._store_class(
             clock=self.clock,
             pat_limit=self.profile.pat_limit,
-            new_secret=self.profile.new_secret,
+            new_secret=lambda: self.profile.new_secret(self.rng),
             seen_at_flush_seconds=self.options.seen_at_flush_seconds,
         )
         self.fixtures.seed(self.store, self.profile)
@@ -43,12 +55,36 @@ class MockState:
         self.login_limiter = RateLimiter(self.clock, self.options.login_rate_limit_per_minute)
 
     def reset(self) -> None:
-        """Back to the fixtures: PATs, the id sequence, sessions and rate-limit windows. The
-        clock and the options stay as they are."""
+        """Back to the fixtures: PATs, the id sequence, sessions and rate-limit windows; the
+        journal and the fault rules are emptied. The clock and the options stay as they are."""
         self._build()
+        self.journal.clear()
+        self.faults.clear()
 
-    def snapshot(self) -> dict[str, Any]:
-        """The state as JSON-able data: for a test to inspect, or a control API to serve."""
+    def configure(self, **changes: Any) -> None:
+        """Change options at runtime (fields of Options). A new version rebuilds the state from
+        the fixtures; it must be served by the same contract (the routes are built once)."""
+        options = replace(self.options, **changes)
+        profile = resolve(options.unleash_version)
+        if profile.contract != self.profile.contract:
+            raise ValueError(f"{profile.name} needs another contract; start a new mock for it")
+        rebuild = profile is not self.profile or options.seed != self.options.seed
+        self.options, self.profile = options, profile
+        if rebuild:
+            self._build()
+        else:
+            self.pat_limiter.limit = options.rate_limit_per_minute
+            self.login_limiter.limit = options.login_rate_limit_per_minute
+
+    def new_error_id(self) -> str:
+        """An error body's `id`: a UUID v4, drawn from the seed when there is one."""
+        if self.rng is None:
+            return str(uuid.uuid4())
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def snapshot(self, *, secrets: bool = False) -> dict[str, Any]:
+        """The state as JSON-able data: for a test to inspect, or a control API to serve.
+        `secrets` adds each PAT's secret and the admin API tokens."""
         users = []
         for user in self.store.users():
             users.append(
@@ -64,6 +100,7 @@ class MockState:
                             "createdAt": pat.created_at.isoformat(),
                             "seenAt": pat.seen_at.isoformat() if pat.seen_at else None,
                         }
+                        | ({"secret": self.store.secret(pat.id)} if secrets else {})
                         for pat in self.store.list(user.id)
                     ],
                 }
@@ -72,6 +109,8 @@ class MockState:
             "unleashVersion": self.profile.version,
             "clock": self.clock.snapshot(),
             "users": users,
-            "adminTokens": len(self.store.admin_tokens()),
+            "adminTokens": (
+                self.store.admin_tokens() if secrets else len(self.store.admin_tokens())
+            ),
             "sessions": len(self.sessions),
         }

@@ -89,6 +89,7 @@ class PatStore:
         self._by_digest: dict[bytes, int] = {}
         self._digest_of: dict[int, bytes] = {}
         self._pat_owner: dict[int, int] = {}  # pat id -> user id
+        self._secret_of: dict[int, str] = {}  # pat id -> secret, for the control API's snapshot
         self._admin_tokens: dict[str, str] = {}
         self._next_id = 1
         self._flush_every = seen_at_flush_seconds
@@ -172,6 +173,7 @@ class PatStore:
             self._by_digest[digest] = pat.id
             self._digest_of[pat.id] = digest
             self._pat_owner[pat.id] = user_id
+            self._secret_of[pat.id] = secret
         return pat, secret
 
     def list(self, user_id: int) -> list[Pat]:
@@ -187,9 +189,18 @@ class PatStore:
             pat = self._pats[user_id].by_id.pop(pat_id)
             self._pats[user_id].descriptions.discard(pat.description)
             del self._pat_owner[pat_id]
+            del self._secret_of[pat_id]
             del self._by_digest[self._digest_of.pop(pat_id)]
             self._seen.pop(pat_id, None)
         return True
+
+    def secret(self, pat_id: int) -> str:
+        return self._secret_of[pat_id]
+
+    def owner(self, secret: str) -> int | None:
+        """The user id a live or expired PAT secret belongs to, without counting a use."""
+        pat_id = self._by_digest.get(_digest(secret))
+        return None if pat_id is None else self._pat_owner.get(pat_id)
 
     def authenticate(self, secret: str) -> tuple[User, Pat] | None:
         """The user and PAT for a live secret; None for unknown, deleted or expired ones."""

@@ -3,6 +3,7 @@ never compares version strings."""
 
 from __future__ import annotations
 
+import random
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,8 +59,10 @@ class VersionProfile:
     def name(self) -> str:
         return f"Unleash {self.version}"
 
-    def new_secret(self) -> str:
-        return self.secret_prefix + secrets.token_hex(self.secret_hex_chars // 2)
+    def new_secret(self, rng: random.Random | None = None) -> str:
+        """A new PAT secret; from `rng` where the mock is seeded, else from the OS."""
+        size = self.secret_hex_chars // 2
+        return self.secret_prefix + (rng.randbytes(size).hex() if rng else secrets.token_hex(size))
 
     def message(self, kind: str) -> str:
         return self.messages[kind].format(limit=self.pat_limit)

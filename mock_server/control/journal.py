@@ -1,0 +1,151 @@
+"""The request journal: a bounded ring of the recent requests to the mock (never to the control
+API), for tests that check what their client called.
+
+No full secret ever enters it. Headers are not kept (Authorization and cookies are the
+credentials): an entry names the caller's user id and how it authenticated. Query strings and
+the body excerpts are redacted when recorded: a PAT keeps its first 4 hex digits, passwords and
+`secret` values are replaced, the known admin API tokens are masked.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+EXCERPT_BYTES = 256
+DEFAULT_SIZE = 1000
+_PAT = re.compile(r"(user:[0-9a-fA-F]{4})[0-9a-fA-F]+")
+# A JSON string value after one of these keys; `(?:[^"\\]|\\.)*` is linear, and an excerpt cut
+# inside the value still matches (the closing quote is optional).
+_SECRET_FIELD = re.compile(r'("(?:password|secret)"\s*:\s*)"(?:[^"\\]|\\.)*"?', re.I)
+REDACTED = "<redacted>"
+
+
+def redact(text: str, admin_tokens: Iterable[str] = ()) -> str:
+    if not text:
+        return text
+    text = _PAT.sub(r"\1…", text)
+    text = _SECRET_FIELD.sub(rf'\1"{REDACTED}"', text)
+    for token in admin_tokens:
+        if token in text:
+            text = text.replace(token, REDACTED)
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    seq: int
+    at: float  # the mock clock's instant when the request arrived (epoch seconds)
+    method: str
+    path: str
+    query: str
+    status: int
+    latency_ms: float
+    user: int | None  # the authenticated user; None for none or an admin API token
+    auth: str | None  # "pat" | "session" | "admin-token" | None
+    request_body: str
+    response_body: str  # "" for a compressed body
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": datetime.fromtimestamp(self.at, UTC).isoformat().replace("+00:00", "Z"),
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "latencyMs": round(self.latency_ms, 3),
+            "user": self.user,
+            "auth": self.auth,
+            "requestBody": self.request_body,
+            "responseBody": self.response_body,
+        }
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A field left as None matches anything; `path` ending in `*` matches a prefix."""
+
+    method: str | None = None
+    path: str | None = None
+    status: int | None = None
+    user: int | None = None
+
+    def __call__(self, entry: Entry) -> bool:
+        if self.method is not None and entry.method != self.method.upper():
+            return False
+        if self.path is not None and not _path_matches(self.path, entry.path):
+            return False
+        if self.status is not None and entry.status != self.status:
+            return False
+        return self.user is None or entry.user == self.user
+
+
+def _path_matches(pattern: str, path: str) -> bool:
+    if pattern.endswith("*"):
+        return path.startswith(pattern[:-1])
+    return path == pattern
+
+
+class Journal:
+    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+        self._entries: deque[Entry] = deque(maxlen=size)
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def size(self) -> int:
+        return self._entries.maxlen or 0
+
+    def record(
+        self,
+        *,
+        at: float,
+        method: str,
+        path: str,
+        query: bytes,
+        status: int,
+        latency_ms: float,
+        user: int | None,
+        auth: str | None,
+        request_body: bytes,
+        response_body: bytes,
+        admin_tokens: Callable[[], Iterable[str]],
+    ) -> None:
+        tokens = admin_tokens() if (query or request_body or response_body) else ()
+        entry_fields = (
+            at,
+            method,
+            path,
+            redact(query.decode("latin-1"), tokens),
+            status,
+            latency_ms,
+            user,
+            auth,
+            redact(_text(request_body), tokens),
+            redact(_text(response_body), tokens),
+        )
+        with self._lock:
+            self._seq += 1
+            self._entries.append(Entry(self._seq, *entry_fields))
+
+    def entries(self, where: Filter | None = None) -> list[Entry]:
+        with self._lock:
+            entries = list(self._entries)
+        return [e for e in entries if where is None or where(e)]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _text(body: bytes) -> str:
+    return body[:EXCERPT_BYTES].decode("utf-8", "replace")
