@@ -127,7 +127,10 @@ def create_app(
         # A path no route takes (404), or a method it does not take (405).
         return _connexion_response(routes.unrouted(request.scope, request.method))
 
-    app.add_error_handler(UnleashError, _unleash_error)
+    def unleash_error(request: ConnexionRequest, exc: UnleashError) -> ConnexionResponse:
+        return _connexion_response((handlers.defect_of(request.scope, exc) or exc).response())
+
+    app.add_error_handler(UnleashError, unleash_error)
     app.add_error_handler(Exception, lambda request, exc: _connexion_response(_unknown_error()))
     app.add_error_handler(ProblemException, problem)
     app.add_error_handler(HTTPException, http_exception)
@@ -148,7 +151,3 @@ def _unknown_error() -> Response:
 
 def _server_error(request: Request, exc: Exception) -> Response:
     return _unknown_error()
-
-
-def _unleash_error(request: ConnexionRequest, exc: UnleashError) -> ConnexionResponse:
-    return _connexion_response(exc.response())

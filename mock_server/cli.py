@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import ipaddress
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -43,6 +44,30 @@ def run_server(app: Any, host: str, port: int, log_level: str = "warning") -> No
 _SHOWN_USERS = 10
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _control_on(args: argparse.Namespace) -> bool:
+    """On by default on loopback; elsewhere only behind a token (anyone who can reach the mock
+    could otherwise read every secret from /_unleash-pat/state)."""
+    if args.no_control:
+        return False
+    if args.control_token is None and not _is_loopback(args.host):
+        print(
+            f"unleash-pat: control API off: serving on {args.host}, which is not loopback, "
+            "needs --control-token",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
 def _serve(args: argparse.Namespace) -> int:
     from mock_server.app import create_app
 
@@ -52,10 +77,15 @@ def _serve(args: argparse.Namespace) -> int:
         pats_kill_switch=args.pats_kill_switch,
         rate_limit_per_minute=args.rate_limit_per_minute,
         seen_at_flush_seconds=args.seen_at_flush_seconds,
+        bug_compatible=args.bug_compatible,
+        seed=args.seed,
     )
+    control = _control_on(args)
     try:
         fixtures = fixture_files.load(args.fixtures)
-        app = create_app(fixtures, options=options)
+        app = create_app(
+            fixtures, options=options, control=control, control_token=args.control_token
+        )
     except fixture_files.FixtureError as exc:
         print(f"unleash-pat: invalid fixtures: {exc}", file=sys.stderr)
         return 2
@@ -68,6 +98,8 @@ def _serve(args: argparse.Namespace) -> int:
     if len(fixtures.users) > _SHOWN_USERS:
         lines.append(f"  … and {len(fixtures.users) - _SHOWN_USERS} more users")
     lines += [f"  admin API token {token}" for token in fixtures.admin_tokens]
+    if control:
+        lines.append(f"  control API at http://{args.host}:{args.port}/_unleash-pat/")
     print("\n".join(lines), flush=True)
     run_server(app, args.host, args.port, args.log_level)
     return 0
@@ -110,6 +142,26 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=180.0,
         help="how often PAT uses are written to seenAt (Unleash: 180; 0: at once)",
+    )
+    serve.add_argument(
+        "--no-control",
+        action="store_true",
+        help="no control API: /_unleash-pat/ answers as any unknown path",
+    )
+    serve.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help="the control API needs 'Authorization: Bearer TOKEN' (required off loopback)",
+    )
+    serve.add_argument(
+        "--seed",
+        type=int,
+        help="make secrets and error ids reproducible (ids are a sequence anyway)",
+    )
+    serve.add_argument(
+        "--bug-compatible",
+        action="store_true",
+        help="answer the version's defects as it does (500s leaking SQL), not the 4xx meant",
     )
     serve.add_argument("--log-level", default="warning")
     serve.set_defaults(run=_serve)

@@ -15,7 +15,9 @@ from connexion.context import scope as request_scope
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
+from mock_server import node_json
 from mock_server.auth import PRINCIPAL_KEY, Principal, client_key
 from mock_server.body_parser import BODY_KEY
 from mock_server.errors import (
@@ -119,6 +121,31 @@ class PatHandlers:
         profile = self.state.profile
         return error(profile.message(kind), with_id=profile.service_error_ids)
 
+    def _defect(self, kind: str, **values: object) -> UnleashError | None:
+        """Bug-compatible mode: the version's defect as it answers it (a 500 leaking SQL), from
+        the profile; None where the mode is off or the version has no such defect."""
+        message = self.state.profile.defects.get(kind)
+        if message is None or not self.state.options.bug_compatible:
+            return None
+        return UnleashError(message.format(**values))
+
+    def defect_of(self, scope: Scope, exc: UnleashError) -> UnleashError | None:
+        """Bug-compatible mode, for a DELETE the mock's schema refuses: Unleash declares no
+        bound on the id, so one beyond PostgreSQL's int4 fails in its query instead."""
+        principal: Principal | None = scope.get(PRINCIPAL_KEY)
+        if not isinstance(exc, SchemaError) or scope.get("method") != "DELETE" or not principal:
+            return None
+        # The id as Ajv coerces it (the scope here holds the raw path segment); Ajv refuses
+        # what is no integer at all.
+        pat_id, error = check({"type": "integer"}, scope.get("path_params", {}).get("id"), "")
+        if error or -(2**31) <= pat_id < 2**31:
+            return None
+        if principal.user is None:
+            return self._defect("delete_as_api_token")
+        shown = node_json.number_to_string(pat_id)
+        kind = "delete_id_out_of_range" if shown.lstrip("-").isdigit() else "delete_id_syntax"
+        return self._defect(kind, id=shown)
+
     def _caller(self, *, kill_switch: bool = True) -> User:
         principal: Principal = request_scope[PRINCIPAL_KEY]
         if kill_switch and self.state.options.pats_kill_switch:
@@ -151,10 +178,14 @@ class PatHandlers:
             assert expires_at is not None
             pat, secret = self.state.store.create(user.id, body["description"], expires_at)
         except StoreError as exc:
-            raise self._service_error(exc.kind, _STORE_ERRORS.get(exc.kind, BadDataError)) from None
+            error = self._service_error(exc.kind, _STORE_ERRORS.get(exc.kind, BadDataError))
+            raise (self._defect(exc.kind) or error) from None
         return json_response(pat_json(pat, secret=secret), 201)
 
     async def deletePat(self, id: int) -> Response:
+        principal: Principal = request_scope[PRINCIPAL_KEY]
+        if principal.user is None and (defect := self._defect("delete_as_api_token")):
+            raise defect
         user = self._caller(kill_switch=False)  # Unleash's kill switch spares DELETE
         deleted = self.state.store.delete(user.id, id)
         if not deleted and self.state.profile.unknown_delete is UnknownDelete.NOT_FOUND:

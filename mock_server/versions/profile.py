@@ -55,6 +55,12 @@ class VersionProfile:
         )
     )
 
+    # Bug-compatible mode: the message of the 500 UnknownError (no id) this version answers for
+    # a defect, by kind: "nul" (a NUL in a description), "delete_as_api_token" (DELETE with an
+    # admin API token), "delete_id_out_of_range" and "delete_id_syntax" (an id PostgreSQL's int4
+    # cannot hold; `{id}` is JavaScript's String() of it). A kind left out is answered corrected.
+    defects: Mapping[str, str] = field(default_factory=_messages)
+
     @property
     def name(self) -> str:
         return f"Unleash {self.version}"
