@@ -23,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 from mock_server import fixtures as fixture_files
 from mock_server.control.journal import Filter
 from mock_server.state import MockState
-from mock_server.validation import parse_date_time
+from mock_server.validation import is_date_time, parse_date_time
 
 DOCUMENT = Path(__file__).resolve().parent / "openapi.yaml"
 MAX_BODY = 16 * 1024 * 1024  # a fixtures file of ~100,000 users
@@ -211,7 +211,7 @@ class ControlApi:
     async def put_clock(self, call: _Call) -> Response:
         body = await call.json("ClockChange")
         clock = self.state.clock
-        at = parse_date_time(body["now"]) if "now" in body else None
+        at = parse_date_time(body["now"]) if is_date_time(body.get("now", "")) else None
         if "now" in body and at is None:
             raise ControlError(400, f"now: {body['now']!r} is not a date-time")
         if body.get("frozen") is True:
