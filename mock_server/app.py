@@ -62,15 +62,18 @@ def create_app(
     store_class: type[PatStore] = PatStore,
     control: bool = True,
     control_token: str | None = None,
+    state_path: Path | None = None,
 ) -> MockApp:
     """The mock as an ASGI app. `fixtures` is a YAML path or parsed Fixtures (default:
     fixtures/default.yaml); `options` picks the Unleash version and its flags; `clock` lets a
     test hold or move time; `control` serves the control API under /_unleash-pat/ (with
-    `control_token`, only to callers that send it). Raises FixtureError for fixtures the
-    version refuses."""
+    `control_token`, only to callers that send it); `state_path` keeps users, PATs and ids in
+    that SQLite file across restarts. Raises FixtureError for fixtures the version refuses."""
     if not isinstance(fixtures, fixture_files.Fixtures):
         fixtures = fixture_files.load(fixtures)
-    state = MockState(fixtures, options, clock=clock, store_class=store_class)
+    state = MockState(
+        fixtures, options, clock=clock, store_class=store_class, state_path=state_path
+    )
     handlers = PatHandlers(state)
     control_api = ControlApi(state, prefix=CONTROL_PREFIX, token=control_token) if control else None
 

@@ -7,8 +7,10 @@ import contextlib
 import gc
 import ipaddress
 import signal
+import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -84,10 +86,17 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         fixtures = fixture_files.load(args.fixtures)
         app = create_app(
-            fixtures, options=options, control=control, control_token=args.control_token
+            fixtures,
+            options=options,
+            control=control,
+            control_token=args.control_token,
+            state_path=args.state,
         )
     except fixture_files.FixtureError as exc:
         print(f"unleash-pat: invalid fixtures: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:
+        print(f"unleash-pat: cannot use the state file {args.state}: {exc}", file=sys.stderr)
         return 2
     profile = app.state.profile
     lines = [f"unleash-pat mock of {profile.name} PAT API at http://{args.host}:{args.port}"]
@@ -157,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed",
         type=int,
         help="make secrets and error ids reproducible (ids are a sequence anyway)",
+    )
+    serve.add_argument(
+        "--state",
+        type=Path,
+        metavar="PATH",
+        help="keep users, PATs and ids in this SQLite file across restarts (default: memory)",
     )
     serve.add_argument(
         "--bug-compatible",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from mock_server.auth import RateLimiter, Sessions
@@ -29,7 +30,10 @@ class MockState:
         clock: Clock | None = None,
         store_class: type[PatStore] = PatStore,
         journal_size: int = DEFAULT_SIZE,
+        state_path: Path | None = None,
     ) -> None:
+        """`state_path` keeps users, PATs and ids in that SQLite file: a file that holds data
+        is resumed rather than seeded from the fixtures (a reset still seeds it afresh)."""
         self.fixtures = fixtures
         self.options = options or Options()
         self.profile: VersionProfile = resolve(self.options.unleash_version)
@@ -37,19 +41,33 @@ class MockState:
         self.journal = Journal(journal_size)
         self.faults = Faults()
         self._store_class = store_class
-        self._build()
+        self._state_path = state_path
+        self._build(resume=True)
 
-    def _build(self) -> None:
+    def _build(self, *, resume: bool = False) -> None:
         # With a seed, secrets and error ids repeat from every reset on (ids are a sequence).
         seed = self.options.seed
         self.rng: random.Random | None = random.Random(seed) if seed is not None else None
-        self.store = self._store_class(
-            clock=self.clock,
-            pat_limit=self.profile.pat_limit,
-            new_secret=lambda: self.profile.new_secret(self.rng),
-            seen_at_flush_seconds=self.options.seen_at_flush_seconds,
-        )
-        self.fixtures.seed(self.store, self.profile)
+        settings: dict[str, Any] = {
+            "clock": self.clock,
+            "pat_limit": self.profile.pat_limit,
+            "new_secret": lambda: self.profile.new_secret(self.rng),
+            "seen_at_flush_seconds": self.options.seen_at_flush_seconds,
+        }
+        if self._state_path is None:
+            self.store = self._store_class(**settings)
+            self.fixtures.seed(self.store, self.profile)
+        else:
+            from mock_server.persistence import SqlitePatStore
+
+            previous = getattr(self, "store", None)
+            if isinstance(previous, SqlitePatStore):
+                previous.close()
+            self.store = store = SqlitePatStore(self._state_path, **settings)
+            if not (resume and store.load()):
+                store.wipe()
+                with store.batch():
+                    self.fixtures.seed(store, self.profile)
         self.sessions = Sessions(self.clock, self.profile)
         self.pat_limiter = RateLimiter(self.clock, self.options.rate_limit_per_minute)
         self.login_limiter = RateLimiter(self.clock, self.options.login_rate_limit_per_minute)

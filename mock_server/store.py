@@ -107,6 +107,31 @@ class PatStore:
             self._usernames[user.username] = user
             self._pats[user.id] = _UserPats()
 
+    def restore(
+        self, users: list[User], pats: list[tuple[Pat, str]], admin_tokens: list[str], next_id: int
+    ) -> None:
+        """Refill an empty store with what it held before (a `--state` file): users as they
+        were, PATs with their ids, instants and secrets, and the id sequence."""
+        with self._lock:
+            for user in users:
+                self._users[user.id] = self._usernames[user.username] = user
+                self._pats[user.id] = _UserPats()
+            for pat, secret in pats:
+                owned = self._pats[pat.user_id]
+                owned.by_id[pat.id] = pat
+                owned.descriptions.add(pat.description)
+                digest = _digest(secret)
+                self._by_digest[digest] = pat.id
+                self._digest_of[pat.id] = digest
+                self._pat_owner[pat.id] = pat.user_id
+                self._secret_of[pat.id] = secret
+            self._admin_tokens.update((token, token) for token in admin_tokens)
+            self._next_id = next_id
+
+    @property
+    def next_id(self) -> int:
+        return self._next_id
+
     def user(self, user_id: int) -> User | None:
         return self._users.get(user_id)
 
