@@ -3,6 +3,9 @@ and in `unleash-pat serve`'s flags."""
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from mock_server.cli import _control_on, build_parser
@@ -92,3 +95,12 @@ def test_serve_turns_control_on_for_loopback_and_elsewhere_only_with_a_token(arg
 def test_serve_takes_a_seed_and_bug_compatible_mode():
     args = build_parser().parse_args(["serve", "--seed", "7", "--bug-compatible"])
     assert (args.seed, args.bug_compatible) == (7, True)
+
+
+def test_the_control_api_works_from_a_shell_with_curl_only(unleash):
+    script = Path(__file__).with_name("control_with_curl.sh")
+    result = subprocess.run(
+        ["sh", str(script), unleash.url], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "all steps passed" in result.stdout
