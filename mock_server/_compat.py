@@ -1,11 +1,12 @@
-"""Every private API of a dependency the mock relies on, in one place: connexion's, and one
-of uvicorn's (the transport behind a request, to drop a connection on a fault).
+"""Every private API of a dependency the mock relies on, in one place.
 
-The mock needs three things connexion 3 has no public hook for: the class that calls handlers
-(to call them directly), the validator map of an operation (to build validators once), and how
-path parameters become routes (so that `/:id` takes any segment, as Express does, without
-registering a process-wide Starlette convertor). The shapes are checked at import, so that a
-connexion that moved them fails at once with this message, not on some later request.
+From connexion 3, which has no public hook for them: the class that calls handlers (to call
+them directly), the validator map of an operation (to build validators once), and how path
+parameters become routes (so that `/:id` takes any segment, as Express does, without
+registering a process-wide Starlette convertor). From uvicorn: the httptools protocol's parser
+callbacks, to enforce Node's HTTP limits (serving.py), and the transport behind a request, to
+drop a connection on a control-plane fault. The shapes are checked at import, so
+that a dependency that moved them fails at once with this message, not on some later request.
 """
 
 from __future__ import annotations
@@ -22,8 +23,18 @@ from connexion.middleware.routing import RoutingAPI, RoutingMiddleware, RoutingO
 from connexion.operations import AbstractOperation
 from connexion.spec import Specification
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-SUPPORTED = "connexion >=3.1,<4 (tested with 3.3)"
+SUPPORTED = "connexion >=3.1,<4 (tested with 3.3) and uvicorn >=0.30 with httptools"
+_PARSER_CALLBACKS = (
+    "send_400_response",
+    "on_message_begin",
+    "on_url",
+    "on_header",
+    "on_headers_complete",
+    "on_body",
+    "on_message_complete",
+)
 
 
 def _check_shapes() -> None:
@@ -41,12 +52,22 @@ def _check_shapes() -> None:
             ),
             ("RoutingAPI._framework_path_and_name", "_framework_path_and_name" in vars(RoutingAPI)),
             ("RoutingOperation.from_operation", hasattr(RoutingOperation, "from_operation")),
+            (
+                "HttpToolsProtocol parser callbacks",
+                all(hasattr(HttpToolsProtocol, name) for name in _PARSER_CALLBACKS),
+            ),
+            (
+                "HttpToolsProtocol.transport/connections/loop",
+                {"transport", "connections", "loop"}
+                <= set(HttpToolsProtocol.__init__.__code__.co_names),
+            ),
         )
         if not present
     ]
     if missing:
         raise ImportError(
-            f"unleash-pat needs {SUPPORTED}; connexion {version('connexion')} lacks "
+            f"unleash-pat needs {SUPPORTED}; connexion {version('connexion')} / uvicorn "
+            f"{version('uvicorn')} lack "
             + ", ".join(missing)
         )
 
@@ -88,6 +109,97 @@ class UntypedPathRoutingMiddleware(RoutingMiddleware):
             specification, base_path=base_path, next_app=self.app, **kwargs
         )
         self.router.mount(api.base_path, app=api.router)
+
+
+class LimitedHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol under the limits of `limits` (a serving.HttpLimits, set on a
+    subclass): too many connections, a request head too large, a head or a request too slow.
+    A refusal writes the limit's raw answer, closes the connection and mutes the parser's
+    remaining callbacks, so the app never sees the request."""
+
+    limits: Any
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._refused = False
+        self._head_size = 0  # Node counts the URL, header names and values
+        self._head_raw = 0  # bytes received while the head is incomplete
+        self._in_head = True
+        self._timer: asyncio.TimerHandle | None = None
+        if len(self.connections) > self.limits.max_connections:
+            self._refuse(self.limits.busy)
+        else:
+            self._arm(self.limits.headers_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._arm(None)
+        super().connection_lost(exc)
+
+    def _arm(self, seconds: float | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None if seconds is None else self.loop.call_later(seconds, self._timed_out)
+
+    def _timed_out(self) -> None:
+        self._refuse(self.limits.timed_out)
+
+    def _refuse(self, answer: bytes) -> None:
+        if not self._refused:
+            self._refused = True
+            self._arm(None)
+            self.transport.write(answer)
+            self.transport.close()
+
+    def _count(self, size: int) -> None:
+        self._head_size += size
+        if self._head_size >= self.limits.max_head_bytes:
+            self._refuse(self.limits.head_too_large)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if self._in_head:
+            # Before the parser buffers a huge head: raw bytes always exceed Node's count.
+            self._head_raw += len(data)
+            if self._head_raw > self.limits.max_head_raw_bytes:
+                self._refuse(self.limits.head_too_large)
+                return
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if not self._in_head:  # the next request on a kept-alive connection
+            self._in_head, self._head_size, self._head_raw = True, 0, 0
+            self._arm(self.limits.headers_timeout)
+
+    def on_url(self, url: bytes) -> None:
+        if not self._refused:
+            self._count(len(url))
+            super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._refused:
+            self._count(len(name) + len(value))
+            super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if not self._refused:
+            self._in_head = False
+            self._arm(self.limits.request_timeout)
+            super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self._refused:
+            self._arm(None)
+            super().on_message_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        # A head the parser rejects (a control character in a header, say): Node's bare 400.
+        self._refuse(self.limits.malformed)
 
 
 async def close_connection(receive: Any) -> None:

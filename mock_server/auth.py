@@ -32,7 +32,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server.clock import Clock
 from mock_server.errors import AuthenticationRequired, TooManyRequests, Unauthorized, UnleashError
 from mock_server.store import User
-from mock_server.validation import JS_WHITESPACE
 from mock_server.versions import VersionProfile
 
 if TYPE_CHECKING:
@@ -64,14 +63,15 @@ class Principal:
 
 
 def cookie_value(header: str, name: str) -> str | None:
-    """The `cookie` package's parse, as express-session runs it, for one name: pairs split on
-    `;`, the first pair of that name wins, surrounding quotes dropped, percent-decoded where it
-    decodes (else kept as sent). Linear in the header's length."""
+    """The `cookie` package's parse (0.7, as express-session runs it) for one name: pairs split
+    on `;`, spaces and tabs trimmed, the first pair of that name wins, surrounding quotes
+    dropped, percent-decoded where it decodes (else kept as sent). Linear in the header's
+    length, unlike http.cookies (CVE-2024-7592)."""
     for pair in header.split(";"):
         key, eq, value = pair.partition("=")
-        if not eq or key.strip(JS_WHITESPACE) != name:
+        if not eq or key.strip(" \t") != name:
             continue
-        value = value.strip(JS_WHITESPACE)
+        value = value.strip(" \t")
         if value.startswith('"'):
             value = value[1:-1]
         if "%" in value:
@@ -174,9 +174,10 @@ class RateLimiter:
 
 
 def credential(headers: Headers) -> str:
-    """The Authorization value as Unleash sees it: trimmed as JavaScript trims, a leading
+    """The Authorization value as Unleash sees it: without the spaces and tabs around it (the
+    HTTP parser's; Unleash trims nothing more, so a trailing U+0085 or U+00A0 stays), a leading
     `Bearer ` removed."""
-    return _BEARER.sub("", headers.get("authorization", "").strip(JS_WHITESPACE))
+    return _BEARER.sub("", headers.get("authorization", "").strip(" \t"))
 
 
 def client_key(scope: Scope) -> str:

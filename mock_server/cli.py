@@ -3,55 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import ipaddress
-import signal
 import sqlite3
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import uvicorn
 
 from mock_server import fixtures as fixture_files
 from mock_server.options import Options
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process would die
-        # by the signal; a stop that was asked for is a clean exit (status 0).
-        signals = (signal.SIGINT, signal.SIGTERM)
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in signals}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
-def run_server(app: Any, host: str, port: int, log_level: str = "warning") -> None:
-    """Serve `app` with uvicorn until SIGINT or SIGTERM, once connections are closed."""
-    # Everything seeded lives as long as the server: keep the collector from rescanning it
-    # (with 100,000 seeded users, GC pauses otherwise reach 180 ms at p99).
-    gc.collect()
-    gc.freeze()
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off")
-    _Server(config).run()
-
 
 _SHOWN_USERS = 10
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
         return False
 
 
@@ -72,6 +39,7 @@ def _control_on(args: argparse.Namespace) -> bool:
 
 def _serve(args: argparse.Namespace) -> int:
     from mock_server.app import create_app
+    from mock_server.serving import run_server
 
     options = Options(
         token_expiry_notifications=args.token_expiry_notifications,
@@ -98,6 +66,8 @@ def _serve(args: argparse.Namespace) -> int:
     except sqlite3.Error as exc:
         print(f"unleash-pat: cannot use the state file {args.state}: {exc}", file=sys.stderr)
         return 2
+    if (refusal := _exposure(args.host, fixtures, args.require_own_fixtures)) is not None:
+        return refusal
     profile = app.state.profile
     lines = [f"unleash-pat mock of {profile.name} PAT API at http://{args.host}:{args.port}"]
     for user, pats in fixtures.users[:_SHOWN_USERS]:
@@ -112,6 +82,31 @@ def _serve(args: argparse.Namespace) -> int:
     print("\n".join(lines), flush=True)
     run_server(app, args.host, args.port, args.log_level)
     return 0
+
+
+def _exposure(host: str, fixtures: fixture_files.Fixtures, require_own: bool) -> int | None:
+    """Warn when a non-loopback host exposes credentials published with this package; with
+    --require-own-fixtures, refuse to (exit 2). None: go on."""
+    if _is_loopback(host):
+        return None
+    public = fixture_files.published_credentials() & fixtures.credentials()
+    if not public:
+        return None
+    what = f"{len(public)} credential(s) published with unleash-pat (the bundled default.yaml)"
+    if require_own:
+        print(
+            f"unleash-pat: {host} is not loopback and the fixtures hold {what}; "
+            "use --fixtures with credentials of your own",
+            file=sys.stderr,
+        )
+        return 2
+    print(
+        f"unleash-pat: WARNING: serving on {host}, reachable from other machines, with {what}: "
+        "anyone who reads this package's README can use them (--fixtures for your own, "
+        "--require-own-fixtures to refuse)",
+        file=sys.stderr,
+    )
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--bug-compatible",
         action="store_true",
         help="answer the version's defects as it does (500s leaking SQL), not the 4xx meant",
+    )
+    serve.add_argument(
+        "--require-own-fixtures",
+        action="store_true",
+        help="on a non-loopback --host, refuse to serve the bundled, public credentials",
     )
     serve.add_argument("--log-level", default="warning")
     serve.set_defaults(run=_serve)

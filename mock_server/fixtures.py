@@ -101,10 +101,23 @@ class Fixtures:
                         f"refused by {profile.name} ({exc.kind})"
                     ) from None
 
+    def credentials(self) -> set[str]:
+        """Every secret a client could authenticate with: PATs, admin tokens, passwords."""
+        found = set(self.admin_tokens)
+        for user, pats in self.users:
+            found |= {pat.secret for pat in pats}
+            found |= {user.password} if user.password else set()
+        return found
+
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "fixtures" / "default.yaml"
 if not DEFAULT_PATH.exists():  # running from a source checkout rather than an installed wheel
     DEFAULT_PATH = Path(__file__).resolve().parent.parent / "fixtures" / "default.yaml"
+
+
+def published_credentials() -> set[str]:
+    """The credentials of the bundled default.yaml: public, since the package publishes them."""
+    return load(DEFAULT_PATH).credentials()
 
 
 def load(path: str | Path | None = None) -> Fixtures:

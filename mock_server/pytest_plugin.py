@@ -28,6 +28,7 @@ import pytest
 import uvicorn
 
 from mock_server.app import MockApp, create_app
+from mock_server.serving import server_config
 from mock_server.state import MockState
 
 if TYPE_CHECKING:
@@ -92,9 +93,7 @@ def _free_port() -> int:
 def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
     app = create_app(pytestconfig.getini("unleash_pat_fixtures") or None)
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, name="unleash-pat-mock", daemon=True)
     thread.start()
     while not server.started:

@@ -38,8 +38,7 @@ _TIME = re.compile(r"^(\d\d):(\d\d):(\d\d)(\.\d+)?(z|([+-])(\d\d)(?::?(\d\d))?)?
 _DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 _SEPARATOR = re.compile(r"t|\s", re.I)
 _PG_MAX_OFFSET = timedelta(hours=15, minutes=59)
-# ECMAScript WhiteSpace and LineTerminator: what String#trim and Number() strip.
-JS_WHITESPACE = (
+_JS_WHITESPACE = (
     " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
@@ -88,7 +87,7 @@ def parse_date_time(value: str) -> datetime | None:
 
 def js_number(text: str) -> float:
     """ECMAScript `Number(text)` for the strings a URL can carry."""
-    s = text.strip(JS_WHITESPACE)
+    s = text.strip(_JS_WHITESPACE)
     if not s:
         return 0.0
     if re.fullmatch(r"0[xX][0-9a-fA-F]+", s):

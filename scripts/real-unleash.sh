@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Run a real Unleash 8.2.0 (npm) on a private PostgreSQL 15 cluster, on loopback only,
-# so the contract suite can be pointed at the real thing instead of the mock.
+# Run a real Unleash (npm, 8.2.0 unless --version) on a private PostgreSQL 15 cluster, on
+# loopback only, so the contract suite can be pointed at the real thing instead of the mock.
 #
 #   scripts/real-unleash.sh up            install (cached), start, bootstrap; print the export line
 #   scripts/real-unleash.sh env           print the export line of a running instance
 #   scripts/real-unleash.sh status        say what is running
 #   scripts/real-unleash.sh down [--purge] stop Unleash, then PostgreSQL (--purge: delete the run dir)
+#   ... --version X                       the same for Unleash X (5.12.8, 6.10.1, 7.6.5, 8.2.0)
 #
 #   eval "$(scripts/real-unleash.sh up)"   # sets UNLEASH_URL, UNLEASH_PAT, UNLEASH_PAT_2, ...
+#   eval "$(scripts/real-unleash.sh up --version 7.6.5)"
+#
+# Several versions run side by side, each with its own run dir and ports. 8.2.0 (the default)
+# uses /tmp/unleash-pat-real, Unleash 4343 and PostgreSQL 5433; any other version M.m.p uses
+# /tmp/unleash-pat-real-M.m.p, Unleash 4Mmm and PostgreSQL 5Mmm (7.6.5: 4706 and 5706), so
+# two patches of one minor need UNLEASH_PORT/UNLEASH_PG_PORT set. The env settings below win.
 #
 # Only the export line goes to stdout; everything else goes to stderr.
 # Settings (environment):
@@ -18,16 +25,40 @@
 #   UNLEASH_PG_PORT      PostgreSQL port, 127.0.0.1 only (default 5433)
 #   UNLEASH_PORT         Unleash port, 127.0.0.1 only (default 4343)
 #   TOKEN_AUTHENTICATION_RATE_LIMIT_PER_MINUTE, SIMPLE_LOGIN_LIMIT_PER_MINUTE,
-#   CREATE_USER_RATE_LIMIT_PER_MINUTE, UNLEASH_EXPERIMENTAL_TOKEN_EXPIRY_NOTIFICATIONS
+#   CREATE_USER_RATE_LIMIT_PER_MINUTE, UNLEASH_EXPERIMENTAL_TOKEN_EXPIRY_NOTIFICATIONS,
+#   UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN
 #                        passed to Unleash when this script starts it (else Unleash's defaults)
 set -euo pipefail
 shopt -s inherit_errexit
 
-VERSION=8.2.0
+DEFAULT_VERSION=8.2.0
+usage() { echo "usage: $0 up|down [--purge]|env|status [--version X.Y.Z]" >&2; exit 2; }
+
+# --- arguments: COMMAND [--purge] [--version X.Y.Z], in any order after the command ----------
+
+COMMAND=${1:-}; [ $# -gt 0 ] && shift
+VERSION=$DEFAULT_VERSION PURGE=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --version) [ $# -ge 2 ] || usage; VERSION=$2; shift 2 ;;
+    --version=*) VERSION=${1#--version=}; shift ;;
+    --purge) PURGE=--purge; shift ;;
+    *) usage ;;
+  esac
+done
+[[ $VERSION =~ ^([1-9])\.([0-9]{1,2})\.[0-9]+$ ]] || { echo "$0: bad --version '$VERSION' (want M.m.p)" >&2; exit 2; }
+if [ "$VERSION" = "$DEFAULT_VERSION" ]; then
+  DEF_RUN_DIR=/tmp/unleash-pat-real DEF_PG_PORT=5433 DEF_PORT=4343 VERSION_ARG=
+else  # ports from the version (see the header): 5.12.8 -> 4512/5512, 7.6.5 -> 4706/5706
+  printf -v MM '%d%02d' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+  DEF_RUN_DIR=/tmp/unleash-pat-real-$VERSION DEF_PG_PORT=5$MM DEF_PORT=4$MM
+  VERSION_ARG=" --version $VERSION"  # for the hints in error messages
+fi
+
 CACHE_DIR="${UNLEASH_PAT_CACHE:-${HOME:-/root}/.cache/unleash-pat}/unleash-server-$VERSION"
-RUN_DIR="${UNLEASH_PAT_RUN_DIR:-/tmp/unleash-pat-real}"
-PG_PORT="${UNLEASH_PG_PORT:-5433}"
-PORT="${UNLEASH_PORT:-4343}"
+RUN_DIR="${UNLEASH_PAT_RUN_DIR:-$DEF_RUN_DIR}"
+PG_PORT="${UNLEASH_PG_PORT:-$DEF_PG_PORT}"
+PORT="${UNLEASH_PORT:-$DEF_PORT}"
 URL="http://127.0.0.1:$PORT"
 
 PGDATA_DIR="$RUN_DIR/pgdata"
@@ -202,7 +233,8 @@ EOF
     # only these tuning variables pass through (they apply when Unleash is (re)started).
     local v pass=()
     for v in TOKEN_AUTHENTICATION_RATE_LIMIT_PER_MINUTE SIMPLE_LOGIN_LIMIT_PER_MINUTE \
-             CREATE_USER_RATE_LIMIT_PER_MINUTE UNLEASH_EXPERIMENTAL_TOKEN_EXPIRY_NOTIFICATIONS; do
+             CREATE_USER_RATE_LIMIT_PER_MINUTE UNLEASH_EXPERIMENTAL_TOKEN_EXPIRY_NOTIFICATIONS \
+             UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN; do
       [ -n "${!v:-}" ] && pass+=("$v=${!v}")
     done
     (cd "$RUN_DIR" && exec env -i PATH="$PATH" HOME="${HOME:-/root}" "${pass[@]}" \
@@ -227,7 +259,7 @@ bootstrap_user() {  # bootstrap_user NAME: prints a fresh PAT for NAME (creating
   local user=$1 pw id admin cookie
   admin=$(cat "$STATE/admin-token"); pw=$(state_get "$user-password" rand_password "$user")
   http GET /api/admin/user-admin -H "Authorization: $admin"
-  [ "$CODE" = 200 ] || die "the saved admin API token is rejected ($CODE); try: $0 down --purge && $0 up"
+  [ "$CODE" = 200 ] || die "the saved admin API token is rejected ($CODE); try: $0 down --purge$VERSION_ARG && $0 up$VERSION_ARG"
   id=$(json "next((u['id'] for u in d['users'] if u.get('username')=='$user'), '')" <<<"$BODY")
   if [ -z "$id" ]; then
     log "creating user $user (Viewer)"
@@ -295,7 +327,7 @@ cmd_up() {
 }
 
 cmd_env() {
-  [ -s "$ENV_FILE" ] && pid_alive "$PID_FILE" && healthy || die "not up (run: $0 up)"
+  [ -s "$ENV_FILE" ] && pid_alive "$PID_FILE" && healthy || die "not up (run: $0 up$VERSION_ARG)"
   cat "$ENV_FILE"
 }
 
@@ -334,10 +366,10 @@ cmd_status() {
   return $rc
 }
 
-case "${1:-}" in
+case "$COMMAND" in
   up) cmd_up ;;
-  down) cmd_down "${2:-}" ;;
+  down) cmd_down "$PURGE" ;;
   env) cmd_env ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up|down [--purge]|env|status" >&2; exit 2 ;;
+  *) usage ;;
 esac
