@@ -68,7 +68,7 @@ class MockState:
                 store.wipe()
                 with store.batch():
                     self.fixtures.seed(store, self.profile)
-        self.sessions = Sessions(self.clock, self.profile)
+        self.sessions = Sessions(self.clock, self.profile, self.rng)
         self.pat_limiter = RateLimiter(self.clock, self.options.rate_limit_per_minute)
         self.login_limiter = RateLimiter(self.clock, self.options.login_rate_limit_per_minute)
 

@@ -9,7 +9,7 @@ from tests.conftest import TOKENS, create
 
 
 def _run(seed: int | None) -> list[str]:
-    """What a short session sees: created secrets and ids, and two error ids."""
+    """What a short session sees: created secrets and ids, two error ids, a session cookie."""
     with TestClient(create_app(options=Options(seed=seed))) as client:
         seen = []
         for round_ in range(2):
@@ -18,15 +18,18 @@ def _run(seed: int | None) -> list[str]:
                 seen += [pat["secret"], str(pat["id"])]
             seen.append(client.get(TOKENS).json()["id"])
             seen.append(client.get(TOKENS, headers={"Authorization": "nope"}).json()["id"])
+            login = {"username": "admin", "password": "unleash4all"}
+            cookie = client.post("/auth/simple/login", json=login).headers["set-cookie"]
+            seen.append(cookie.split(";")[0])  # its Expires follows the wall clock
             if round_ == 0:
                 client.post("/_unleash-pat/reset")
         return seen
 
 
-def test_a_seed_makes_secrets_ids_and_error_ids_reproducible():
+def test_a_seed_makes_secrets_ids_error_ids_and_session_cookies_reproducible():
     first = _run(7)
     assert first == _run(7)
-    assert first[:6] == first[6:]  # a reset starts the sequence again
+    assert first[:7] == first[7:]  # a reset starts the sequence again
     assert first != _run(8)
 
 
