@@ -90,6 +90,7 @@ async def drive(total: int, every: int) -> list[tuple[int, float, int]]:
         assert status, "no answer"
         if n % every == 0:
             samples.append((n, rss_mb(), len(app.state.journal)))
+            print(f"{n:>10} {samples[-1][1]:>8.1f} {samples[-1][2]:>8}", flush=True)
     return samples
 
 
@@ -99,11 +100,10 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=100_000)
     args = parser.parse_args()
     started = time.perf_counter()
+    print(f"{'requests':>10} {'RSS MB':>8} {'journal':>8}")
+    print(f"{0:>10} {rss_mb():>8.1f} {0:>8}", flush=True)
     samples = asyncio.run(drive(args.requests, args.every))
     elapsed = time.perf_counter() - started
-    print(f"{'requests':>10} {'RSS MB':>8} {'journal':>8}")
-    for n, rss, entries in samples:
-        print(f"{n:>10} {rss:>8.1f} {entries:>8}")
     after_fill = [rss for n, rss, _ in samples if n >= args.every]
     growth = after_fill[-1] - after_fill[0] if after_fill else 0.0
     print(

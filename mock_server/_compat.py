@@ -67,8 +67,7 @@ def _check_shapes() -> None:
     if missing:
         raise ImportError(
             f"unleash-pat needs {SUPPORTED}; connexion {version('connexion')} / uvicorn "
-            f"{version('uvicorn')} lack "
-            + ", ".join(missing)
+            f"{version('uvicorn')} lack " + ", ".join(missing)
         )
 
 

@@ -22,11 +22,15 @@ from starlette.types import Receive, Scope, Send
 
 from mock_server import fixtures as fixture_files
 from mock_server.control.journal import Filter
+from mock_server.responses import json_response
 from mock_server.state import MockState
 from mock_server.validation import is_date_time, parse_date_time
 
 DOCUMENT = Path(__file__).resolve().parent / "openapi.yaml"
 MAX_BODY = 16 * 1024 * 1024  # a fixtures file of ~100,000 users
+# 9998-12-31T23:59:59Z: a year of room below 9999, the last year a date is written in, for
+# the instants dated after now (session expiry, rate-limit windows).
+LAST_INSTANT = 253370764799
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
@@ -68,7 +72,7 @@ class _Call:
     async def json(self, schema: str) -> Any:
         try:
             data = json.loads(await self.raw_body())
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested beyond reason
             raise ControlError(400, f"the body is not JSON: {exc}") from None
         return _checked(data, schema)
 
@@ -169,7 +173,7 @@ class ControlApi:
                 data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
             else:
                 data = json.loads(text)
-        except (UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as exc:
             raise ControlError(400, f"the body is not {media or 'JSON'}: {exc}") from None
         try:
             fixtures = fixture_files.parse(data or {}, "<request body>")
@@ -212,8 +216,8 @@ class ControlApi:
         body = await call.json("ClockChange")
         clock = self.state.clock
         at = parse_date_time(body["now"]) if is_date_time(body.get("now", "")) else None
-        if "now" in body and at is None:
-            raise ControlError(400, f"now: {body['now']!r} is not a date-time")
+        if "now" in body and (at is None or not 0 <= at.timestamp() <= LAST_INSTANT):
+            raise ControlError(400, f"now: {body['now']!r} is not a date-time in 1970-9998")
         if body.get("frozen") is True:
             clock.freeze(at)
         else:
@@ -229,6 +233,9 @@ class ControlApi:
 
     async def advance_clock(self, call: _Call) -> Response:
         body = await call.json("Advance")
+        target = self.state.clock.time() + body["seconds"]
+        if not 0 <= target <= LAST_INSTANT:
+            raise ControlError(400, "the clock must stay between 1970 and 9998")
         self.state.clock.advance(body["seconds"])
         return JSONResponse(self.state.clock.snapshot())
 
@@ -251,6 +258,10 @@ class ControlApi:
         delay = body.get("delay_ms")
         if isinstance(delay, dict) and delay["min"] > delay["max"]:
             raise ControlError(400, "delay_ms: min is above max")
+        try:
+            json_response(body.get("body"))  # what the rule will send, written once here
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise ControlError(400, f"body cannot be sent: {exc}") from None
         rule = self.state.faults.add(body)
         return JSONResponse(rule.json(), 201)
 

@@ -231,3 +231,33 @@ def test_alice_is_untouched_by_a_fixture_add(control):
     assert control.get(TOKENS, headers=auth(ALICE_PAT)).status_code == 200
     assert control.delete(f"{TOKENS}/1", headers=auth("extra-admin-token")).status_code == 403
     assert json.loads(control.get(f"{C}/state").text)["adminTokens"][-1] == "extra-admin-token"
+
+
+def test_deeply_nested_control_bodies_are_a_400(control):
+    deep = "[" * 100_000 + "]" * 100_000
+    assert control.post(f"{C}/faults", content=deep).status_code == 400
+    assert control.post(f"{C}/fixtures", content=deep).status_code == 400
+    yaml_deep = "a: " + "[" * 100_000
+    headers = {"Content-Type": "application/yaml"}
+    assert control.post(f"{C}/fixtures", content=yaml_deep, headers=headers).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("start", "seconds"),
+    [("9998-12-01T00:00:00Z", 3_000_000_000), ("1970-01-10T00:00:00Z", -3_000_000_000)],
+)
+def test_the_clock_cannot_leave_the_years_dates_are_written_in(control, start, seconds):
+    control.put(f"{C}/clock", json={"frozen": True, "now": start})
+    response = control.post(f"{C}/clock/advance", json={"seconds": seconds})
+    assert response.status_code == 400
+    assert control.get(f"{C}/clock").json()["now"] == start
+
+
+def test_the_mock_still_answers_at_the_clock_s_last_second(control):
+    beyond = control.put(f"{C}/clock", json={"frozen": True, "now": "9999-01-01T00:00:00Z"})
+    assert beyond.status_code == 400
+    last = control.put(f"{C}/clock", json={"frozen": True, "now": "9998-12-31T23:59:59Z"})
+    assert last.status_code == 200
+    assert control.get(TOKENS, headers=auth(ADMIN_PAT)).status_code == 401  # expired in 2099
+    control.post("/auth/simple/login", json={"username": "admin", "password": "unleash4all"})
+    assert control.get(TOKENS).status_code == 200  # by the session cookie
