@@ -2,9 +2,10 @@
 API), for tests that check what their client called.
 
 No full secret ever enters it. Headers are not kept (Authorization and cookies are the
-credentials): an entry names the caller's user id and how it authenticated. Query strings and
-the body excerpts are redacted when recorded: a PAT keeps its first 4 hex digits, passwords and
-`secret` values are replaced, the known admin API tokens are masked.
+credentials): an entry names the caller's user id and how it authenticated. The path, the query
+string and the body excerpts are redacted when recorded: a PAT keeps its first 4 hex digits,
+passwords and `secret` values are replaced, the known admin API tokens are masked. Each field
+is bounded, so a full ring holds a few MB at most.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-EXCERPT_BYTES = 256
+EXCERPT_BYTES = 256  # of each body
+QUERY_BYTES = 1024
+PATH_CHARS = 2048  # a full ring then holds at most ~3.5 MB of text
 DEFAULT_SIZE = 1000
 _PAT = re.compile(r"(user:[0-9a-fA-F]{4})[0-9a-fA-F]+")
 # A JSON string value after one of these keys; `(?:[^"\\]|\\.)*` is linear, and an excerpt cut
@@ -136,11 +139,14 @@ class Journal:
         to redact) and decoded when read."""
         if response_body[:1] in _COMPRESSED:
             response_body = b""
-        if query or request_body or response_body:
-            tokens = admin_tokens()
-            query = _clean(query, tokens) if query else query
-            request_body = _clean(request_body, tokens) if request_body else request_body
-            response_body = _clean(response_body, tokens) if response_body else response_body
+        query = query[:QUERY_BYTES]
+        path = path[:PATH_CHARS]
+        tokens = admin_tokens()
+        if "user:" in path or any(token in path for token in tokens):
+            path = redact(path, tokens)
+        query = _clean(query, tokens) if query else query
+        request_body = _clean(request_body, tokens) if request_body else request_body
+        response_body = _clean(response_body, tokens) if response_body else response_body
         # deque.append is atomic; so is next() on a count.
         self._entries.append(
             (
@@ -166,7 +172,7 @@ class Journal:
                 at,
                 method,
                 path,
-                query.decode("latin-1"),
+                _text(query),
                 status,
                 latency,
                 user,
@@ -182,5 +188,5 @@ class Journal:
         self._entries.clear()
 
 
-def _text(body: bytes) -> str:
-    return body[:EXCERPT_BYTES].decode("utf-8", "replace")
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")

@@ -146,6 +146,8 @@ class ControlApi:
             return await handler(call)
         except ControlError as exc:
             return _error(exc.status, exc.message)
+        except Exception as exc:  # a bug in the control API: say so, keep serving
+            return _error(500, f"unleash-pat control API failed: {exc!r}")
 
     def _authorized(self, headers: Headers) -> bool:
         assert self._token is not None
