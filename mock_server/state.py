@@ -95,9 +95,9 @@ class MockState:
             self.login_limiter.limit = options.login_rate_limit_per_minute
 
     def new_error_id(self) -> str:
-        """An error body's `id`: a UUID v4, drawn from the seed when there is one."""
-        if self.rng is None:
-            return str(uuid.uuid4())
+        """A seeded mock's next error id: a UUID v4 drawn from the seed (unseeded, errors.py
+        draws them from the OS)."""
+        assert self.rng is not None
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def snapshot(self, *, secrets: bool = False) -> dict[str, Any]:
