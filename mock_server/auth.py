@@ -146,7 +146,7 @@ class RateLimiter:
         self.limit = limit
         self.window = window_seconds
         # Ordered by window start, which (one window length for all) is the order they end in.
-        self._hits: OrderedDict[bytes, tuple[int, float]] = OrderedDict()
+        self._hits: OrderedDict[bytes, tuple[int, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -155,7 +155,8 @@ class RateLimiter:
     def hit(self, client: str) -> tuple[list[tuple[bytes, bytes]], int | None]:
         """Count one request; returns the RateLimit-* headers and, when it is over the limit,
         the seconds to wait (express-rate-limit's Retry-After is the window's remaining time)."""
-        now = self._clock.time()
+        # In whole milliseconds, as express-rate-limit counts: no float rounding in Reset.
+        now = int(self._clock.time() * 1000)
         key = hashlib.blake2b(client.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         with self._lock:
             while self._hits:
@@ -163,13 +164,13 @@ class RateLimiter:
                 if ends > now and len(self._hits) < MAX_CLIENTS:
                     break
                 del self._hits[oldest]
-            count, reset_at = self._hits.get(key, (0, 0.0))
+            count, reset_at = self._hits.get(key, (0, 0))
             if now >= reset_at:
-                count, reset_at = 0, now + self.window
+                count, reset_at = 0, now + self.window * 1000
                 self._hits.pop(key, None)  # a new window goes to the end of the order
             count += 1
             self._hits[key] = (count, reset_at)
-        reset = max(0, math.ceil(reset_at - now))
+        reset = max(0, math.ceil((reset_at - now) / 1000))
         headers = [
             (b"ratelimit-policy", f"{self.limit};w={self.window}".encode()),
             (b"ratelimit-limit", str(self.limit).encode()),

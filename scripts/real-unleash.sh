@@ -24,6 +24,8 @@
 #                        reachable by that user)
 #   UNLEASH_PG_PORT      PostgreSQL port, 127.0.0.1 only (default 5433)
 #   UNLEASH_PORT         Unleash port, 127.0.0.1 only (default 4343)
+#   UNLEASH_PAT_BOOTSTRAP 0: create no users or PATs, only the admin token (what an operator has);
+#                        the export line then holds UNLEASH_URL and UNLEASH_ADMIN_TOKEN (default 1)
 #   TOKEN_AUTHENTICATION_RATE_LIMIT_PER_MINUTE, SIMPLE_LOGIN_LIMIT_PER_MINUTE,
 #   CREATE_USER_RATE_LIMIT_PER_MINUTE, UNLEASH_EXPERIMENTAL_TOKEN_EXPIRY_NOTIFICATIONS,
 #   UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN
@@ -290,14 +292,16 @@ bootstrap_user() {  # bootstrap_user NAME: prints a fresh PAT for NAME (creating
 
 write_env() {
   local pat1 pat2 line
-  pat1=$(saved UNLEASH_PAT || true); pat2=$(saved UNLEASH_PAT_2 || true)
-  pat_works "$pat1" || pat1=$(bootstrap_user "${USERS[0]}")
-  pat_works "$pat2" || pat2=$(bootstrap_user "${USERS[1]}")
-  line="export UNLEASH_URL=$(shq "$URL") UNLEASH_PAT=$(shq "$pat1") UNLEASH_PAT_2=$(shq "$pat2")"
-  line+=" UNLEASH_ADMIN_TOKEN=$(shq "$(cat "$STATE/admin-token")")"
-  line+=" UNLEASH_USER=${USERS[0]} UNLEASH_PASSWORD=$(shq "$(cat "$STATE/${USERS[0]}-password")")"
-  line+=" UNLEASH_USER_2=${USERS[1]} UNLEASH_PASSWORD_2=$(shq "$(cat "$STATE/${USERS[1]}-password")")"
-  line+=" UNLEASH_ADMIN_PASSWORD=unleash4all"
+  line="export UNLEASH_URL=$(shq "$URL") UNLEASH_ADMIN_TOKEN=$(shq "$(cat "$STATE/admin-token")")"
+  if [ "${UNLEASH_PAT_BOOTSTRAP:-1}" != 0 ]; then
+    pat1=$(saved UNLEASH_PAT || true); pat2=$(saved UNLEASH_PAT_2 || true)
+    pat_works "$pat1" || pat1=$(bootstrap_user "${USERS[0]}")
+    pat_works "$pat2" || pat2=$(bootstrap_user "${USERS[1]}")
+    line+=" UNLEASH_PAT=$(shq "$pat1") UNLEASH_PAT_2=$(shq "$pat2")"
+    line+=" UNLEASH_USER=${USERS[0]} UNLEASH_PASSWORD=$(shq "$(cat "$STATE/${USERS[0]}-password")")"
+    line+=" UNLEASH_USER_2=${USERS[1]} UNLEASH_PASSWORD_2=$(shq "$(cat "$STATE/${USERS[1]}-password")")"
+    line+=" UNLEASH_ADMIN_PASSWORD=unleash4all"
+  fi
   (umask 077; echo "$line" >"$ENV_FILE.tmp") && mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
 

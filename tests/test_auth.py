@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server import Clock, Options, create_app
+from mock_server.auth import RateLimiter
 from tests.conftest import ADMIN_API_TOKEN, ADMIN_PAT, ALICE_PAT, TOKENS, auth, create, listed
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -234,3 +235,12 @@ def test_rate_limit_headers_count_down_and_429_says_retry_after():
 def test_login_is_limited_to_ten_a_minute(client):
     statuses = [login(client, password="wrong").status_code for _ in range(11)]
     assert statuses == [401] * 10 + [429]
+
+
+def test_a_fresh_rate_limit_window_resets_in_exactly_the_window_at_any_instant():
+    clock = Clock()
+    limiter = RateLimiter(clock, limit=5)
+    for n in range(2_000):
+        clock.freeze(datetime(2031, 1, 1, tzinfo=UTC) + timedelta(microseconds=n * 7_919))
+        headers, _ = limiter.hit(f"client {n}")
+        assert dict(headers)[b"ratelimit-reset"] == b"60"

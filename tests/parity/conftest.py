@@ -1,11 +1,13 @@
 """The two targets, one per session each: the mock in process, and the real Unleash at
-$UNLEASH_URL (scripts/real-unleash.sh). Both hold the same users: alice and bob with one bootstrap
-PAT each, and a `fresh` user made for this session (created on the real server with the admin
-API token, deleted at the end, which also deletes its PATs)."""
+$UNLEASH_URL, of which the suite needs only an admin API token ($UNLEASH_ADMIN_TOKEN). Both hold
+the same three users of this session: alice and bob with one bootstrap PAT each, and `fresh`,
+who holds none. On the real server the suite creates them (Viewers, run-specific names) and at the
+end deletes every PAT they hold and then the users, also when the session fails."""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from .deliberate import Deliberate
 from .deliberate import load as load_deliberate
 from .targets import (
     BOOTSTRAP_DESCRIPTION,
-    SUITE_PREFIX,
+    LOGIN,
     TOKENS,
     Account,
     Clock,
@@ -31,22 +33,13 @@ from .targets import (
     session_cookie,
 )
 
-REAL_ENV = (
-    "UNLEASH_URL",
-    "UNLEASH_PAT",
-    "UNLEASH_PAT_2",
-    "UNLEASH_ADMIN_TOKEN",
-    "UNLEASH_USER",
-    "UNLEASH_PASSWORD",
-    "UNLEASH_USER_2",
-    "UNLEASH_PASSWORD_2",
-)
+REAL_ENV = ("UNLEASH_URL", "UNLEASH_ADMIN_TOKEN")
 NO_REAL_SERVER = (
-    "UNLEASH_URL is not set, so there is no real Unleash to compare the mock with; run "
-    '`eval "$(scripts/real-unleash.sh up)"` first'
+    "UNLEASH_URL is not set, so there is no real Unleash to compare the mock with; set it and "
+    'UNLEASH_ADMIN_TOKEN (e.g. `eval "$(scripts/real-unleash.sh up)"`) first'
 )
-# Unleash's password policy: >= 10 characters, upper, lower, digit and symbol.
-DEFAULT_PASSWORDS = {"alice": "Alice-mock-password-Q7", "bob": "Bob-mock-password-Q7"}
+USER_ADMIN = "/api/admin/user-admin"
+BOOTSTRAP_EXPIRY = "2099-12-31T23:59:59.000Z"
 
 
 @dataclass(frozen=True)
@@ -57,12 +50,15 @@ class Identity:
 
 @dataclass(frozen=True)
 class Users:
-    """Who exists on both targets: alice and bob (from the real server's env, or defaults for a
-    mock-only run), and the session's fresh user."""
+    """Who exists on both targets, named for this session so that runs sharing a server (and
+    what a killed run left) never meet."""
 
     alice: Identity
     bob: Identity
     fresh: Identity
+
+    def labelled(self) -> dict[str, Identity]:
+        return {"alice": self.alice, "bob": self.bob, "fresh": self.fresh}
 
 
 def real_env() -> dict[str, str] | None:
@@ -70,30 +66,30 @@ def real_env() -> dict[str, str] | None:
         return None
     missing = [name for name in REAL_ENV if not os.environ.get(name)]
     if missing:
-        pytest.fail(f"UNLEASH_URL is set but not {', '.join(missing)}: source the env file again")
+        pytest.fail(f"UNLEASH_URL is set but not {', '.join(missing)}")
     return {name: os.environ[name] for name in REAL_ENV}
+
+
+def password() -> str:
+    """One that Unleash's policy accepts: >= 10 characters, upper and lower case, a digit, a
+    symbol, and no character three times in a row."""
+    while True:
+        candidate = f"Parity-{secrets.token_hex(8)}-Pw7!"
+        if not re.search(r"(.)\1\1", candidate):
+            return candidate
 
 
 @pytest.fixture(scope="session")
 def users() -> Users:
-    env = real_env() or {}
-    token = secrets.token_hex(4)
+    run = secrets.token_hex(4)
     return Users(
-        Identity(
-            env.get("UNLEASH_USER", "alice"),
-            env.get("UNLEASH_PASSWORD", DEFAULT_PASSWORDS["alice"]),
-        ),
-        Identity(
-            env.get("UNLEASH_USER_2", "bob"),
-            env.get("UNLEASH_PASSWORD_2", DEFAULT_PASSWORDS["bob"]),
-        ),
-        Identity(f"parity-{token}", f"Parity-{token}-Pw7!"),
+        *(Identity(f"parity-{run}-{label}", password()) for label in ("alice", "bob", "fresh"))
     )
 
 
 def _prepare(target: Target, fresh: Identity) -> None:
-    """Learn the ids behind each account, remove what a crashed run left behind, and log the
-    fresh user in once (recording the login: login is limited to 10 a minute per IP)."""
+    """Learn the ids behind each account and log the fresh user in once (recording the login:
+    login is limited to 10 a minute per IP)."""
     for account in target.accounts.values():
         headers = account.credential()
         me = target.request("GET", "/api/admin/user", headers=headers)
@@ -103,14 +99,8 @@ def _prepare(target: Target, fresh: Identity) -> None:
         bootstrap = [p["id"] for p in pats if p["description"] == BOOTSTRAP_DESCRIPTION]
         assert bootstrap, f"{target.name}: {account.label} has no {BOOTSTRAP_DESCRIPTION} PAT"
         account.pat_id = bootstrap[0]
-        target.known_pat_ids.add(bootstrap[0])
-        ours = (p for p in pats if p["description"].strip().lower().startswith(SUITE_PREFIX))
-        for leftover in ours:
-            target.request("DELETE", f"{TOKENS}/{leftover['id']}", headers=headers)
     login = target.request(
-        "POST",
-        "/auth/simple/login",
-        json={"username": fresh.username, "password": fresh.password},
+        "POST", LOGIN, json={"username": fresh.username, "password": fresh.password}
     )
     assert login.status_code == 200, f"{target.name}: fresh user login: {login.text}"
     cookie = session_cookie(login)
@@ -124,12 +114,73 @@ def _prepare(target: Target, fresh: Identity) -> None:
     target.session_records["first-cookie-use"] = observe(first_use)
 
 
-def _accounts(users: Users, pats: tuple[str, str]) -> dict[str, Account]:
-    # User ids are learnt in _prepare; 0 until then.
-    return {
-        "alice": Account("alice", users.alice.username, 0, users.alice.password, pat=pats[0]),
-        "bob": Account("bob", users.bob.username, 0, users.bob.password, pat=pats[1]),
-    }
+def _create_user(target: Target, who: Identity) -> int:
+    """A Viewer (any user may manage their own PATs) with a password; returns its id. User
+    creation is limited to 20 a minute per IP."""
+    created = target.patience.send(
+        lambda: target.request(
+            "POST",
+            USER_ADMIN,
+            headers={"Authorization": target.admin_token},
+            json={
+                "username": who.username,
+                "name": who.username,
+                "email": f"{who.username}@example.com",
+                "rootRole": "Viewer",  # by name: role ids differ between deployments
+                "password": who.password,
+                "sendEmail": False,
+            },
+        )
+    )
+    assert created.status_code == 201, f"creating user {who.username}: {created.text}"
+    return int(created.json()["id"])
+
+
+def _bootstrap(target: Target, account: Account) -> None:
+    """Log `account` in and give it its long-lived PAT: only a user can create their PATs."""
+    login = target.request(
+        "POST", LOGIN, json={"username": account.username, "password": account.password}
+    )
+    assert login.status_code == 200, f"{account.label}'s login: {login.text}"
+    account.cookie = session_cookie(login)
+    created = target.request(
+        "POST",
+        TOKENS,
+        headers={"Cookie": account.cookie},
+        json={"description": BOOTSTRAP_DESCRIPTION, "expiresAt": BOOTSTRAP_EXPIRY},
+    )
+    assert created.status_code == 201, f"{account.label}'s bootstrap PAT: {created.text}"
+    account.pat = created.json()["secret"]
+
+
+def _remove_pats(target: Target, account: Account) -> list[str]:
+    """Delete every PAT `account` holds, with its session; returns what is left."""
+    session = {"Cookie": account.cookie or ""}
+    listed = target.request("GET", TOKENS, headers=session)
+    if listed.status_code != 200:
+        return [f"listing {account.username}'s PATs: {listed.status_code} {listed.text}"]
+    for pat in listed.json()["pats"]:
+        target.request("DELETE", f"{TOKENS}/{pat['id']}", headers=session)
+    left = target.request("GET", TOKENS, headers=session).json()["pats"]
+    return [f"{account.username}'s PAT {p['description']!r} is left" for p in left]
+
+
+def _remove(target: Target, accounts: list[Account]) -> list[str]:
+    """Delete every PAT of `accounts`, then the users, and check that none of either is left;
+    returns what went wrong. Unleash only marks a deleted user deleted (its PATs stay in the
+    database), hence the PATs first."""
+    problems = []
+    admin = {"Authorization": target.admin_token}
+    for account in accounts:
+        if account.cookie:  # without a session the user made no PAT: that needs a credential
+            problems += _remove_pats(target, account)
+        deleted = target.request("DELETE", f"{USER_ADMIN}/{account.user_id}", headers=admin)
+        if deleted.status_code != 200:
+            problems.append(f"deleting user {account.username}: {deleted.text}")
+    usernames = {account.username for account in accounts}
+    listed = target.request("GET", USER_ADMIN, headers=admin).json()["users"]
+    left = [u["username"] for u in listed if u.get("username") in usernames]
+    return problems + [f"user {username} is left" for username in left]
 
 
 @pytest.fixture(scope="session")
@@ -141,33 +192,21 @@ def real_target(users: Users) -> Iterator[Target]:
     client = httpx.Client(
         base_url=env["UNLEASH_URL"], timeout=30, headers={"Accept-Encoding": "identity"}
     )
-    admin = {"Authorization": env["UNLEASH_ADMIN_TOKEN"]}
-    created = client.post(
-        "/api/admin/user-admin",
-        headers=admin,
-        json={
-            "username": users.fresh.username,
-            "name": users.fresh.username,
-            "email": f"{users.fresh.username}@example.com",
-            "rootRole": 3,  # Viewer: any user may manage their own PATs
-            "password": users.fresh.password,
-            "sendEmail": False,
-        },
-    )
-    assert created.status_code == 201, f"creating the fresh user: {created.text}"
-    target = Target(
-        "real",
-        client,
-        _accounts(users, (env["UNLEASH_PAT"], env["UNLEASH_PAT_2"])),
-        env["UNLEASH_ADMIN_TOKEN"],
-    )
+    target = Target("real", client, {}, env["UNLEASH_ADMIN_TOKEN"])
+    made: list[Account] = []
     try:
+        for label, who in users.labelled().items():
+            made.append(Account(label, who.username, _create_user(target, who), who.password))
+        for account in made[:2]:
+            _bootstrap(target, account)
+            target.accounts[account.label] = account
         _prepare(target, users.fresh)
+        made[2].cookie = target.accounts["fresh"].cookie  # its session, to remove its PATs
         yield target
     finally:
-        # Deleting the user deletes its PATs too (ON DELETE CASCADE).
-        client.delete(f"/api/admin/user-admin/{created.json()['id']}", headers=admin)
+        problems = _remove(target, made)
         client.close()
+        assert not problems, "the real server keeps what the suite made:\n" + "\n".join(problems)
 
 
 @pytest.fixture(scope="session")
@@ -191,7 +230,7 @@ def mock_target(users: Users) -> Iterator[Target]:
                             {
                                 "description": BOOTSTRAP_DESCRIPTION,
                                 "secret": pat,
-                                "expiresAt": "2099-12-31T23:59:59.000Z",
+                                "expiresAt": BOOTSTRAP_EXPIRY,
                             }
                         ],
                     }
@@ -213,7 +252,12 @@ def mock_target(users: Users) -> Iterator[Target]:
         raise_server_exceptions=False,
         headers={"Accept-Encoding": "identity"},  # as the real target's client
     ) as client:
-        target = Target("mock", client, _accounts(users, pats), admin_token, clock)
+        # User ids are learnt in _prepare; 0 until then.
+        accounts = {
+            label: Account(label, who.username, 0, who.password, pat=pat)
+            for label, who, pat in (("alice", users.alice, pats[0]), ("bob", users.bob, pats[1]))
+        }
+        target = Target("mock", client, accounts, admin_token, clock)
         _prepare(target, users.fresh)
         yield target
 

@@ -45,21 +45,17 @@ class _Normalizer:
         target = run.target
         self.users = {a.user_id: a.label for a in target.accounts.values()}
         named = {a.pat_id: f"{a.label}-bootstrap" for a in target.accounts.values() if a.pat_id}
-        # Ranked among this session's own PATs only: other processes may use the real users too.
-        known = target.known_pat_ids
         seen = {i for obs in run.steps.values() for i in _pat_ids(obs.get("body"))}
-        others = sorted(i for i in seen & known if i not in named)
+        others = sorted(i for i in seen if i not in named)
         self.pat_labels = {**named, **{i: f"new#{k}" for k, i in enumerate(others)}}
 
     def prepare(self, value: Any) -> Any:
-        """Lists of PATs: keep the ones this session knows (the real users are shared), sorted by
-        id because Unleash's list has no ORDER BY."""
+        """Lists of PATs sorted by id, because Unleash's list has no ORDER BY."""
         if isinstance(value, dict):
             value = {k: self.prepare(v) for k, v in value.items()}
             pats = value.get("pats")
             if isinstance(pats, list) and all(isinstance(p, dict) and _is_pat(p) for p in pats):
-                known = self.run.target.known_pat_ids
-                value["pats"] = sorted((p for p in pats if p["id"] in known), key=lambda p: p["id"])
+                value["pats"] = sorted(pats, key=lambda p: p["id"])
             return value
         if isinstance(value, list):
             return [self.prepare(v) for v in value]
@@ -81,8 +77,8 @@ class _Normalizer:
                 return "<gravatar url>"
             return value
         if key == "seenAt" and value is None:
-            # A PAT's seenAt is set by a flush every 3 minutes, a user's by logins made outside
-            # the suite (the real users' bootstrap): null and a timestamp are one format here.
+            # A PAT's seenAt is set by a flush every 3 minutes, a user's by a login (alice and bob
+            # log in at set-up on the real server only): null and a timestamp are one format here.
             return "<seenAt>"
         if isinstance(value, int) and not isinstance(value, bool) and parent is not None:
             if key == "userId" or (key == "id" and _is_user(parent)):

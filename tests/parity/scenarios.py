@@ -210,8 +210,8 @@ def _sized_body(size: int) -> str:
     return empty.replace("parity-", "parity-" + "y" * (size - len(empty)))
 
 
-# Descriptions without the suite's prefix are created by the session's own user: a PAT another
-# process left on alice under the same description would turn the 201 into a 409.
+# Some creates (descriptions coerced from other types, whitespace only) are made by the fresh user,
+# who authenticates by session cookie: creating through a session is compared too.
 FRESH = "fresh"
 
 BODIES: dict[str, dict[str, Any]] = {

@@ -20,9 +20,9 @@ import httpx
 from mock_server import Clock as MockClock
 
 TOKENS = "/api/admin/user/tokens"
+LOGIN = "/auth/simple/login"
 FAR = "2099-06-30T12:00:00.000Z"
-BOOTSTRAP_DESCRIPTION = "real-unleash-bootstrap"  # scripts/real-unleash.sh gives alice and bob one
-SUITE_PREFIX = "parity-"  # every PAT this suite creates is described so, to find leftovers
+BOOTSTRAP_DESCRIPTION = "parity-bootstrap"  # alice's and bob's long-lived PAT
 JSON = "application/json"
 _UNSET: Any = object()
 
@@ -38,9 +38,11 @@ class Account:
     username: str
     user_id: int
     password: str
-    pat: str | None = None  # a long-lived PAT the suite never deletes (alice, bob)
+    pat: str | None = None  # a long-lived PAT no scenario deletes (alice, bob)
     pat_id: int | None = None
-    cookie: str | None = None  # `unleash-session=…` (the fresh user, who holds no PAT)
+    # `unleash-session=…`: the fresh user's only credential; on the real server alice's and bob's
+    # too, kept to delete every PAT they hold at the end.
+    cookie: str | None = None
 
     def credential(self) -> dict[str, str]:
         if self.pat:
@@ -66,6 +68,36 @@ class Clock:
             time.sleep(seconds)
 
 
+def retry_after(response: httpx.Response) -> float:
+    """express-rate-limit's Retry-After: whole seconds until the window resets (60 s if absent
+    or not a number), plus a margin for the server's clock ticking apart from ours."""
+    try:
+        seconds = float(response.headers.get("retry-after", "60"))
+    except ValueError:
+        seconds = 60.0
+    return min(max(seconds, 0.0), 60.0) + 0.5
+
+
+@dataclass
+class Patience:
+    """How long a session may spend, in all, waiting out Unleash's per-IP limits (10 logins and
+    20 user creations a minute), which other clients on the same address share: by default
+    three of their 60 s windows."""
+
+    seconds: float = 180.0
+
+    def send(self, send: Callable[[], httpx.Response]) -> httpx.Response:
+        """`send()`, again after each 429 once its Retry-After has passed, while the waits fit
+        in what is left; the last answer otherwise (a 429 the caller then reports)."""
+        while True:
+            response = send()
+            wait = retry_after(response)
+            if response.status_code != 429 or wait > self.seconds:
+                return response
+            self.seconds -= wait
+            time.sleep(wait)
+
+
 @dataclass
 class Target:
     name: str  # "mock" | "real"
@@ -75,18 +107,22 @@ class Target:
     clock: Clock = field(default_factory=Clock)
     # Responses recorded once per session, because login is limited to 10 a minute per IP.
     session_records: dict[str, Observation] = field(default_factory=dict)
-    # PAT ids this session knows (bootstraps and its own); lists are compared on these only, so
-    # another process using the same real users cannot make the suite flaky.
-    known_pat_ids: set[int] = field(default_factory=set)
+    patience: Patience = field(default_factory=Patience)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request; a login that meets the rate limit is sent again once the window allows
+        (its 429 is not what any scenario compares)."""
         # An absolute URL: httpx would read a relative `//api//…` as a host name.
         url = str(self.client.base_url).rstrip("/") + path
-        try:
-            return self.client.request(method, url, **kwargs)
-        finally:
-            # Each step states its credentials; a cookie jar would silently add a session.
-            self.client.cookies.clear()
+
+        def send() -> httpx.Response:
+            try:
+                return self.client.request(method, url, **kwargs)
+            finally:
+                # Each step states its credentials; a cookie jar would silently add a session.
+                self.client.cookies.clear()
+
+        return self.patience.send(send) if path.lower() == LOGIN else send()
 
     def account_by_id(self, user_id: Any) -> Account | None:
         return next((a for a in self.accounts.values() if a.user_id == user_id), None)
@@ -242,11 +278,10 @@ class Run:
         owner = self.target.account_by_id(body.get("userId"))
         assert owner is not None, f"a PAT was created for an unknown user: {body}"
         self._created.append((owner, body["id"]))
-        self.target.known_pat_ids.add(body["id"])
 
     def cleanup(self) -> None:
         """Delete what the run created, with each owner's own credential (their PATs are
-        limited to 10, and the real server is shared by every run of the suite)."""
+        limited to 10, and later scenarios compare their lists)."""
         for owner, pat_id in self._created:
             self.target.request("DELETE", f"{TOKENS}/{pat_id}", headers=owner.credential())
         self._created.clear()
