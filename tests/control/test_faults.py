@@ -21,9 +21,7 @@ def test_the_client_observes_at_least_the_injected_latency(unleash):
     elapsed = time.perf_counter() - started
     assert response.status_code == 200
     assert elapsed >= 0.4
-    started = time.perf_counter()
-    _get(unleash)
-    assert time.perf_counter() - started < 0.4  # the rule fired once
+    assert unleash.faults.list() == []  # it fired once and is spent
 
 
 def test_a_random_latency_stays_within_its_range(unleash):
@@ -31,7 +29,9 @@ def test_a_random_latency_stays_within_its_range(unleash):
     for _ in range(3):
         started = time.perf_counter()
         _get(unleash)
-        assert 0.1 <= time.perf_counter() - started < 1.0
+        assert time.perf_counter() - started >= 0.1
+    delays = [e["latencyMs"] for e in unleash.journal.entries(path=TOKENS)]
+    assert all(100 <= d < 1000 for d in delays)  # the server's own measure
 
 
 def test_a_dropped_connection_is_a_connection_error_for_the_client(unleash):
