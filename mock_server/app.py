@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
 
-import yaml
 from connexion import AsyncApp
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ProblemException
@@ -43,11 +41,6 @@ from mock_server.validation import (
 )
 
 
-@functools.cache
-def load_spec(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
 class MockApp(AsyncApp):
     """The mock as an ASGI app; `state` is everything it holds (store, clock, options …)."""
 
@@ -77,6 +70,17 @@ def create_app(
     handlers = PatHandlers(state)
     control_api = ControlApi(state, prefix=CONTROL_PREFIX, token=control_token) if control else None
 
+    spec = state.profile.spec()
+    style = state.profile.errors
+
+    def unknown_error() -> Response:
+        # A bug in the mock: answered as Unleash answers its own unexpected errors, never
+        # leaking.
+        return UnleashError("An unexpected error occurred in the unleash-pat mock.").response(style)
+
+    def server_error(request: Request, exc: Exception) -> Response:
+        return unknown_error()
+
     # Connexion's stack, rearranged to Express's order in Unleash: compression wraps every
     # response; the JSON body parser and authentication run before routing, so they apply to
     # unknown paths too.
@@ -86,7 +90,7 @@ def create_app(
             # The control plane sees every request first: faults and the journal wrap the rest.
             functools.partial(ControlMiddleware, state=state, control=control_api),
             # Starlette's, with a handler: connexion's own calls an async handler synchronously.
-            functools.partial(ServerErrorMiddleware, handler=_server_error),
+            functools.partial(ServerErrorMiddleware, handler=server_error),
             CompressionMiddleware,
             ExpressPathMiddleware,
             BodyParserMiddleware,
@@ -99,7 +103,7 @@ def create_app(
     )
     app.state = state
     set_api_class(app, DirectApi)
-    spec = load_spec(state.profile.contract)
+
     app.add_api(
         spec,
         resolver=Resolver(function_resolver=lambda operation_id: getattr(handlers, operation_id)),
@@ -117,13 +121,14 @@ def create_app(
     )
     app.add_url_rule("/auth/simple/login", "login", handlers.login, methods=["POST"])
     app.add_url_rule("/api/admin/user", "current_user", handlers.current_user, methods=["GET"])
-    routes = RouteTable(spec)
+    app.add_url_rule("/api/admin/ui-config", "ui_config", handlers.ui_config, methods=["GET"])
+    routes = RouteTable(spec, style)
 
     def problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
         # Connexion's own problems are about the body's media type (415) or routing.
         if exc.status == 415:
             provided = request.headers.get("content-type")
-            return _connexion_response(ContentTypeError(provided).response())
+            return _connexion_response(ContentTypeError(provided).response(style))
         return _connexion_response(routes.unrouted(request.scope, request.method))
 
     def http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
@@ -131,10 +136,10 @@ def create_app(
         return _connexion_response(routes.unrouted(request.scope, request.method))
 
     def unleash_error(request: ConnexionRequest, exc: UnleashError) -> ConnexionResponse:
-        return _connexion_response((handlers.defect_of(request.scope, exc) or exc).response())
+        return _connexion_response((handlers.defect_of(request.scope, exc) or exc).response(style))
 
     app.add_error_handler(UnleashError, unleash_error)
-    app.add_error_handler(Exception, lambda request, exc: _connexion_response(_unknown_error()))
+    app.add_error_handler(Exception, lambda request, exc: _connexion_response(unknown_error()))
     app.add_error_handler(ProblemException, problem)
     app.add_error_handler(HTTPException, http_exception)
     return app
@@ -145,12 +150,3 @@ def _connexion_response(response: Response) -> ConnexionResponse:
     return ConnexionResponse(
         status_code=response.status_code, body=response.body, headers=dict(response.headers)
     )
-
-
-def _unknown_error() -> Response:
-    # A bug in the mock: answered as Unleash answers its own unexpected errors, never leaking.
-    return UnleashError("An unexpected error occurred in the unleash-pat mock.").response()
-
-
-def _server_error(request: Request, exc: Exception) -> Response:
-    return _unknown_error()

@@ -3,7 +3,8 @@
 Like Unleash, authentication guards a path prefix (`/api/admin`), not individual operations, and
 runs before routing: an unknown path or method is a 401 without credentials and a 404 with them.
 The order is Unleash's authorization middleware:
-1. an admin API token in `Authorization` makes the caller an API user (no user id);
+1. an admin API token in `Authorization` makes the caller an API user (no user id), unless
+   the version lets a session cookie beat it (5.x);
 2. otherwise a session cookie from `POST /auth/simple/login` wins;
 3. otherwise a PAT (`user:…`, raw or after `Bearer `);
 4. otherwise 401: `UnauthorizedError` if an Authorization header was sent, else
@@ -86,8 +87,8 @@ def cookie_value(header: str, name: str) -> str | None:
 class Sessions:
     """Login sessions, in memory, behind a cookie signed as express-session signs it
     (`s:<id>.<HMAC-SHA256>`, with the mock's own secret); an unsigned or badly signed cookie is
-    no session. Like Unleash, a user keeps at most the version's number of sessions: a login
-    drops the oldest before adding its own."""
+    no session. Like Unleash, a user keeps at most the version's number of sessions (if it has a
+    cap): a login drops the oldest before adding its own."""
 
     def __init__(
         self, clock: Clock, profile: VersionProfile, rng: random.Random | None = None
@@ -108,9 +109,11 @@ class Sessions:
 
     def create(self, user: User) -> str:
         """Start a session; returns its Set-Cookie header value, written as Express writes it."""
-        own = [sid for sid, session in self._by_id.items() if session.user.id == user.id]
-        for sid in own[: max(0, len(own) - (self._profile.max_sessions_per_user - 1))]:
-            del self._by_id[sid]
+        cap = self._profile.max_sessions_per_user
+        if cap is not None:
+            own = [sid for sid, session in self._by_id.items() if session.user.id == user.id]
+            for sid in own[: max(0, len(own) - (cap - 1))]:
+                del self._by_id[sid]
         raw = self._rng.randbytes(24) if self._rng else secrets.token_bytes(24)
         sid = base64.urlsafe_b64encode(raw).decode().rstrip("=")  # as secrets.token_urlsafe
         expires = self._clock.time() + self._profile.session_seconds
@@ -208,9 +211,10 @@ def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
 
 def authenticate(state: MockState, headers: Headers, authorization: str) -> Principal:
     """`authorization` is `credential(headers)`, which the caller needs too."""
-    if authorization and state.store.is_admin_token(authorization):
-        return Principal(None, "admin-token")
+    admin = bool(authorization) and state.store.is_admin_token(authorization)
     session = state.sessions.lookup(headers.get("cookie"))
+    if admin and (session is None or not state.profile.cookie_beats_admin_token):
+        return Principal(None, "admin-token")
     if session is not None:
         return Principal(session.user, "session", session)
     if authorization.startswith("user:"):
@@ -247,10 +251,11 @@ class AuthMiddleware:
                 if retry_after is not None:
                     raise TooManyRequests(retry_after)
         except UnleashError as exc:
-            await exc.response()(scope, receive, send)
+            await exc.response(self.state.profile.errors)(scope, receive, send)
             return
         scope[PRINCIPAL_KEY] = principal
-        if principal.session is not None and not principal.session.resent:
-            principal.session.resent = True
-            send = with_headers(send, [(b"set-cookie", principal.session.cookie.encode())])
+        session = principal.session
+        if session is not None and not session.resent and self.state.profile.resends_session_cookie:
+            session.resent = True
+            send = with_headers(send, [(b"set-cookie", session.cookie.encode())])
         await self.app(scope, receive, send)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mock_server import fixtures as fixture_files
 from mock_server.options import Options
+from mock_server.versions import PROFILES
 
 _SHOWN_USERS = 10
 
@@ -42,6 +43,8 @@ def _serve(args: argparse.Namespace) -> int:
     from mock_server.serving import run_server
 
     options = Options(
+        unleash_version=args.unleash_version,
+        secure_account_tokens=args.secure_account_tokens,
         token_expiry_notifications=args.token_expiry_notifications,
         token_expiry_notification_days=tuple(args.token_expiry_notification_days),
         pats_kill_switch=args.pats_kill_switch,
@@ -65,6 +68,9 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     except sqlite3.Error as exc:
         print(f"unleash-pat: cannot use the state file {args.state}: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # an unknown version, or an option the version does not have
+        print(f"unleash-pat: {exc}", file=sys.stderr)
         return 2
     if (refusal := _exposure(args.host, fixtures, args.require_own_fixtures)) is not None:
         return refusal
@@ -117,6 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=4242)
     serve.add_argument("--fixtures", help="seed data YAML (default: the bundled default.yaml)")
+    serve.add_argument(
+        "--unleash-version",
+        default="8.2.0",
+        metavar="X",
+        help=f"the Unleash to answer as: {', '.join(PROFILES)}, or a major (default 8.2.0)",
+    )
+    serve.add_argument(
+        "--secure-account-tokens",
+        action="store_true",
+        help="UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN (8.2): new secrets are user:v2_…",
+    )
     serve.add_argument(
         "--token-expiry-notifications",
         action="store_true",

@@ -5,6 +5,8 @@ Unleash sends three JSON error shapes (see README, "Error bodies"):
 - service errors (403, 409, service 400, "PATs are disabled." 404): the same without `id`;
 - body-parser errors (malformed JSON 400, 413): just `{message}`.
 Every `details` holds one entry equal to `message` unless a validator gave its own list.
+How a version writes them (an `id` on every error, `description` beside each detail, property
+names in schema errors) is its profile's ErrorStyle, applied when the response is written.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from starlette.responses import Response
 
 from mock_server.responses import VARY, json_response, weak_etag
+from mock_server.versions import ErrorStyle
+
+REFERENCE_STYLE = ErrorStyle()
 
 SCHEMA_400 = (
     "Request validation failed: your request body or params contain invalid data. "
@@ -44,22 +50,57 @@ class UnleashError(Exception):
         self,
         message: str,
         details: list[dict[str, str]] | None = None,
-        *,
-        with_id: bool | None = None,  # where the version, not the kind, decides
     ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or [{"message": message}]
-        if with_id is not None:
-            self.with_id = with_id
 
-    def body(self) -> dict[str, Any]:
+    def body(self, style: ErrorStyle = REFERENCE_STYLE) -> dict[str, Any]:
+        with_id = self.with_id or style.every_error_has_id
         new_id = ERROR_IDS.get()
-        head = {"id": new_id() if new_id else str(uuid.uuid4())} if self.with_id else {}
-        return {**head, "name": self.name, "message": self.message, "details": self.details}
+        head = {"id": new_id() if new_id else str(uuid.uuid4())} if with_id else {}
+        return {**head, "name": self.name, "message": self.message, "details": self._details(style)}
 
-    def response(self) -> Response:
-        return json_response(self.body(), self.status)
+    def _details(self, style: ErrorStyle) -> list[dict[str, str]]:
+        if not style.detail_descriptions:
+            return self.details
+        return [
+            {**d, "description": d["message"]} if "description" not in d else d
+            for d in self.details
+        ]
+
+    def response(self, style: ErrorStyle = REFERENCE_STYLE) -> Response:
+        return json_response(self.body(style), self.status)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """The first thing a request's data breaks, as Ajv reports it: where (a JSON pointer such as
+    `/body/description`), what (`must be string`), and the value as it was sent (JSON text);
+    `sent` is None for a required property that is missing."""
+
+    pointer: str
+    predicate: str
+    sent: str | None = None
+
+    def detail(self, style: ErrorStyle) -> dict[str, str]:
+        if not style.property_paths:
+            text = self._text(self.pointer, self.sent)
+            if self.sent is None:
+                return {"path": self.pointer, "message": text}
+            return {"message": text, "path": self.pointer}
+        # 5.x validates the body alone: the property is named relative to it, and its value is
+        # looked up by that name, so the body itself ("") is reported as `undefined`.
+        name = self.pointer.partition("/")[2].partition("/")[2]
+        text = self._text(name, self.sent if name else "undefined")
+        if self.sent is None:
+            return {"path": name, "description": text, "message": text}
+        return {"description": text, "message": text, "path": name}
+
+    def _text(self, name: str, sent: str | None) -> str:
+        if self.sent is None:
+            return f"The `{name}` property is required. It was not present on the data you sent."
+        return f"The `{name}` property {self.predicate}. You sent {sent}."
 
 
 class SchemaError(UnleashError):
@@ -67,8 +108,12 @@ class SchemaError(UnleashError):
 
     status, name, with_id = 400, "BadDataError", True
 
-    def __init__(self, details: list[dict[str, str]]) -> None:
-        super().__init__(SCHEMA_400, details)
+    def __init__(self, violation: Violation) -> None:
+        super().__init__(SCHEMA_400)
+        self.violation = violation
+
+    def _details(self, style: ErrorStyle) -> list[dict[str, str]]:
+        return [self.violation.detail(style)]
 
 
 class BadDataError(UnleashError):
@@ -76,8 +121,8 @@ class BadDataError(UnleashError):
 
     status, name = 400, "BadDataError"
 
-    def __init__(self, text: str, *, with_id: bool | None = None) -> None:
-        super().__init__(SERVICE_400 + text, [{"message": text}], with_id=with_id)
+    def __init__(self, text: str) -> None:
+        super().__init__(SERVICE_400 + text, [{"message": text}])
 
 
 class BodyParserError(UnleashError):
@@ -87,7 +132,7 @@ class BodyParserError(UnleashError):
         super().__init__(message)
         self.status = status  # type: ignore[misc]
 
-    def body(self) -> dict[str, Any]:
+    def body(self, style: ErrorStyle = REFERENCE_STYLE) -> dict[str, Any]:
         return {"message": self.message}
 
 
@@ -97,9 +142,9 @@ class AuthenticationRequired(UnleashError):
     def __init__(self) -> None:
         super().__init__(LOGIN_HINT)
 
-    def body(self) -> dict[str, Any]:
+    def body(self, style: ErrorStyle = REFERENCE_STYLE) -> dict[str, Any]:
         return {
-            **super().body(),
+            **super().body(style),
             "path": "/auth/simple/login",
             "type": "password",
             "defaultHidden": False,
@@ -173,7 +218,7 @@ class TooManyRequests(UnleashError):
         super().__init__("Too many requests, please try again later.")
         self.retry_after = retry_after
 
-    def response(self) -> Response:
+    def response(self, style: ErrorStyle = REFERENCE_STYLE) -> Response:
         body = self.message.encode()
         return Response(
             body,

@@ -14,6 +14,8 @@ from mock_server.store import PatStore, StoreError, User
 from mock_server.validation import is_date_time, parse_date_time
 from mock_server.versions import VersionProfile
 
+# Either format authenticates on any version: `user:<56 hex>`, or 8.2.0's secure account token.
+SECRET_PATTERN = "^user:([0-9a-f]{56}|v2_[A-Za-z0-9_-]{22}_[A-Za-z0-9_-]{43})$"
 _SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -39,7 +41,7 @@ _SCHEMA: dict[str, Any] = {
                             "required": ["description", "secret", "expiresAt"],
                             "properties": {
                                 "description": {"type": "string", "minLength": 1},
-                                "secret": {"type": "string", "pattern": "^user:[0-9a-f]{56}$"},
+                                "secret": {"type": "string", "pattern": SECRET_PATTERN},
                                 "expiresAt": {"type": "string", "format": "date-time"},
                             },
                         },
@@ -137,7 +139,10 @@ def _schema_problem(error: jsonschema.ValidationError) -> str:
     where = "/".join(str(p) for p in error.absolute_path) or "top level"
     if error.absolute_path and error.absolute_path[-1] == "secret":
         # jsonschema's message quotes the value: never print a secret.
-        return f"at {where}: must be user: followed by 56 lowercase hex digits"
+        return (
+            f"at {where}: must be user: followed by 56 lowercase hex digits, or a secure "
+            "account token user:v2_<22 base64url>_<43 base64url>"
+        )
     return f"at {where}: {error.message}"
 
 

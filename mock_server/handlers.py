@@ -8,6 +8,8 @@ writes the answer in Unleash's format.
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -33,11 +35,16 @@ from mock_server.errors import (
 )
 from mock_server.responses import EndResponse, json_response
 from mock_server.store import Pat, StoreError, User
-from mock_server.validation import check, parse_date_time
-from mock_server.versions import UnknownDelete
+from mock_server.validation import check, js_number, parse_date_time
+from mock_server.versions import IdCheck, UnknownDelete, VersionProfile
 
 if TYPE_CHECKING:
     from mock_server.state import MockState
+
+# What PostgreSQL reads as an int4: optional spaces, a sign, decimal digits (leading zeros
+# aside, at most 10: int() stays cheap, and a longer number is out of range anyway).
+_INT4_TEXT = re.compile(r"[ \t\n\r\f\v]*[+-]?0*[0-9]{1,10}[ \t\n\r\f\v]*")
+_INT4_MIN, _INT4_MAX = -(2**31), 2**31 - 1
 
 _STORE_ERRORS: dict[str, type[UnleashError]] = {
     "limit": OperationDenied,
@@ -78,10 +85,11 @@ def pat_json(pat: Pat, *, secret: str | None = None, warning: str | None = None)
     return body
 
 
-def user_json(user: User, *, session: bool, max_sessions: int) -> dict:
-    """Unleash's user object; a session (login, cookie) adds six keys that a PAT does not see."""
+def user_json(user: User, *, session: bool, profile: VersionProfile) -> dict:
+    """Unleash's user object; a session (login, cookie) adds keys that a PAT does not see."""
     email = user.email or ""
-    body = {
+    body: dict = {"isAPI": False} if profile.user_is_api else {}
+    body |= {
         "accountType": "User",
         "id": user.id,
         "name": user.name or user.username,
@@ -94,14 +102,15 @@ def user_json(user: User, *, session: bool, max_sessions: int) -> dict:
         "createdAt": timestamp(user.created_at),
     }
     if session:
-        body |= {
+        values = {
             "scimId": None,
             "seatType": None,
             "companyRole": None,
             "productUpdatesEmailConsent": None,
             "deletedSessions": 0,
-            "activeSessions": max_sessions,
+            "activeSessions": profile.max_sessions_per_user,
         }
+        body |= {key: values[key] for key in profile.session_user_keys}
     return body
 
 
@@ -117,9 +126,8 @@ class PatHandlers:
         self.state = state
 
     def _service_error(self, kind: str, error: type[UnleashError] = BadDataError) -> UnleashError:
-        """A service error in the version's words, with or without an `id` as it sends them."""
-        profile = self.state.profile
-        return error(profile.message(kind), with_id=profile.service_error_ids)
+        """A service error in the version's words."""
+        return error(self.state.profile.message(kind))
 
     def _defect(self, kind: str, **values: object) -> UnleashError | None:
         """Bug-compatible mode: the version's defect as it answers it (a 500 leaking SQL), from
@@ -140,11 +148,17 @@ class PatHandlers:
         pat_id, error = check({"type": "integer"}, scope.get("path_params", {}).get("id"), "")
         if error or -(2**31) <= pat_id < 2**31:
             return None
-        if principal.user is None:
-            return self._defect("delete_as_api_token")
-        shown = node_json.number_to_string(pat_id)
-        kind = "delete_id_out_of_range" if shown.lstrip("-").isdigit() else "delete_id_syntax"
-        return self._defect(kind, id=shown)
+        # 8.x compiles its DELETE first (an admin token has no user id to bind); earlier
+        # versions look the PAT up first, and that query fails on the id.
+        if principal.user is None and self.state.profile.unknown_delete is UnknownDelete.OK:
+            return self._defect("admin_token_delete")
+        return self._id_defect(node_json.number_to_string(pat_id))
+
+    def _id_defect(self, shown: str) -> UnleashError | None:
+        """PostgreSQL's refusal of an id int4 cannot hold, `shown` as Unleash sent it."""
+        digits = shown.removeprefix("-").isdigit()
+        kind = "delete_id_out_of_range" if digits else "delete_id_not_int4_syntax"
+        return self._defect(kind, value=shown)
 
     def _caller(self, *, kill_switch: bool = True) -> User:
         principal: Principal = request_scope[PRINCIPAL_KEY]
@@ -179,18 +193,40 @@ class PatHandlers:
             pat, secret = self.state.store.create(user.id, body["description"], expires_at)
         except StoreError as exc:
             error = self._service_error(exc.kind, _STORE_ERRORS.get(exc.kind, BadDataError))
-            raise (self._defect(exc.kind) or error) from None
+            defect = self._defect("nul_description") if exc.kind == "nul" else None
+            raise (defect or error) from None
         return json_response(pat_json(pat, secret=secret), 201)
 
-    async def deletePat(self, id: int) -> Response:
+    async def deletePat(self, id: int | str) -> Response:
+        pat_id = self._pat_id(id)
+        # Where the version looks the PAT up first, an id no PAT has is a 404 for any caller,
+        # an admin API token included; another user's PAT exists, and is answered 200.
+        profile, store = self.state.profile, self.state.store
+        if profile.unknown_delete is UnknownDelete.NOT_FOUND and not store.exists(pat_id):
+            raise self._service_error("unknown_pat", NotFound)
         principal: Principal = request_scope[PRINCIPAL_KEY]
-        if principal.user is None and (defect := self._defect("delete_as_api_token")):
+        if principal.user is None and (defect := self._defect("admin_token_delete")):
             raise defect
         user = self._caller(kill_switch=False)  # Unleash's kill switch spares DELETE
-        deleted = self.state.store.delete(user.id, id)
-        if not deleted and self.state.profile.unknown_delete is UnknownDelete.NOT_FOUND:
-            raise self._service_error("unknown_pat", NotFound)
+        store.delete(user.id, pat_id)
         return EndResponse(200)
+
+    def _pat_id(self, raw: int | str) -> int:
+        """The id as the contract's validator left it, or (5.x, where the contract says string)
+        as id-number-middleware checks it: `Number.isInteger(Number(id))`."""
+        if self.state.profile.id_check is IdCheck.SCHEMA:
+            assert isinstance(raw, int)
+            return raw
+        text = str(raw)
+        number = js_number(text)
+        if not (math.isfinite(number) and number % 1 == 0):
+            raise self._service_error("not_an_integer")
+        # Real 5.x then hands the text itself to PostgreSQL: `1e3`, `0x10`, `107.0` or a value
+        # beyond int4 fail there with a 500 leaking SQL, and nothing is deleted. The mock
+        # answers the 400 that was meant.
+        if not _INT4_TEXT.fullmatch(text) or not _INT4_MIN <= int(text) <= _INT4_MAX:
+            raise self._id_defect(text) or self._service_error("not_an_integer")
+        return int(text)
 
     # -- the bootstrap routes real clients use, outside the contract ----------------------
     async def login(self, request: Request) -> Response:
@@ -202,14 +238,15 @@ class PatHandlers:
     def _login(self, request: Request, retry_after: int | None) -> Response:
         if retry_after is not None:
             return TooManyRequests(retry_after).response()
+        style = self.state.profile.errors
         body, error = check(_LOGIN_SCHEMA, request.scope.get(BODY_KEY, {}), "/body")
         if error:
-            return SchemaError([error]).response()
+            return SchemaError(error).response(style)
         user = self.state.store.check_password(body["username"], body["password"])
         if user is None:
-            return PasswordMismatch().response()
+            return PasswordMismatch().response(style)
         return json_response(
-            user_json(user, session=True, max_sessions=self.state.profile.max_sessions_per_user),
+            user_json(user, session=True, profile=self.state.profile),
             headers={"Set-Cookie": self.state.sessions.create(user)},
         )
 
@@ -218,7 +255,8 @@ class PatHandlers:
         if principal.user is None:
             # Unleash describes the admin API token here, secret included; the mock leaves
             # the secret out.
-            user: dict = {
+            user: dict = {"isAPI": True} if self.state.profile.user_is_api else {}
+            user |= {
                 "username": "admin-api-token",
                 "permissions": ["ADMIN"],
                 "environment": "*",
@@ -229,9 +267,7 @@ class PatHandlers:
             admin = True
         else:
             user = user_json(
-                principal.user,
-                session=principal.via == "session",
-                max_sessions=self.state.profile.max_sessions_per_user,
+                principal.user, session=principal.via == "session", profile=self.state.profile
             )
             admin = principal.user.admin
         body = {
@@ -243,6 +279,40 @@ class PatHandlers:
         return json_response(
             body,
             headers={"cache-control": "no-store"},
+            if_none_match=request.headers.get("if-none-match"),
+        )
+
+    async def ui_config(self, request: Request) -> Response:
+        """The part of Unleash's UI configuration a client reads (the version above all), in
+        the version's key order."""
+        profile, options = self.state.profile, self.state.options
+        flags = {"personalAccessTokensKillSwitch": options.pats_kill_switch}
+        if profile.expiry_warnings:
+            flags["tokenExpiryNotifications"] = options.token_expiry_notifications
+        values = {
+            "environment": "Open Source",
+            "flags": flags,
+            "version": profile.version,
+            "emailEnabled": False,
+            "unleashUrl": str(request.base_url).rstrip("/"),
+            "baseUriPath": "",
+            "authenticationType": "open-source",
+            "segmentValuesLimit": 1000,
+            "strategySegmentsLimit": 5,
+            "frontendApiOrigins": ["*"],
+            "versionInfo": {
+                "current": {"oss": profile.version, "enterprise": ""},
+                "latest": {},
+                "isLatest": True,
+                "instanceId": self.state.instance_id,
+            },
+            "prometheusAPIAvailable": False,
+            "disablePasswordAuth": False,
+            "maintenanceMode": False,
+            "maxSessionsCount": 0,
+        }
+        return json_response(
+            {key: values[key] for key in profile.ui_config_keys},
             if_none_match=request.headers.get("if-none-match"),
         )
 

@@ -17,6 +17,9 @@ class Options:
     rate_limit_per_minute: int = 20_000  # TOKEN_AUTHENTICATION_RATE_LIMIT_PER_MINUTE
     login_rate_limit_per_minute: int = 10  # SIMPLE_LOGIN_LIMIT_PER_MINUTE
     seen_at_flush_seconds: float = 180.0  # how often Unleash writes buffered PAT uses
+    # UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN: new secrets are `user:v2_…` (where the version
+    # has it); secrets of both formats authenticate either way.
+    secure_account_tokens: bool = False
     # Answer the version's known defects as it does (500s leaking SQL) instead of the 4xx meant.
     bug_compatible: bool = False
     seed: int | None = None  # makes secrets and error ids reproducible from every reset

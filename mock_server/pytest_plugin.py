@@ -28,6 +28,7 @@ import pytest
 import uvicorn
 
 from mock_server.app import MockApp, create_app
+from mock_server.options import Options
 from mock_server.serving import server_config
 from mock_server.state import MockState
 
@@ -81,6 +82,18 @@ class RunningMock:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("unleash_pat_fixtures", "fixtures YAML for the unleash mock (default: bundled)")
+    parser.addini(
+        "unleash_pat_version",
+        "the Unleash version the mock answers as: 5.12.8, 6.10.1, 7.6.5, 8.2.0 or a major",
+        default="8.2.0",
+    )
+
+
+def _create(config: pytest.Config) -> MockApp:
+    return create_app(
+        config.getini("unleash_pat_fixtures") or None,
+        options=Options(unleash_version=config.getini("unleash_pat_version")),
+    )
 
 
 def _free_port() -> int:
@@ -91,7 +104,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
-    app = create_app(pytestconfig.getini("unleash_pat_fixtures") or None)
+    app = _create(pytestconfig)
     port = _free_port()
     server = uvicorn.Server(server_config(app, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, name="unleash-pat-mock", daemon=True)
@@ -131,4 +144,4 @@ def unleash(unleash_session_server: RunningMock, unleash_options: dict[str, Any]
 @pytest.fixture
 def unleash_app(pytestconfig: pytest.Config) -> MockApp:
     """A fresh in-process mock (an ASGI app) for each test."""
-    return create_app(pytestconfig.getini("unleash_pat_fixtures") or None)
+    return _create(pytestconfig)

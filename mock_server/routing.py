@@ -15,12 +15,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.errors import PathNotFound
 from mock_server.responses import VARY, weak_etag
+from mock_server.versions import ErrorStyle
 
 RAW_PATH_KEY = "unleash_pat.raw_path"
 ROUTE_PREFIXES = (
     "/health",
     "/api/admin/user/tokens",
     "/api/admin/user",
+    "/api/admin/ui-config",
     "/auth/simple/login",
     "/docs/openapi.json",
     "/api/admin",
@@ -56,7 +58,8 @@ class ExpressPathMiddleware:
 class RouteTable:
     """Which methods each path of the contract takes, for Express's automatic OPTIONS answer."""
 
-    def __init__(self, spec: dict) -> None:
+    def __init__(self, spec: dict, style: ErrorStyle) -> None:
+        self._style = style
         self._routes = [
             (
                 re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"),
@@ -88,4 +91,4 @@ class RouteTable:
         raw = _SLASHES.sub("/", scope.get(RAW_PATH_KEY, scope["path"]))
         if raw.lower().startswith("/api/"):
             raw = "/api" + raw[4:]
-        return PathNotFound(raw).response()
+        return PathNotFound(raw).response(self._style)

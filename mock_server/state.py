@@ -5,6 +5,7 @@ a MockState; `reset()` rebuilds everything from the fixtures, as a fresh Unleash
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from dataclasses import replace
@@ -37,7 +38,11 @@ class MockState:
         self.fixtures = fixtures
         self.options = options or Options()
         self.profile: VersionProfile = resolve(self.options.unleash_version)
+        if self.options.secure_account_tokens and not self.profile.secure_account_tokens:
+            raise ValueError(f"{self.profile.name} has no secure account tokens")
         self.clock = clock or Clock()
+        # Unleash's instanceId, fixed per database (GET /api/admin/ui-config).
+        self.instance_id = str(uuid.uuid4())
         self.journal = Journal(journal_size)
         self.faults = Faults()
         self._store_class = store_class
@@ -51,7 +56,9 @@ class MockState:
         settings: dict[str, Any] = {
             "clock": self.clock,
             "pat_limit": self.profile.pat_limit,
-            "new_secret": lambda: self.profile.new_secret(self.rng),
+            "new_secret": functools.partial(
+                self.profile.new_secret, secure=self.options.secure_account_tokens, rng=self.rng
+            ),
             "seen_at_flush_seconds": self.options.seen_at_flush_seconds,
         }
         if self._state_path is None:
@@ -80,14 +87,16 @@ class MockState:
         self.faults.clear()
 
     def configure(self, **changes: Any) -> None:
-        """Change options at runtime (fields of Options). A new version rebuilds the state from
-        the fixtures; it must be served by the same contract (the routes are built once)."""
+        """Change options at runtime (fields of Options). The version stays the one the mock
+        was made for: its routes, contract and error style are built into the app."""
         options = replace(self.options, **changes)
-        profile = resolve(options.unleash_version)
-        if profile.contract != self.profile.contract:
-            raise ValueError(f"{profile.name} needs another contract; start a new mock for it")
-        rebuild = profile is not self.profile or options.seed != self.options.seed
-        self.options, self.profile = options, profile
+        if resolve(options.unleash_version) is not self.profile:
+            raise ValueError(
+                f"this mock answers as {self.profile.name}; start another mock for another "
+                "version (serve --unleash-version)"
+            )
+        rebuild = options.seed != self.options.seed
+        self.options = options
         if rebuild:
             self._build()
         else:

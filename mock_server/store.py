@@ -206,6 +206,10 @@ class PatStore:
         owned = self._pats.get(user_id)
         return list(owned.by_id.values()) if owned else []
 
+    def exists(self, pat_id: int) -> bool:
+        """Whether any user holds a PAT with this id."""
+        return pat_id in self._pat_owner
+
     def delete(self, user_id: int, pat_id: int) -> bool:
         """Delete the caller's own PAT; another user's or an unknown id deletes nothing."""
         with self._lock:

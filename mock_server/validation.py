@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 from mock_server import node_json
 from mock_server._compat import operation_of, validator_map
 from mock_server.body_parser import BODY_KEY, is_json
-from mock_server.errors import ContentTypeError, SchemaError
+from mock_server.errors import ContentTypeError, SchemaError, Violation
 
 _MISSING = object()
 
@@ -42,7 +42,8 @@ _JS_WHITESPACE = (
     " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
-_JS_DECIMAL = re.compile(r"^[+-]?(Infinity|(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)$")
+# Digits after a point only: `\d+\.?\d*` would try every split of a long digit run (quadratic).
+_JS_DECIMAL = re.compile(r"^[+-]?(Infinity|(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)$")
 
 
 def is_date_time(value: str) -> bool:
@@ -137,17 +138,17 @@ def _type_ok(value: Any, kind: str) -> bool:
     return kind == "number" or (isinstance(value, int) or value % 1 == 0)
 
 
-def _error(path: str, message: str, value: Any) -> dict[str, str]:
+def _error(path: str, message: str, value: Any) -> Violation:
     try:
         sent = node_json.stringify(value)
     except RecursionError:
         sent = "[value too large or deeply nested to display]"
-    return {"message": f"The `{path}` property {message}. You sent {sent}.", "path": path}
+    return Violation(path, message, sent)
 
 
-def check(schema: dict[str, Any], value: Any, path: str) -> tuple[Any, dict[str, str] | None]:
+def check(schema: dict[str, Any], value: Any, path: str) -> tuple[Any, Violation | None]:
     """Validate `value` (at JSON pointer `path`) the way Ajv would; returns the coerced value and
-    the first error in Unleash's words, or None."""
+    the first error, or None."""
     kind = schema.get("type")
     if kind and not _type_ok(value, kind):
         coerced = _coerce(value, kind)
@@ -157,12 +158,7 @@ def check(schema: dict[str, Any], value: Any, path: str) -> tuple[Any, dict[str,
     if isinstance(value, dict):
         for name in schema.get("required", []):
             if name not in value:
-                missing = f"{path}/{name}"
-                return value, {
-                    "path": missing,
-                    "message": f"The `{missing}` property is required. "
-                    "It was not present on the data you sent.",
-                }
+                return value, Violation(f"{path}/{name}", "is required")
         for name, sub in schema.get("properties", {}).items():
             if name in value:
                 value[name], error = check(sub, value[name], f"{path}/{name}")
@@ -191,7 +187,7 @@ class UnleashParameterValidator(ParameterValidator):
             name = param["name"]
             params[name], error = check(param["schema"], params.get(name), f"/params/{name}")
             if error:
-                raise SchemaError([error])
+                raise SchemaError(error)
 
 
 class UnleashBodyValidator(AbstractRequestBodyValidator):
@@ -204,7 +200,7 @@ class UnleashBodyValidator(AbstractRequestBodyValidator):
             raise ContentTypeError(content_type)
         body, error = check(self._schema, scope.get(BODY_KEY, {}), "/body")
         if error:
-            raise SchemaError([error])
+            raise SchemaError(error)
         scope[BODY_KEY] = body
         return receive, scope
 

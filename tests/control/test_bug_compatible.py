@@ -60,3 +60,35 @@ def test_ids_that_are_no_integers_stay_a_400_in_bug_compatible_mode():
     with TestClient(create_app(options=Options(bug_compatible=True))) as client:
         for token in (ADMIN_PAT, ADMIN_API_TOKEN):
             assert client.delete(f"{TOKENS}/abc", headers=auth(token)).status_code == 400
+
+
+def _versioned(version: str) -> TestClient:
+    return TestClient(create_app(options=Options(unleash_version=version, bug_compatible=True)))
+
+
+@pytest.mark.parametrize("version", ["5", "6", "7"])
+def test_before_8_an_admin_token_deletes_a_missing_id_as_404_and_an_existing_one_as_the_defect(
+    version,
+):
+    with _versioned(version) as client:
+        assert client.delete(f"{TOKENS}/999", headers=auth(ADMIN_API_TOKEN)).status_code == 404
+        defect = client.delete(f"{TOKENS}/1", headers=auth(ADMIN_API_TOKEN))
+        assert defect.status_code == 500
+        assert defect.json()["message"] == client.app.state.profile.defects["admin_token_delete"]
+
+
+@pytest.mark.parametrize(("version", "query"), [("5", "select"), ("7", "select"), ("8", "delete")])
+def test_an_id_beyond_int4_fails_in_the_query_the_version_runs_first(version, query):
+    with _versioned(version) as client:
+        response = client.delete(f"{TOKENS}/2147483648", headers=auth(ADMIN_PAT))
+        assert response.status_code == 500
+        message = response.json()["message"]
+        assert message.startswith(f"{query} * from" if query == "select" else "delete from")
+        assert message.endswith('value "2147483648" is out of range for type integer')
+
+
+def test_5x_hands_an_id_like_1e3_to_postgresql_as_text():
+    with _versioned("5") as client:
+        response = client.delete(f"{TOKENS}/1e3", headers=auth(ADMIN_PAT))
+        assert response.status_code == 500
+        assert response.json()["message"].endswith('invalid input syntax for type integer: "1e3"')

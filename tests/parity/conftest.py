@@ -17,8 +17,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server import Clock as MockClock
-from mock_server import create_app
+from mock_server import Options, create_app
 from mock_server.fixtures import parse
+from mock_server.versions import DEFAULT, VersionProfile, resolve
 
 from .deliberate import Deliberate
 from .deliberate import load as load_deliberate
@@ -210,7 +211,25 @@ def real_target(users: Users) -> Iterator[Target]:
 
 
 @pytest.fixture(scope="session")
-def mock_target(users: Users) -> Iterator[Target]:
+def target_profile() -> VersionProfile:
+    """The version the mock answers as: $UNLEASH_VERSION, else what the real server says it is
+    (GET /api/admin/ui-config), else the default (8.2.0)."""
+    if version := os.environ.get("UNLEASH_VERSION"):
+        return resolve(version)
+    env = real_env()
+    if env is None:
+        return DEFAULT
+    response = httpx.get(
+        f"{env['UNLEASH_URL']}/api/admin/ui-config",
+        headers={"Authorization": env["UNLEASH_ADMIN_TOKEN"]},
+        timeout=30,
+    )
+    assert response.status_code == 200, f"reading the real server's version: {response.text}"
+    return resolve(response.json()["version"])
+
+
+@pytest.fixture(scope="session")
+def mock_target(users: Users, target_profile: VersionProfile) -> Iterator[Target]:
     pats = tuple("user:" + secrets.token_hex(28) for _ in range(2))
     admin_token = "*:*." + secrets.token_hex(32)
     # The same users as on the real server: names, emails and passwords (ids need not match).
@@ -245,7 +264,10 @@ def mock_target(users: Users) -> Iterator[Target]:
         }
     )
     clock = Clock(MockClock())
-    app = create_app(fixtures, clock=clock.mock)
+    # The real server's secret format: the variable scripts/real-unleash.sh starts it with.
+    secure = os.environ.get("UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN", "").lower() == "true"
+    options = Options(unleash_version=target_profile, secure_account_tokens=secure)
+    app = create_app(fixtures, options=options, clock=clock.mock)
     with TestClient(
         app,
         base_url="http://mock",
@@ -263,5 +285,6 @@ def mock_target(users: Users) -> Iterator[Target]:
 
 
 @pytest.fixture(scope="session")
-def deliberate_entries() -> list[Deliberate]:
-    return load_deliberate()
+def deliberate_entries(target_profile: VersionProfile) -> list[Deliberate]:
+    """The entries that hold for the version compared."""
+    return [e for e in load_deliberate() if e.holds_for(target_profile.version)]

@@ -1,5 +1,6 @@
 """deliberate_differences.yaml: the reviewed places where the mock differs from real Unleash on
-purpose. An entry names a scenario and the fields (fnmatch globs over `step.field`) it excuses."""
+purpose. An entry names a scenario and the fields (fnmatch globs over `step.field`) it excuses,
+and optionally the Unleash `versions` it holds for (all versions when absent)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .normalize import Difference
 
 PATH = Path(__file__).with_name("deliberate_differences.yaml")
 KEYS = ("scenario", "fields", "real", "mock", "reason")
+OPTIONAL = ("versions",)
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,10 @@ class Deliberate:
     real: str
     mock: str
     reason: str
+    versions: tuple[str, ...] = ()  # empty: every version
+
+    def holds_for(self, version: str) -> bool:
+        return not self.versions or version in self.versions
 
     def covers(self, scenario: str, difference: Difference) -> bool:
         return scenario == self.scenario and any(
@@ -34,7 +40,9 @@ def load(path: Path = PATH) -> list[Deliberate]:
     entries: list[dict[str, Any]] = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     loaded = []
     for number, entry in enumerate(entries, 1):
-        problems = [k for k in KEYS if not entry.get(k)] + [k for k in entry if k not in KEYS]
+        problems = [k for k in KEYS if not entry.get(k)] + [
+            k for k in entry if k not in KEYS + OPTIONAL
+        ]
         if problems:
             raise ValueError(f"{path.name} entry {number}: missing or unknown {problems}")
         fields = entry["fields"]
@@ -45,6 +53,7 @@ def load(path: Path = PATH) -> list[Deliberate]:
                 str(entry["real"]),
                 str(entry["mock"]),
                 str(entry["reason"]),
+                tuple(str(v) for v in entry.get("versions", ())),
             )
         )
     return loaded

@@ -16,6 +16,9 @@ from typing import Any
 from .targets import Run
 
 SECRET = re.compile(r"user:[0-9a-f]{56}")
+# 8.2.0's secure account token (UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN): its own stand-in, so
+# that a target making the other format still differs.
+SECURE_SECRET = re.compile(r"user:v2_[A-Za-z0-9_-]{22}_[A-Za-z0-9_-]{43}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 GRAVATAR = re.compile(r"https://gravatar\.com/avatar/[0-9a-f]{64}\?s=42&d=retro&r=g")
@@ -67,6 +70,8 @@ class _Normalizer:
                 return self.run.volatile[value]
             if key == "secret" and SECRET.fullmatch(value):
                 return "<secret>"
+            if key == "secret" and SECURE_SECRET.fullmatch(value):
+                return "<secure secret>"
             if key == "id" and UUID.fullmatch(value):
                 return "<uuid>"
             if key == "seenAt" and TIMESTAMP.fullmatch(value):

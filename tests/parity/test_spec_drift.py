@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server.app import load_spec
-from mock_server.versions import DEFAULT
+from mock_server.versions import VersionProfile
 
 from .conftest import NO_REAL_SERVER, real_env
 
@@ -37,8 +36,9 @@ def real_spec() -> Spec:
 
 
 @pytest.fixture(scope="module")
-def our_spec() -> Spec:
-    return load_spec(DEFAULT.contract)
+def our_spec(target_profile: VersionProfile) -> Spec:
+    """The contract of the version the real server runs."""
+    return target_profile.spec()
 
 
 def resolve(spec: Spec, node: dict[str, Any]) -> dict[str, Any]:
