@@ -1,7 +1,8 @@
-"""`pytest contract_tests [--base-url URL --token PAT ...]`: the contract suite under pytest.
+"""`pytest --pyargs contract_tests [--unleash-url URL --unleash-token PAT ...]`: the contract
+suite under pytest (its options: pytest_options.py, registered by the installed package).
 
-The same checks as `unleash-pat check`, one test each; without --base-url they run against the
-mock in-process. PATs the run creates are deleted when the session ends, whatever happened.
+The same checks as `unleash-pat check`, one test each; without --unleash-url they run against
+the mock in-process. PATs the run creates are deleted when the session ends, whatever happened.
 """
 
 from __future__ import annotations
@@ -12,19 +13,6 @@ import pytest
 
 from contract_tests.report import Baseline
 from contract_tests.suite import CannotRun, Settings, Suite, cleaning_up
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("unleash-pat contract suite")
-    group.addoption("--base-url", dest="contract_base_url", help="the Unleash to check")
-    group.addoption("--token", dest="contract_token", help="a user's PAT")
-    group.addoption("--token-2", dest="contract_token_2", help="a second user's PAT")
-    group.addoption("--admin-token", dest="contract_admin_token", help="an admin API token")
-    group.addoption("--profile", dest="contract_profile", default="ci", choices=["ci", "thorough"])
-    group.addoption("--seed", dest="contract_seed", type=int)
-    group.addoption("--rate-limit", dest="contract_rate_limit", type=float)
-    group.addoption("--baseline", dest="contract_baseline", help="known defects (YAML)")
-    group.addoption("--read-only", dest="contract_read_only", action="store_true")
 
 
 @pytest.fixture(scope="session")

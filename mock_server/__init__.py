@@ -1,17 +1,34 @@
-"""unleash-pat's mock of Unleash's personal access token (PAT) API."""
+"""unleash-pat's mock of Unleash's personal access token (PAT) API.
 
-import warnings
+The names below load on first use: the pytest plugin imports this package in every pytest run
+of an environment that has it installed, and must not pay for connexion there.
+"""
 
-# connexion imports starlette's TestClient at import time, which warns on Starlette 1.x.
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+from __future__ import annotations
 
-from mock_server.app import MockApp, create_app
-from mock_server.clock import Clock
-from mock_server.fixtures import FixtureError, Fixtures
-from mock_server.options import Options
-from mock_server.state import MockState
-from mock_server.store import PatStore
-from mock_server.versions import VersionProfile
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mock_server.app import MockApp, create_app
+    from mock_server.clock import Clock
+    from mock_server.fixtures import FixtureError, Fixtures
+    from mock_server.options import Options
+    from mock_server.state import MockState
+    from mock_server.store import PatStore
+    from mock_server.versions import VersionProfile
+
+_HOMES = {
+    "Clock": "mock_server.clock",
+    "FixtureError": "mock_server.fixtures",
+    "Fixtures": "mock_server.fixtures",
+    "MockApp": "mock_server.app",
+    "MockState": "mock_server.state",
+    "Options": "mock_server.options",
+    "PatStore": "mock_server.store",
+    "VersionProfile": "mock_server.versions",
+    "create_app": "mock_server.app",
+}
 
 __all__ = [
     "Clock",
@@ -24,3 +41,15 @@ __all__ = [
     "VersionProfile",
     "create_app",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

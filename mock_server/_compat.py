@@ -1,4 +1,10 @@
-"""Every private API of a dependency the mock relies on, in one place.
+"""connexion, imported quietly, and every private API of a dependency the mock relies on.
+
+No other module imports connexion: connexion 3.3 reads jsonschema's deprecated `RefResolver` and
+imports `starlette.testclient` (which, on Starlette 1.x without `httpx2`, warns), both at import
+time, and a library must not make a user's `-W error` test run fail. The warnings are silenced for
+this one import, by category or text and by the importing module, without touching the process's
+filters.
 
 From connexion 3, which has no public hook for them: the class that calls handlers (to call
 them directly), the validator map of an operation (to build validators once), and how path
@@ -12,18 +18,68 @@ that a dependency that moved them fails at once with this message, not on some l
 from __future__ import annotations
 
 import asyncio
+import warnings
 from importlib.metadata import version
 from typing import Any
 
 import starlette.routing
-from connexion import AsyncApp
-from connexion.frameworks.starlette import starlettify_path
-from connexion.middleware.request_validation import RequestValidationOperation
-from connexion.middleware.routing import RoutingAPI, RoutingMiddleware, RoutingOperation
-from connexion.operations import AbstractOperation
-from connexion.spec import Specification
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"connexion\.")
+    # connexion 3.1 imports `multipart`, which python-multipart 0.0.13+ renamed.
+    warnings.filterwarnings("ignore", category=PendingDeprecationWarning, module=r"connexion\.")
+    # Starlette 0.x's test client (which connexion imports) uses an alias newer anyio deprecates.
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"starlette\.testclient$")
+    # Starlette 1.x's own category is a UserWarning: matched by its text.
+    warnings.filterwarnings(
+        "ignore", message="Using `httpx` with `starlette.testclient`", module=r"connexion\."
+    )
+    from connexion import AsyncApp
+    from connexion.apps.asynchronous import AsyncApi, AsyncOperation
+    from connexion.context import scope as request_scope
+    from connexion.datastructures import MediaTypeDict
+    from connexion.exceptions import ProblemException
+    from connexion.frameworks.starlette import starlettify_path
+    from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+    from connexion.middleware.context import ContextMiddleware
+    from connexion.middleware.exceptions import ExceptionMiddleware
+    from connexion.middleware.request_validation import (
+        RequestValidationAPI,
+        RequestValidationMiddleware,
+        RequestValidationOperation,
+    )
+    from connexion.middleware.routing import RoutingAPI, RoutingMiddleware, RoutingOperation
+    from connexion.operations import AbstractOperation
+    from connexion.resolver import Resolver
+    from connexion.spec import Specification
+    from connexion.validators import AbstractRequestBodyValidator, ParameterValidator
+
+__all__ = [
+    "AbstractOperation",
+    "AbstractRequestBodyValidator",
+    "AsyncApi",
+    "AsyncApp",
+    "AsyncOperation",
+    "ConnexionRequest",
+    "ConnexionResponse",
+    "ContextMiddleware",
+    "ExceptionMiddleware",
+    "LimitedHttpProtocol",
+    "MediaTypeDict",
+    "ParameterValidator",
+    "ProblemException",
+    "RequestValidationAPI",
+    "RequestValidationMiddleware",
+    "RequestValidationOperation",
+    "Resolver",
+    "UntypedPathRoutingMiddleware",
+    "operation_of",
+    "request_scope",
+    "set_api_class",
+    "validator_map",
+]
 
 SUPPORTED = "connexion >=3.1,<4 (tested with 3.3) and uvicorn >=0.30 with httptools"
 _PARSER_CALLBACKS = (

@@ -5,20 +5,24 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from connexion import AsyncApp
-from connexion.datastructures import MediaTypeDict
-from connexion.exceptions import ProblemException
-from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware.context import ContextMiddleware
-from connexion.middleware.exceptions import ExceptionMiddleware
-from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mock_server import fixtures as fixture_files
-from mock_server._compat import UntypedPathRoutingMiddleware, set_api_class
+from mock_server._compat import (
+    AsyncApp,
+    ConnexionRequest,
+    ConnexionResponse,
+    ContextMiddleware,
+    ExceptionMiddleware,
+    MediaTypeDict,
+    ProblemException,
+    Resolver,
+    UntypedPathRoutingMiddleware,
+    set_api_class,
+)
 from mock_server.auth import AuthMiddleware
 from mock_server.body_parser import BodyParserMiddleware
 from mock_server.clock import Clock

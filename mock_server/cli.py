@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import ipaddress
+import math
 import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mock_server import fixtures as fixture_files
 from mock_server.options import Options
@@ -39,14 +43,18 @@ def _control_on(args: argparse.Namespace) -> bool:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # Everything that can fail is checked before the banner: a newcomer who sees the banner may
+    # take for granted that the mock answers on that port.
     from mock_server.app import create_app
-    from mock_server.serving import run_server
+    from mock_server.serving import CannotListen, listen, run_server
 
     options = Options(
         unleash_version=args.unleash_version,
         secure_account_tokens=args.secure_account_tokens,
         token_expiry_notifications=args.token_expiry_notifications,
-        token_expiry_notification_days=tuple(args.token_expiry_notification_days),
+        token_expiry_notification_days=tuple(
+            args.token_expiry_notification_days or Options.token_expiry_notification_days
+        ),
         pats_kill_switch=args.pats_kill_switch,
         rate_limit_per_minute=args.rate_limit_per_minute,
         seen_at_flush_seconds=args.seen_at_flush_seconds,
@@ -56,26 +64,48 @@ def _serve(args: argparse.Namespace) -> int:
     control = _control_on(args)
     try:
         fixtures = fixture_files.load(args.fixtures)
-        app = create_app(
-            fixtures,
-            options=options,
-            control=control,
-            control_token=args.control_token,
-            state_path=args.state,
-        )
     except fixture_files.FixtureError as exc:
-        print(f"unleash-pat: invalid fixtures: {exc}", file=sys.stderr)
-        return 2
-    except sqlite3.Error as exc:
-        print(f"unleash-pat: cannot use the state file {args.state}: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # an unknown version, or an option the version does not have
-        print(f"unleash-pat: {exc}", file=sys.stderr)
-        return 2
+        return _invalid_fixtures(exc)
     if (refusal := _exposure(args.host, fixtures, args.require_own_fixtures)) is not None:
         return refusal
-    profile = app.state.profile
-    lines = [f"unleash-pat mock of {profile.name} PAT API at http://{args.host}:{args.port}"]
+    try:
+        sock = listen(args.host, args.port)
+    except CannotListen as exc:
+        print(f"unleash-pat: {exc}", file=sys.stderr)
+        return 2
+    with sock:
+        try:
+            app = create_app(
+                fixtures,
+                options=options,
+                control=control,
+                control_token=args.control_token,
+                state_path=args.state,
+            )
+        except fixture_files.FixtureError as exc:  # fixtures the Unleash version refuses
+            return _invalid_fixtures(exc)
+        except sqlite3.Error as exc:
+            print(f"unleash-pat: cannot use the state file {args.state}: {exc}", file=sys.stderr)
+            return 2
+        except ValueError as exc:  # an unknown version, or an option the version does not have
+            print(f"unleash-pat: {exc}", file=sys.stderr)
+            return 2
+        port = sock.getsockname()[1]  # the one the system chose for --port 0
+        banner = _banner(app.state.profile.name, fixtures, args.host, port, control=control)
+        print(banner, flush=True)
+        run_server(app, args.host, port, args.log_level, sock)
+    return 0
+
+
+def _invalid_fixtures(exc: fixture_files.FixtureError) -> int:
+    print(f"unleash-pat: invalid fixtures: {exc}", file=sys.stderr)
+    return 2
+
+
+def _banner(
+    version: str, fixtures: fixture_files.Fixtures, host: str, port: int, *, control: bool
+) -> str:
+    lines = [f"unleash-pat mock of {version} PAT API at http://{host}:{port}"]
     for user, pats in fixtures.users[:_SHOWN_USERS]:
         login = f" password {user.password!r}" if user.password else ""
         lines += [f"  user {user.id} {user.username}{login}: PAT {pat.secret}" for pat in pats]
@@ -84,10 +114,8 @@ def _serve(args: argparse.Namespace) -> int:
         lines.append(f"  … and {len(fixtures.users) - _SHOWN_USERS} more users")
     lines += [f"  admin API token {token}" for token in fixtures.admin_tokens]
     if control:
-        lines.append(f"  control API at http://{args.host}:{args.port}/_unleash-pat/")
-    print("\n".join(lines), flush=True)
-    run_server(app, args.host, args.port, args.log_level)
-    return 0
+        lines.append(f"  control API at http://{host}:{port}/_unleash-pat/")
+    return "\n".join(lines)
 
 
 def _exposure(host: str, fixtures: fixture_files.Fixtures, require_own: bool) -> int | None:
@@ -115,13 +143,38 @@ def _exposure(host: str, fixtures: fixture_files.Fixtures, require_own: bool) ->
     return None
 
 
+def _number(kind: type[int] | type[float], minimum: float, maximum: float = math.inf) -> Any:
+    """An argparse type: a finite `kind` within [minimum, maximum]."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (math.isfinite(value) and minimum <= value <= maximum):
+            bounds = f"from {minimum:g} to {maximum:g}" if maximum < math.inf else f">= {minimum:g}"
+            raise argparse.ArgumentTypeError(f"must be {bounds}, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+_LOG_LEVELS = ["critical", "error", "warning", "info", "debug", "trace"]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unleash-pat", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the mock Unleash PAT API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=4242)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument(
+        "--port",
+        type=_number(int, 0, 65535),
+        default=4242,
+        help="port to listen on (default 4242; 0: any free port, shown in the banner)",
+    )
     serve.add_argument("--fixtures", help="seed data YAML (default: the bundled default.yaml)")
     serve.add_argument(
         "--unleash-version",
@@ -141,11 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--token-expiry-notification-days",
-        type=int,
+        type=_number(int, 0),
         nargs="+",
-        default=[14, 3],
         metavar="DAYS",
-        help="lead times for expires-soon (default: 14 3)",
+        help="lead times for expires-soon (default: 14 3; needs --token-expiry-notifications)",
     )
     serve.add_argument(
         "--pats-kill-switch",
@@ -154,13 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--rate-limit-per-minute",
-        type=int,
+        type=_number(int, 1),
         default=20_000,
         help="PAT-authenticated requests per client IP and minute (default 20000)",
     )
     serve.add_argument(
         "--seen-at-flush-seconds",
-        type=float,
+        type=_number(float, 0),
         default=180.0,
         help="how often PAT uses are written to seenAt (Unleash: 180; 0: at once)",
     )
@@ -195,24 +247,42 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="on a non-loopback --host, refuse to serve the bundled, public credentials",
     )
-    serve.add_argument("--log-level", default="warning")
+    serve.add_argument(
+        "--log-level", choices=_LOG_LEVELS, default="warning", help="uvicorn's log level"
+    )
     serve.set_defaults(run=_serve)
 
     check = commands.add_parser(
         "check", help="certify an Unleash (or the mock) against the contract"
     )
-    try:
-        from contract_tests.cli import add_check_arguments, run_check
-    except ImportError:  # the contract suite is not installed
-        pass
-    else:
-        add_check_arguments(check)
-        check.set_defaults(run=run_check)
+    from contract_tests.cli import add_check_arguments, run_check
+
+    add_check_arguments(check)
+    missing = [name for name in _CHECK_EXTRA if importlib.util.find_spec(name) is None]
+    check.set_defaults(run=functools.partial(_needs_check_extra, missing) if missing else run_check)
     return parser
 
 
+# What `unleash-pat[check]` adds to a plain install; the contract suite needs all of it.
+_CHECK_EXTRA = ("schemathesis", "hypothesis")
+
+
+def _needs_check_extra(missing: list[str], args: argparse.Namespace) -> int:
+    print(
+        f"unleash-pat check: cannot run: the contract suite needs {' and '.join(missing)},"
+        " which a plain install leaves out; install them with: pip install 'unleash-pat[check]'",
+        file=sys.stderr,
+    )
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    serving = args.command == "serve"
+    if serving and args.token_expiry_notification_days and not args.token_expiry_notifications:
+        # Unleash reads the days only for the flag's warnings: alone they would change nothing.
+        parser.error("--token-expiry-notification-days needs --token-expiry-notifications")
     return args.run(args)
 
 

@@ -13,13 +13,13 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from connexion.context import scope as request_scope
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
 from mock_server import node_json
+from mock_server._compat import request_scope
 from mock_server.auth import PRINCIPAL_KEY, Principal, client_key
 from mock_server.body_parser import BODY_KEY
 from mock_server.errors import (

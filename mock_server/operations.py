@@ -11,9 +11,9 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from connexion.apps.asynchronous import AsyncApi, AsyncOperation
-from connexion.operations import AbstractOperation
 from starlette.types import Receive, Scope, Send
+
+from mock_server._compat import AbstractOperation, AsyncApi, AsyncOperation
 
 
 class DirectOperation(AsyncOperation):

@@ -13,6 +13,10 @@ Override `unleash_options` (in a module, a conftest, or with parametrize) to set
 the tests it covers, e.g. `{"pats_kill_switch": True}`.
 
 `unleash_app` gives the ASGI app itself, for in-process clients (httpx.ASGITransport).
+
+pytest loads this module in every run of an environment that has the package installed, so it
+imports only pytest and the standard library: the mock (connexion, uvicorn, jsonschema) loads
+when a test first asks for one of its fixtures.
 """
 
 from __future__ import annotations
@@ -25,15 +29,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import uvicorn
-
-from mock_server.app import MockApp, create_app
-from mock_server.options import Options
-from mock_server.serving import server_config
-from mock_server.state import MockState
 
 if TYPE_CHECKING:
-    from mock_server.control.client import Clock, ControlClient, Faults, Journal, Options
+    from mock_server.app import MockApp
+    from mock_server.control.client import Clock, ControlClient, Faults, Journal
+    from mock_server.control.client import Options as RuntimeOptions
+    from mock_server.state import MockState
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class RunningMock:
         return self.control.journal
 
     @property
-    def options(self) -> Options:
+    def options(self) -> RuntimeOptions:
         return self.control.options
 
     def load(self, fixtures: dict[str, Any] | str | Path, *, replace: bool = False) -> dict:
@@ -90,6 +91,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _create(config: pytest.Config) -> MockApp:
+    from mock_server.app import create_app
+    from mock_server.options import Options
+
     return create_app(
         config.getini("unleash_pat_fixtures") or None,
         options=Options(unleash_version=config.getini("unleash_pat_version")),
@@ -104,6 +108,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
+    import uvicorn
+
+    from mock_server.control.client import ControlClient
+    from mock_server.serving import server_config
+
     app = _create(pytestconfig)
     port = _free_port()
     server = uvicorn.Server(server_config(app, "127.0.0.1", port))
@@ -113,8 +122,6 @@ def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]
         if not thread.is_alive():
             raise RuntimeError("the unleash-pat mock did not start")
         thread.join(0.01)
-    from mock_server.control.client import ControlClient
-
     url = f"http://127.0.0.1:{port}"
     control = ControlClient(url)
     yield RunningMock(url, app, control, control.options.get())

@@ -12,8 +12,11 @@ bad header name) gets Node's bare 400.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
+import logging
 import signal
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -77,10 +80,61 @@ def server_config(
     )
 
 
-def run_server(app: Any, host: str, port: int, log_level: str = "warning") -> None:
-    """Serve `app` until SIGINT or SIGTERM, once connections are closed."""
+def run_server(
+    app: Any,
+    host: str,
+    port: int,
+    log_level: str = "warning",
+    sock: socket.socket | None = None,
+) -> None:
+    """Serve `app` until SIGINT or SIGTERM, once connections are closed; on `sock` if given
+    (from `listen`), else on `host:port`."""
     # Everything seeded lives as long as the server: keep the collector from rescanning it
     # (with 100,000 seeded users, GC pauses otherwise reach 180 ms at p99).
     gc.collect()
     gc.freeze()
-    _Server(server_config(app, host, port, log_level)).run()
+    log = logging.getLogger("uvicorn.error")
+    log.addFilter(_malformed_requests_at_info)
+    try:
+        _Server(server_config(app, host, port, log_level)).run(
+            sockets=None if sock is None else [sock]
+        )
+    finally:
+        log.removeFilter(_malformed_requests_at_info)
+
+
+def _malformed_requests_at_info(record: logging.LogRecord) -> bool:
+    """uvicorn logs bytes that are not HTTP as a server warning with no context. They are the
+    client's error, answered 400 (as Node does, silently), and the contract suite sends them
+    on purpose: say so, at info level."""
+    if record.msg != "Invalid HTTP request received.":
+        return True
+    record.msg = "a client sent a request that is not valid HTTP/1.1; answered 400 Bad Request"
+    record.levelno, record.levelname = logging.INFO, "INFO"
+    return logging.getLogger(record.name).isEnabledFor(logging.INFO)
+
+
+class CannotListen(Exception):
+    pass
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind and listen on `host:port` now, so that a busy port is reported before anything is
+    printed or built (uvicorn would bind only after start-up, and then exit 1 with a log line)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT is free
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CannotListen(
+                f"port {port} on {host} is already in use (is another server running there?);"
+                " choose a free one with --port"
+            ) from exc
+        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    # Listening already: a client that connects as soon as the banner shows waits in the backlog
+    # (uvicorn's size) for the server, rather than being refused.
+    sock.listen(2048)
+    return sock

@@ -13,18 +13,20 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connexion.middleware.request_validation import (
-    RequestValidationAPI,
-    RequestValidationMiddleware,
-    RequestValidationOperation,
-)
-from connexion.operations import AbstractOperation
-from connexion.validators import AbstractRequestBodyValidator, ParameterValidator
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from mock_server import node_json
-from mock_server._compat import operation_of, validator_map
+from mock_server._compat import (
+    AbstractOperation,
+    AbstractRequestBodyValidator,
+    ParameterValidator,
+    RequestValidationAPI,
+    RequestValidationMiddleware,
+    RequestValidationOperation,
+    operation_of,
+    validator_map,
+)
 from mock_server.body_parser import BODY_KEY, is_json
 from mock_server.errors import ContentTypeError, SchemaError, Violation
 

@@ -42,7 +42,7 @@ def test_invalid_fixture_file_fails_start_up_with_exit_2_naming_file_and_problem
 ):
     path = tmp_path / "bad.yaml"
     path.write_text(content)
-    result = run_serve("--fixtures", str(path), "--port", "1")
+    result = run_serve("--fixtures", str(path), "--port", "0")
     assert result.returncode == 2
     assert str(path) in result.stderr
     assert problem in result.stderr
@@ -96,12 +96,16 @@ def test_default_fixtures_are_documented_credentials():
 
 
 def test_serve_prints_url_and_credentials_serves_and_exits_cleanly_on_sigterm(free_port):
-    process = subprocess.Popen(
+    with subprocess.Popen(  # closes its pipes: an open one is a ResourceWarning, an error here
         [*SERVE, "--port", str(free_port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
+    ) as process:
+        _serve_and_stop(process, free_port)
+
+
+def _serve_and_stop(process: subprocess.Popen, free_port: int) -> None:
     try:
         banner = process.stdout.readline()
         assert f"http://127.0.0.1:{free_port}" in banner
@@ -170,7 +174,7 @@ def test_a_fixture_file_names_every_problem_and_never_prints_a_secret(tmp_path):
         "  - {id: 2}\n"
         "surprise: 1\n"
     )
-    result = run_serve("--fixtures", str(path), "--port", "1")
+    result = run_serve("--fixtures", str(path), "--port", "0")
     assert result.returncode == 2
     for problem in ("must be user: followed by", "'username' is a required", "surprise"):
         assert problem in result.stderr
@@ -185,7 +189,7 @@ def test_a_user_over_the_versions_limit_is_refused_saying_the_limit_without_secr
     )
     path = tmp_path / "eleven.yaml"
     path.write_text(f"users:\n  - id: 1\n    username: a\n    pats:\n{pats}")
-    result = run_serve("--fixtures", str(path), "--port", "1")
+    result = run_serve("--fixtures", str(path), "--port", "0")
     assert result.returncode == 2
     assert "holds 11 PATs; Unleash 8.2.0 allows at most 10 per user" in result.stderr
     assert "user:0" not in result.stderr

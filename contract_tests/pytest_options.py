@@ -1,0 +1,38 @@
+"""The contract suite's pytest options, registered by the installed package (entry point
+`pytest11`), so that `pytest --pyargs contract_tests --unleash-url …` works outside a checkout:
+pytest reads options only from plugins and the conftest files of its starting directory.
+
+Named `--unleash-*` so that they clash with no other plugin (pytest-base-url owns `--base-url`).
+Imports only pytest: it loads in every pytest run of an environment that has the package.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("unleash-pat contract suite (pytest --pyargs contract_tests)")
+    group.addoption(
+        "--unleash-url", dest="contract_base_url", help="the Unleash to check (default: the mock)"
+    )
+    group.addoption("--unleash-token", dest="contract_token", help="a user's PAT")
+    group.addoption("--unleash-token-2", dest="contract_token_2", help="a second user's PAT")
+    group.addoption("--unleash-admin-token", dest="contract_admin_token", help="an admin API token")
+    group.addoption(
+        "--unleash-profile", dest="contract_profile", default="ci", choices=["ci", "thorough"]
+    )
+    group.addoption("--unleash-seed", dest="contract_seed", type=int, help="random seed")
+    group.addoption(
+        "--unleash-rate-limit",
+        dest="contract_rate_limit",
+        type=float,
+        help="at most this many requests per second",
+    )
+    group.addoption("--unleash-baseline", dest="contract_baseline", help="known defects (YAML)")
+    group.addoption(
+        "--unleash-read-only",
+        dest="contract_read_only",
+        action="store_true",
+        help="run only the checks that create nothing",
+    )
