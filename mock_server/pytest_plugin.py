@@ -125,7 +125,6 @@ def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]
     url = f"http://127.0.0.1:{port}"
     control = ControlClient(url)
     yield RunningMock(url, app, control, control.options.get())
-    control.close()
     server.should_exit = True
     thread.join(10)
 

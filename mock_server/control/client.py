@@ -17,11 +17,12 @@ The pytest plugin's `unleash` fixture is one of these (plus `url` and `token`).
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import httpx
+from urllib.parse import urlencode
 
 PREFIX = "/_unleash-pat"
 
@@ -35,21 +36,40 @@ class ControlRequestError(Exception):
 
 
 class _Http:
-    def __init__(self, url: str, token: str | None, timeout: float) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.client = httpx.Client(
-            base_url=url.rstrip("/") + PREFIX, headers=headers, timeout=timeout
-        )
+    """The standard library's HTTP client: the pytest plugin uses this module, and the package
+    does not depend on httpx."""
 
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.client.request(method, path, **kwargs)
-        if response.status_code >= 400:
+    def __init__(self, url: str, token: str | None, timeout: float) -> None:
+        self.base = url.rstrip("/") + PREFIX
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.timeout = timeout
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        content: bytes | None = None,
+        media: str = "application/json",
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        url = self.base + path + (f"?{urlencode(params)}" if params else "")
+        if json_body is not None:
+            content = json.dumps(json_body).encode()
+        headers = dict(self.headers) | ({"Content-Type": media} if content is not None else {})
+        request = urllib.request.Request(url, data=content, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                body = response.read()
+        except urllib.error.HTTPError as error:
+            text = error.read().decode("utf-8", "replace")
             try:
-                message = response.json()["error"]
+                message = json.loads(text)["error"]
             except (ValueError, KeyError, TypeError):
-                message = response.text
-            raise ControlRequestError(response.status_code, message)
-        return response.json() if response.content else None
+                message = text
+            raise ControlRequestError(error.code, message) from None
+        return json.loads(body) if body else None
 
 
 def _instant(at: datetime | str) -> str:
@@ -75,19 +95,19 @@ class Clock:
         body: dict[str, Any] = {"frozen": True}
         if at is not None:
             body["now"] = _instant(at)
-        return self._http.call("PUT", "/clock", json=body)
+        return self._http.call("PUT", "/clock", json_body=body)
 
     def resume(self) -> dict[str, Any]:
-        return self._http.call("PUT", "/clock", json={"frozen": False})
+        return self._http.call("PUT", "/clock", json_body={"frozen": False})
 
     def set(self, at: datetime | str) -> dict[str, Any]:
-        return self._http.call("PUT", "/clock", json={"now": _instant(at)})
+        return self._http.call("PUT", "/clock", json_body={"now": _instant(at)})
 
     def advance(
         self, seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float = 0
     ) -> dict[str, Any]:
         total = seconds + 60 * minutes + 3600 * hours + 86400 * days
-        return self._http.call("POST", "/clock/advance", json={"seconds": total})
+        return self._http.call("POST", "/clock/advance", json_body={"seconds": total})
 
     def reset(self) -> dict[str, Any]:
         """Back to the wall clock, running."""
@@ -111,7 +131,7 @@ class Faults:
         `probability=p` with `seed=s`. Returns the rule with its id."""
         pairs = (("method", method), ("path", path), ("user", user))
         match = {k: v for k, v in pairs if v is not None}
-        return self._http.call("POST", "/faults", json={"match": match, **action})
+        return self._http.call("POST", "/faults", json_body={"match": match, **action})
 
     def list(self) -> list[dict[str, Any]]:
         return self._http.call("GET", "/faults")["faults"]
@@ -167,7 +187,7 @@ class Options:
     def set(self, **options: Any) -> dict[str, Any]:
         """`pats_kill_switch`, `token_expiry_notifications`, `token_expiry_notification_days`,
         `rate_limit_per_minute`, `unleash_version`, `bug_compatible`; others stay."""
-        return self._http.call("PUT", "/options", json=options)
+        return self._http.call("PUT", "/options", json_body=options)
 
 
 class ControlClient:
@@ -198,8 +218,5 @@ class ControlClient:
             "/fixtures",
             params={"mode": "replace" if replace else "add"},
             content=content,
-            headers={"Content-Type": media},
+            media=media,
         )
-
-    def close(self) -> None:
-        self._http.client.close()

@@ -56,29 +56,21 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _serve(path: Path, fixtures: Path, port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [
-            *SERVE,
-            "--port",
-            str(port),
-            "--fixtures",
-            str(fixtures),
-            "--state",
-            str(path),
-            "--rate-limit-per-minute",
-            "1000000",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+def _serve(path: Path, fixtures: Path, port: int, log: Path) -> subprocess.Popen:
+    args = ["--port", str(port), "--fixtures", str(fixtures), "--state", str(path)]
+    with log.open("ab") as stderr:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [*SERVE, *args, "--rate-limit-per-minute", "1000000"],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     deadline = time.perf_counter() + 20
     while True:
         try:
             httpx.get(f"http://127.0.0.1:{port}/health")
             return process
         except httpx.TransportError:
-            assert process.poll() is None, process.stderr.read()
+            assert process.poll() is None, log.read_text()
             assert time.perf_counter() < deadline, "the mock did not start"
             time.sleep(0.05)
 
@@ -102,7 +94,8 @@ def test_every_pat_whose_201_arrived_survives_a_sigkill_during_1000_creates(tmp_
         )
     )
     path, port = tmp_path / "state.db", _free_port()
-    process = _serve(path, fixtures, port)
+    log = tmp_path / "serve.log"
+    process = _serve(path, fixtures, port, log)
     created: list[tuple[int, str]] = []
     halfway = threading.Event()
 
@@ -131,7 +124,7 @@ def test_every_pat_whose_201_arrived_survives_a_sigkill_during_1000_creates(tmp_
         loop.join(30)
         arrived = list(created)
         assert 300 <= len(arrived) < 1000  # killed in the middle of the loop
-        process = _serve(path, fixtures, port)
+        process = _serve(path, fixtures, port, log)
         state = httpx.get(f"http://127.0.0.1:{port}/_unleash-pat/state").json()
         kept = {(p["id"], p["secret"]) for u in state["users"] for p in u["pats"]}
         assert set(arrived) <= kept
