@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +25,10 @@ class RunAborted(Exception):
     """The run cannot go on (budget or time exhausted, target unreachable): exit code 2."""
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM asked the run to stop; raised at its next request or wait."""
+
+
 @dataclass
 class Budget:
     """Requests and wall-clock time one run may spend; shared by all layers."""
@@ -32,7 +38,9 @@ class Budget:
     rate_limit: float | None = None  # requests per second
     sent: int = 0
     started: float = field(default_factory=time.monotonic)
+    interrupted_by: signal.Signals | None = None
     _last: float = 0.0
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     @property
     def deadline(self) -> float:
@@ -41,8 +49,26 @@ class Budget:
     def remaining_seconds(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
 
+    def interrupt(self, signum: int) -> None:
+        """Stop the run at its next request or wait. Safe in a signal handler: unlike an
+        exception raised wherever the signal lands (inside schemathesis' engine, hypothesis or
+        a test client's event loop, which may swallow it or hang), it only sets a flag."""
+        if self.interrupted_by is None:
+            self.interrupted_by = signal.Signals(signum)
+            self._stop.set()
+
+    def check_interrupted(self) -> None:
+        if self.interrupted_by is not None:
+            raise RunInterrupted(self.interrupted_by.name)
+
+    def wait(self, seconds: float) -> None:
+        """Sleep, but stop at once when the run is interrupted."""
+        self._stop.wait(max(0.0, seconds))
+        self.check_interrupted()
+
     def spend(self) -> None:
         """Account for one request about to be sent, waiting as `rate_limit` requires."""
+        self.check_interrupted()
         if self.sent >= self.max_requests:
             raise RunAborted(f"request budget of {self.max_requests} exhausted")
         if time.monotonic() > self.deadline:
@@ -50,7 +76,7 @@ class Budget:
         if self.rate_limit:
             wait = self._last + 1 / self.rate_limit - time.monotonic()
             if wait > 0:
-                time.sleep(wait)
+                self.wait(wait)
         self._last = time.monotonic()
         self.sent += 1
 
@@ -121,7 +147,7 @@ class Api:
             delay = _retry_after(response)
             if delay > self.budget.remaining_seconds():
                 break
-            time.sleep(delay)
+            self.budget.wait(delay)
         raise RunAborted(f"rate limited (429) on {method} {path}; try a lower --rate-limit")
 
     # The three operations, as the suite uses them.

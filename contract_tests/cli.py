@@ -8,7 +8,10 @@ Kept cheap to import: schemathesis and hypothesis load only when a check runs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,11 +32,13 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from contract_tests.report import Baseline, junit_xml, summary
-    from contract_tests.suite import CannotRun, Settings, run_suite
+    from contract_tests.context import Settings
+    from contract_tests.report import Baseline, junit_xml, plural, summary
+    from contract_tests.suite import CannotRun, run_suite
 
-    if args.rate_limit is not None and args.rate_limit <= 0:
-        return _cannot_run("--rate-limit must be positive")
+    problem = _argument_problem(args)
+    if problem:
+        return _cannot_run(problem)
     try:
         baseline = Baseline.load(args.baseline) if args.baseline else None
     except (OSError, KeyError, TypeError, ValueError) as exc:
@@ -61,8 +66,42 @@ def run_check(args: argparse.Namespace) -> int:
     if outcome.left_behind:
         print("\nCLEANUP INCOMPLETE:\n  " + "\n  ".join(outcome.left_behind), file=sys.stderr)
     if outcome.interrupted:
-        return _cannot_run("interrupted; the PATs this run created were deleted")
+        by = suite.budget.interrupted_by
+        cause = f"interrupted by {by.name}" if by else "interrupted"
+        if outcome.left_behind:
+            return _cannot_run(f"{cause}; cleanup incomplete (listed above)")
+        if not outcome.deleted:
+            return _cannot_run(f"{cause}; the run had no PAT left to delete")
+        pats = plural(len(outcome.deleted), "PAT")
+        return _cannot_run(f"{cause}; deleted the {pats} it had left: {', '.join(outcome.deleted)}")
     return 0 if outcome.conforms and not outcome.left_behind else 1
+
+
+def _argument_problem(args: argparse.Namespace) -> str:
+    """What makes the arguments unusable, found before any work; "" when nothing does."""
+    if args.rate_limit is not None and args.rate_limit <= 0:
+        return "--rate-limit must be positive"
+    if args.base_url is None:
+        given = [name for name in ("token", "token_2", "admin_token") if getattr(args, name)]
+        if given:
+            options = ", ".join("--" + name.replace("_", "-") for name in given)
+            verb = "needs" if len(given) == 1 else "need"
+            return f"{options} {verb} --base-url (without it the suite checks the in-process mock)"
+    else:
+        url = urlsplit(args.base_url)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            return (
+                f"--base-url must be an http:// or https:// URL such as http://localhost:4242, "
+                f"not {args.base_url!r}"
+            )
+    if args.junit_xml:
+        report = Path(args.junit_xml)
+        folder = report.parent if report.parent != Path() else Path.cwd()
+        if report.is_dir() or not folder.is_dir():
+            return f"--junit-xml {args.junit_xml}: not a file in an existing directory"
+        if not os.access(report if report.exists() else folder, os.W_OK):
+            return f"--junit-xml {args.junit_xml}: not writable"
+    return ""
 
 
 def _cannot_run(message: str) -> int:

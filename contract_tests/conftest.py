@@ -11,8 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from contract_tests.context import Settings
 from contract_tests.report import Baseline
-from contract_tests.suite import CannotRun, Settings, Suite, cleaning_up
+from contract_tests.suite import CannotRun, Suite, cleaning_up
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +38,10 @@ def contract_suite(pytestconfig: pytest.Config) -> Iterator[Suite]:
                 read_only=option("contract_read_only"),
             )
         )
-        with cleaning_up(suite) as left:
+        with cleaning_up(suite) as cleanup:
             suite.preflight()
             yield suite
     except CannotRun as exc:
         pytest.exit(f"unleash-pat contract suite cannot run: {exc}", returncode=2)
-    if left:
-        pytest.fail(f"cleanup incomplete: {left}")
+    if cleanup.left:
+        pytest.fail(f"cleanup incomplete: {cleanup.left}")

@@ -122,10 +122,16 @@ class Baseline:
             result.status = Status.FAILED if new else Status.KNOWN
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def summary(results: list[CheckResult], target: str, requests: int, seconds: float) -> str:
-    lines = [f"unleash-pat check of {target}: {requests} requests in {seconds:.1f} s", ""]
+    sent = plural(requests, "request")
+    lines = [f"unleash-pat check of {target}: {sent} in {seconds:.1f} s", ""]
     for r in results:
-        extra = f" ({r.reason})" if r.reason else f" ({r.requests} requests, {r.seconds:.1f} s)"
+        used = f"{plural(r.requests, 'request')}, {r.seconds:.1f} s"
+        extra = f" ({r.reason})" if r.reason else f" ({used})"
         lines.append(f"  {r.status.value.upper():8} {r.layer:10} {r.name}{extra}")
     for r in results:
         for finding in r.findings:

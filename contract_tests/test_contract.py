@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from contract_tests.registry import Check, discover
 from contract_tests.report import Baseline, Status
-from contract_tests.suite import Check, Suite, ordered_checks
+from contract_tests.suite import Suite
 
 
-@pytest.mark.parametrize("check", ordered_checks(), ids=lambda c: f"{c.layer}:{c.name}")
+@pytest.mark.parametrize("check", discover(), ids=lambda c: f"{c.layer.value}:{c.name}")
 def test_target_honours_the_contract(
     contract_suite: Suite, contract_baseline: Baseline | None, check: Check
 ) -> None:

@@ -12,6 +12,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
@@ -48,6 +49,15 @@ class LimitNotEnforced(PatStore):
 class PastExpiryAllowed(PatStore):
     def create(self, *args: Any, **kwargs: Any) -> tuple[Pat, str]:
         return super().create(*args, **{**kwargs, "check_expiry": False})
+
+
+class ExpiryRoundedToMilliseconds(PatStore):
+    """A date bug: `.9995` kept as `1.000` where a JavaScript Date truncates to `.999`."""
+
+    def create(self, user_id: int, description: str, expires_at: datetime, **kw: Any) -> Any:
+        rounded = round(expires_at.microsecond / 1000) * 1000
+        expires_at = expires_at.replace(microsecond=0) + timedelta(microseconds=rounded)
+        return super().create(user_id, description, expires_at, **kw)
 
 
 class ListsEveryonesPats(PatStore):
@@ -249,6 +259,7 @@ VARIANTS = [
     _v("duplicates allowed", _store(DuplicatesAllowed), "duplicate_description_rejected"),
     _v("past expiry allowed", _store(PastExpiryAllowed), "past_expiry_rejected"),
     _v("limit not enforced", _store(LimitNotEnforced), "pat_limit_enforced"),
+    _v("expiry rounded, not truncated", _store(ExpiryRoundedToMilliseconds), "expiry_forms_stored"),
     _v("another user's PATs listed", _store(ListsEveryonesPats), "other_users_pats_hidden"),
     _v("another user's PAT deleted", _store(DeletesAnyonesPat), "cross_user_delete_ignored"),
     _v("deleted token accepted", _store(DeletedTokenAccepted), "deleted_token_rejected"),

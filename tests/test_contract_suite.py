@@ -3,6 +3,8 @@ cleans up after itself, never shows a secret, and reports real Unleash 8.2.0's k
 
 from __future__ import annotations
 
+import ast
+import math
 import os
 import re
 import signal
@@ -14,27 +16,34 @@ from pathlib import Path
 
 import httpx
 import pytest
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from contract_tests import suite as suite_module
+from contract_tests import _compat
 from contract_tests.api import Api, Budget, Redactor, RunAborted
+from contract_tests.checks.openapi import UNLEASH_RULES
+from contract_tests.context import Context, Settings
+from contract_tests.expectations import UNLEASH_8_2_0
+from contract_tests.oracles import is_date_time, iso_timestamp, js_number, stored_ms, timestamp
+from contract_tests.registry import Check, Layer, Need, check, discover
 from contract_tests.report import Baseline, KnownDefect, Status, junit_xml, summary
-from contract_tests.suite import CannotRun, Check, Settings, run_suite
+from contract_tests.suite import CannotRun, Outcome, run_suite
 from mock_server import create_app
 from mock_server.cli import main
 from tests.broken_variants import VARIANTS, DeleteOfUnknownIdFails, Variant
 
 FULL_SECRET = re.compile(r"user:[0-9a-f]{56}")
+FAR = "2999-01-01T00:00:00.000Z"
 BASELINE = Path(__file__).resolve().parent.parent / "contract_tests/baselines/unleash-8.2.0.yaml"
 REAL_DEFECTS = {
     "out_of_range_id_rejected",
     "admin_delete_refused",
     "nul_description_rejected",
     "declared_headers_sent",
+    "unstorable_expiry_rejected",
 }
 
 
-def found(outcome: suite_module.Outcome) -> set[str]:
+def found(outcome: Outcome) -> set[str]:
     return {f.check for r in outcome.results for f in r.findings}
 
 
@@ -45,7 +54,9 @@ def test_ci_profile_passes_on_the_mock_within_its_bounds() -> None:
     assert outcome.conforms, report
     assert all(r.status is Status.PASSED for r in outcome.results), report
     assert outcome.seconds < 60 and outcome.suite.budget.sent < 2_000, report
-    assert [p.id for p in app.store.list(1)] == [1] and [p.id for p in app.store.list(2)] == [2]
+    assert [p.id for p in app.state.store.list(1)] == [1] and [
+        p.id for p in app.state.store.list(2)
+    ] == [2]
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
@@ -70,7 +81,7 @@ def test_baseline_turns_listed_defects_known_and_keeps_others_failing() -> None:
     baseline = Baseline(
         [KnownDefect(every_check, "DELETE /api/admin/user/tokens/{id}", re.compile(""), "test")]
     )
-    known = run_suite(Settings(app=create_app(store=DeleteOfUnknownIdFails())), baseline)
+    known = run_suite(Settings(app=create_app(store_class=DeleteOfUnknownIdFails)), baseline)
     assert known.conforms, found(known)
     assert any(r.status is Status.KNOWN for r in known.results)
     other = next(v for v in VARIANTS if v.name == "ids reused")
@@ -79,14 +90,17 @@ def test_baseline_turns_listed_defects_known_and_keeps_others_failing() -> None:
 
 def test_read_only_run_sends_no_create() -> None:
     methods: list[str] = []
-    app = create_app()
 
-    async def recording(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            methods.append(scope["method"])
-        await app(scope, receive, send)
+    class Recording:  # middleware: the suite finds the mock's fixtures through `.app`
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
 
-    outcome = run_suite(Settings(app=recording, read_only=True))
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                methods.append(scope["method"])
+            await self.app(scope, receive, send)
+
+    outcome = run_suite(Settings(app=Recording(create_app()), read_only=True))
     assert outcome.conforms
     assert "POST" not in methods
     assert {r.name for r in outcome.results if r.status is Status.NOT_RUN} >= {
@@ -98,29 +112,56 @@ def test_read_only_run_sends_no_create() -> None:
 def test_user_without_room_under_the_limit_stops_before_writing() -> None:
     app = create_app()
     for n in range(8):  # with the fixture's PAT: 9 of 10 slots taken
-        app.store.create(1, f"someone's {n}", datetime(2999, 1, 1, tzinfo=UTC))
+        app.state.store.create(1, f"someone's {n}", datetime(2999, 1, 1, tzinfo=UTC))
     with pytest.raises(CannotRun, match="slots free"):
         run_suite(Settings(app=app))
-    assert len(app.store.list(1)) == 9
+    assert len(app.state.store.list(1)) == 9
 
 
-def test_interrupted_run_deletes_what_it_created(monkeypatch: pytest.MonkeyPatch) -> None:
-    def create_then_interrupt(suite: suite_module.Suite) -> list:
-        suite.track(
-            suite.token,
-            suite.api.create(
-                suite.token,
-                {"description": suite.description(), "expiresAt": "2999-01-01T00:00:00.000Z"},
+def test_interrupted_run_deletes_what_it_created() -> None:
+    def create_then_interrupt(ctx: Context) -> None:
+        ctx.track(
+            ctx.token,
+            ctx.api.create(
+                ctx.token,
+                {"description": ctx.description(), "expiresAt": "2999-01-01T00:00:00.000Z"},
             ),
         )
         raise KeyboardInterrupt
 
-    checks = [Check("interrupt", "property", create_then_interrupt)]
-    monkeypatch.setattr(suite_module, "ordered_checks", lambda: checks)
     app = create_app()
-    outcome = run_suite(Settings(app=app))
+    checks = [Check("interrupt", Layer.PROPERTY, create_then_interrupt)]
+    outcome = run_suite(Settings(app=app), checks=checks)
     assert outcome.interrupted and not outcome.left_behind
-    assert [p.id for p in app.store.list(1)] == [1]
+    assert [p.id for p in app.state.store.list(1)] == [1]
+
+
+def test_a_sigterm_swallowed_on_the_way_still_interrupts_the_run_and_cleans_up() -> None:
+    ran: list[str] = []
+
+    def create_then_get_sigterm(ctx: Context) -> None:
+        ctx.track(
+            ctx.token,
+            ctx.api.create(ctx.token, {"description": ctx.description(), "expiresAt": FAR}),
+        )
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            ctx.api.list(ctx.token)
+        except KeyboardInterrupt:
+            pass  # as schemathesis' engine and hypothesis may do
+
+    def after(ctx: Context) -> None:
+        ran.append("after")
+
+    app = create_app()
+    checks = [Check("sigterm", Layer.PROPERTY, create_then_get_sigterm)]
+    checks.append(Check("after", Layer.PROPERTY, after))
+    before = signal.getsignal(signal.SIGTERM)
+    outcome = run_suite(Settings(app=app), checks=checks)
+    assert outcome.interrupted and outcome.suite.budget.interrupted_by is signal.SIGTERM
+    assert not ran and len(outcome.deleted) == 1 and not outcome.left_behind
+    assert [p.id for p in app.state.store.list(1)] == [1]
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_client_honours_429_retry_after_and_the_rate_limit() -> None:
@@ -140,11 +181,246 @@ def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[
     junit = tmp_path / "junit.xml"
     assert main(["check", "--junit-xml", str(junit)]) == 0
     assert "<testsuite" in junit.read_text()
-    assert main(["check", "--token", "user:" + "0" * 56]) == 2  # bad credentials
     assert main(["check", "--base-url", "http://127.0.0.1:9", "--token", "user:x"]) == 2
     assert main(["check", "--base-url", "http://127.0.0.1:9"]) == 2  # no --token
     assert main(["check", "--rate-limit", "0"]) == 2
     assert "cannot run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--token", "user:x"], "--token needs --base-url"),
+        (["--token-2", "user:x", "--admin-token", "a"], "--token-2, --admin-token need --base-url"),
+        (["--base-url", "localhost:4250", "--token", "user:x"], "must be an http:// or https://"),
+        (["--junit-xml", "{tmp}/missing/junit.xml"], "not a file in an existing directory"),
+        (["--junit-xml", "{tmp}"], "not a file in an existing directory"),
+    ],
+)
+def test_unusable_arguments_stop_the_check_before_any_work(
+    arguments: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    assert main(["check", *(a.format(tmp=tmp_path) for a in arguments)]) == 2
+    assert time.monotonic() - started < 1  # no run happened
+    assert message in capsys.readouterr().err
+
+
+# -- the check registry ----------------------------------------------------------------------
+def test_registry_refuses_a_need_or_layer_that_is_not_its_enum() -> None:
+    with pytest.raises(TypeError, match="unknown need"):
+        check(Layer.PROPERTY, "wirte")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Layer"):
+        check("property", Need.WRITE)  # type: ignore[arg-type]
+
+
+def test_every_check_is_discovered_in_layer_order() -> None:
+    checks = discover()
+    assert [c.layer for c in checks] == sorted((c.layer for c in checks), key=list(Layer).index)
+    assert {"openapi_conformance", "lifecycle_model", "pat_limit_enforced"} <= {
+        c.name for c in checks
+    }
+    writing = {c.name for c in checks if Need.WRITE in c.needs}
+    assert "lifecycle_model" in writing and "bad_tokens_rejected" not in writing
+
+
+def test_a_check_in_a_new_module_runs_without_editing_a_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "more_checks"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "listing.py").write_text(
+        "from contract_tests.registry import Layer, check\n\n\n"
+        "@check(Layer.PROPERTY)\n"
+        "def lists_with_the_token(ctx):\n"
+        "    assert ctx.api.list(ctx.token).status_code == 200\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found_checks = discover("more_checks")
+    assert [c.name for c in found_checks] == ["lists_with_the_token"]
+    outcome = run_suite(Settings(), checks=found_checks)
+    assert [(r.name, r.status, r.requests) for r in outcome.results] == [
+        ("lists_with_the_token", Status.PASSED, 1)
+    ]
+
+
+def imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return names | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+
+
+def test_the_suite_imports_the_mock_only_to_start_it_and_its_registry_is_a_leaf() -> None:
+    package = Path(__file__).resolve().parent.parent / "contract_tests"
+    found = {p.relative_to(package).as_posix(): imports(p) for p in package.rglob("*.py")}
+    reaching_the_mock = {
+        path
+        for path, names in found.items()
+        if any(n.split(".")[0] == "mock_server" for n in names)
+    }
+    assert reaching_the_mock == {"target.py"}
+    assert not [n for n in found["registry.py"] if n.startswith("contract_tests")]
+    checks = {path: names for path, names in found.items() if path.startswith("checks/")}
+    assert not [path for path, names in checks.items() if "contract_tests.suite" in names]
+    assert not [n for n in found["suite.py"] if n.startswith("contract_tests.checks")]
+
+
+# -- schemathesis stays the suite's guest --------------------------------------------------------
+def test_schemathesis_runs_after_the_suite_use_none_of_its_checks_or_hooks() -> None:
+    import schemathesis
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    names = {rule.__name__ for rule in UNLEASH_RULES}
+    outcome = run_suite(
+        Settings(), checks=[c for c in discover() if c.name == "openapi_conformance"]
+    )
+    assert outcome.conforms and outcome.suite.budget.sent > 100
+    assert not names & set(_compat.registered_checks())
+    assert _compat.global_hooks("before_call") == []
+
+    # An API the suite's rules would fail: a secret-shaped value, a timestamp that is not one.
+    body = {"note": "user:" + "a" * 56, "expiresAt": "soon"}
+    other = Starlette(routes=[Route("/other", lambda request: JSONResponse(body))])
+    ok = {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}}
+    schema = schemathesis.openapi.from_dict(
+        {
+            "openapi": "3.0.3",
+            "info": {"title": "another API", "version": "1"},
+            "paths": {"/other": {"get": {"responses": {"200": ok}}}},
+        }
+    )
+    schema.app = other
+    response = schema["/other"]["GET"].Case().call_and_validate()
+    assert response.json() == body
+
+
+def test_an_operation_schemathesis_could_not_finish_is_a_finding_not_a_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from contract_tests.checks import openapi
+
+    def broken_oracle(text: str) -> int:
+        raise TypeError("a hook that fails")
+
+    monkeypatch.setattr(openapi, "stored_ms", broken_oracle)
+    checks = [c for c in discover() if c.name == "openapi_conformance"]
+    outcome = run_suite(Settings(), checks=checks)
+    [result] = outcome.results
+    assert result.status is Status.FAILED
+    messages = [f.message for f in result.findings if "a hook that fails" in f.message]
+    assert messages and all(m.startswith("schemathesis could not go on:") for m in messages)
+
+
+def test_compat_refuses_a_schemathesis_it_was_not_written_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib
+
+    import schemathesis
+
+    monkeypatch.setattr(schemathesis, "__version__", "5.0.0")
+    with pytest.raises(ImportError, match=r"supports schemathesis 4\.32\.x .*found 5\.0\.0"):
+        importlib.reload(_compat)
+    monkeypatch.undo()
+    importlib.reload(_compat)
+
+
+# -- the suite's oracles --------------------------------------------------------------------------
+# What real Unleash 8.2.0 (PostgreSQL 15, UTC) answered on 2026-11-30 to a POST with each
+# expiresAt: 400 (not an Ajv "date-time"), 500 (PostgreSQL refuses it) or the stored expiresAt.
+EXPIRY_ANSWERS = [
+    ("2030-01-01T00:00:00Z", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01T00:00:00", "2030-01-01T00:00:00.000Z"),  # no zone: the database's (UTC)
+    ("2030-01-01 00:00:00", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01t00:00:00z", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01 00:00:00+02", "2029-12-31T22:00:00.000Z"),
+    ("2030-01-01\t00:00:00+0200", "2029-12-31T22:00:00.000Z"),
+    ("2030-01-01\n00:00:00Z", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01\r00:00:00Z", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01\x0b00:00:00Z", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01T00:00:00+02:00", "2029-12-31T22:00:00.000Z"),
+    ("2030-01-01T00:00:00-05:30", "2030-01-01T05:30:00.000Z"),
+    ("2030-01-01T00:00:00+0230", "2029-12-31T21:30:00.000Z"),
+    ("2030-01-01T00:00:00-00:00", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01T00:00:00+15:59", "2029-12-31T08:01:00.000Z"),
+    ("2030-01-01T00:00:00-1559", "2030-01-01T15:59:00.000Z"),
+    ("2030-01-01T00:00:00+16:00", 500),
+    ("2030-01-01T00:00:00+1600", 500),
+    ("2030-01-01T00:00:00-16", 500),
+    ("2030-01-01T00:00:00+02:60", 500),
+    ("2030-01-01T00:00:00+99", 500),
+    ("2030-06-30T23:59:60Z", "2030-07-01T00:00:00.000Z"),
+    ("2030-06-30T23:59:60+02:00", "2030-06-30T22:00:00.000Z"),  # a leap second at any offset
+    ("2030-12-31T23:59:60-15:59", "2031-01-01T15:59:00.000Z"),
+    ("2030-06-30T23:59:60.0Z", "2030-07-01T00:00:00.000Z"),
+    ("2030-06-30T23:59:60.0000005Z", "2030-07-01T00:00:00.000Z"),  # rounds to :60.000000
+    ("2030-06-30T23:59:60.5Z", 500),
+    ("2030-01-01T00:00:00.123456789Z", "2030-01-01T00:00:00.123Z"),
+    ("2030-01-01T00:00:00.9999995Z", "2030-01-01T00:00:01.000Z"),  # microseconds, half even
+    ("2030-01-01T00:00:00.0000005Z", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01T00:00:00.9995Z", "2030-01-01T00:00:00.999Z"),  # then ms, truncated
+    ("2030-01-01T00:00:00.549Z", "2030-01-01T00:00:00.549Z"),
+    ("2032-02-29T00:00:00Z", "2032-02-29T00:00:00.000Z"),
+    ("9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999Z"),
+    ("9999-12-31T23:59:59-01:00", "+010000-01-01T00:59:59.000Z"),
+    ("2030-01-01\u00a000:00:00Z", 500),  # JavaScript white space that PostgreSQL refuses
+    ("2030-01-01\u200300:00:00Z", 500),
+    ("2030-01-01\ufeff00:00:00Z", 500),
+    ("2030-01-01\x1c00:00:00Z", 400),  # white space to Python, not to JavaScript
+    ("\uff12\uff10\uff13\uff10-01-01T00:00:00Z", 400),  # digits to Python, not to JavaScript
+    ("2030-02-29T00:00:00Z", 400),
+    ("2030-01-01T24:00:00Z", 400),
+    ("2030-01-01T00:00:60Z", 400),
+    ("2030-01-01T00:00:00.Z", 400),
+    ("2030-01-01T12:00:00+2", 400),
+    ("2030-01-01T00:00:00+00:5", 400),
+    ("2030-01-01T00:00:00+15:59:00", 400),
+    ("2030-01-01T00:00:00Z\n", 400),
+    ("2031-05-06", 400),
+]
+
+
+def oracle_answer(text: str) -> str | int:
+    if not is_date_time(text):
+        return 400
+    stored = stored_ms(text)
+    return 500 if stored is None else iso_timestamp(stored)
+
+
+@pytest.mark.parametrize(("text", "answer"), EXPIRY_ANSWERS, ids=repr)
+def test_date_time_oracle_predicts_what_unleash_stores(text: str, answer: str | int) -> None:
+    assert oracle_answer(text) == answer
+
+
+def test_number_oracle_coerces_like_javascript() -> None:
+    # Number(x) in Node 20 for each x.
+    table = {"": 0, " 2 ": 2, "\u00a02\ufeff": 2, "\u20032": 2, "0x1F": 31, "0X1f": 31,
+             "0o17": 15, "0b101": 5, "1e3": 1000, ".5": 0.5, "5.": 5, "+5": 5, "-0": 0,
+             "Infinity": math.inf, "-Infinity": -math.inf, "1e400": math.inf,
+             "00012": 12}  # fmt: skip
+    for text, number in table.items():
+        assert js_number(text) == number, text
+    for text in ("-0x1", "0b102", "infinity", "1_000", "0x", "0x1_0", "1e", "12abc", "\u0663"):
+        assert math.isnan(js_number(text)), text
+
+
+def test_timestamp_oracle_is_date_to_iso_string() -> None:
+    assert timestamp(datetime(2030, 1, 2, 3, 4, 5, 999_999, tzinfo=UTC)) == (
+        "2030-01-02T03:04:05.999Z"
+    )
+    assert iso_timestamp(-1) == "1969-12-31T23:59:59.999Z"
+    assert iso_timestamp(253_402_300_800_000) == "+010000-01-01T00:00:00.000Z"
+    assert iso_timestamp(-62_198_755_200_000) == "-000001-01-01T00:00:00.000Z"
+
+
+def test_contract_document_is_found_without_the_mock() -> None:
+    root = Path(__file__).resolve().parent.parent
+    found_path = UNLEASH_8_2_0.contract_path()
+    assert found_path.read_bytes() == (root / "openapi.yaml").read_bytes()
+    assert (root / "contract_tests" / "openapi.yaml").read_bytes() == found_path.read_bytes()
 
 
 # -- against a real Unleash 8.2.0 (scripts/real-unleash.sh) ---------------------------------------
@@ -201,7 +477,9 @@ def test_real_unleash_reports_its_known_defects_and_passes_with_the_baseline(
 def test_real_unleash_run_interrupted_mid_run_restores_the_lists(signum: int) -> None:
     before = snapshot()
     command = [sys.executable, "-c", "from mock_server.cli import main; raise SystemExit(main())"]
-    process = subprocess.Popen([*command, *real_args()], stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*command, *real_args()], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and process.poll() is None:
@@ -210,8 +488,27 @@ def test_real_unleash_run_interrupted_mid_run_restores_the_lists(signum: int) ->
                 break  # mid-run: the suite holds PATs right now
             time.sleep(0.05)
         process.send_signal(signum)
-        assert process.wait(timeout=60) == 2
+        _, errors = process.communicate(timeout=60)
+        assert process.returncode == 2, errors
+        name = signal.Signals(signum).name
+        assert re.search(rf"interrupted by {name}; (deleted the|the run had no PAT)", errors)
     finally:
         if process.poll() is None:
             process.kill()
     assert_restored(before)
+
+
+@real
+@pytest.mark.real
+def test_real_unleash_stores_expiries_as_the_oracle_predicts() -> None:
+    token = {"Authorization": os.environ["UNLEASH_PAT"]}
+    answers = {}
+    with httpx.Client(base_url=REAL, headers=token, timeout=15) as client:
+        for n, (text, _) in enumerate(EXPIRY_ANSWERS):
+            body = {"description": f"unleash-pat-check-oracle-{os.getpid()}-{n}", "expiresAt": text}
+            response = client.post("/api/admin/user/tokens", json=body)
+            answers[text] = response.status_code
+            if response.status_code == 201:
+                answers[text] = response.json()["expiresAt"]
+                client.delete(f"/api/admin/user/tokens/{response.json()['id']}")
+    assert answers == {text: oracle_answer(text) for text, _ in EXPIRY_ANSWERS}

@@ -8,46 +8,37 @@ are deleted before a create would otherwise always meet the 10-PAT limit.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-import re
-from datetime import UTC, datetime, timedelta
+import time
+from collections.abc import Callable
 from typing import Any
 
 import schemathesis
 from schemathesis.config import SchemathesisConfig
-from schemathesis.engine import events, from_schema
 
+from contract_tests import _compat
+from contract_tests.context import ANY_SECRET, FAR, SECRET, TIMESTAMP, Context
+from contract_tests.oracles import is_date_time, js_number, stored_ms
+from contract_tests.registry import Layer, check
 from contract_tests.report import Finding
-from contract_tests.suite import CHECKS, PAT_LIMIT, Check, Suite
-from mock_server.app import SPEC_PATH
-from mock_server.validation import is_date_time, js_number, parse_date_time
 
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-SECRET = re.compile(r"^user:[0-9a-f]{56}$")
-ANY_SECRET = re.compile(r"user:[0-9a-f]{56}")
-SAFE_ID = 2_147_483_647  # the largest id Unleash accepts; no deployment reaches it
-ERROR_STATUSES_WITHOUT_JSON = {429}  # express-rate-limit's plain text answer
-
-# Built-in checks that contradict what Unleash deliberately does, with the reason.
-DISABLED_CHECKS = {
-    "unsupported_method": "Unleash answers an unrouted method with 404 NotFoundError, not 405",
-}
+EARLIEST_EXPIRY_MS = 5 * 60 * 1000  # a valid expiry closer than this may be past on arrival
 
 
-# -- Unleash's own rules, as schemathesis checks -------------------------------------------------
-def _json(response: schemathesis.Response) -> Any:
+# -- Unleash's own rules, as schemathesis checks (registered only while the suite's run lasts) --
+def _json(response: Any) -> Any:
     try:
         return response.json()
     except ValueError:
         return None
 
 
-@schemathesis.check
-def unleash_error_shape(ctx: schemathesis.CheckContext, response: Any, case: Any) -> None:
+def unleash_error_shape(run: Context, response: Any, case: Any) -> None:
     """Every error is JSON: `{message}` from the body parser, otherwise `{name, message,
     details: [{message}, ...]}`; never an HTML page or a bare string."""
-    if response.status_code < 400 or response.status_code in ERROR_STATUSES_WITHOUT_JSON:
+    if response.status_code < 400 or response.status_code in run.expect.statuses_without_json:
         return
     body = _json(response)
     if not isinstance(body, dict) or not isinstance(body.get("message"), str):
@@ -61,8 +52,7 @@ def unleash_error_shape(ctx: schemathesis.CheckContext, response: Any, case: Any
         raise AssertionError("an error detail lacks its message")
 
 
-@schemathesis.check
-def timestamp_format(ctx: schemathesis.CheckContext, response: Any, case: Any) -> None:
+def timestamp_format(run: Context, response: Any, case: Any) -> None:
     """createdAt, expiresAt and seenAt are always UTC `YYYY-MM-DDTHH:mm:ss.sssZ`."""
     body = _json(response) if response.status_code < 300 else None
     items = body.get("pats", [body]) if isinstance(body, dict) else []
@@ -73,8 +63,7 @@ def timestamp_format(ctx: schemathesis.CheckContext, response: Any, case: Any) -
                 raise AssertionError(f"{key} {value!r} is not YYYY-MM-DDTHH:mm:ss.sssZ")
 
 
-@schemathesis.check
-def secret_placement(ctx: schemathesis.CheckContext, response: Any, case: Any) -> None:
+def secret_placement(run: Context, response: Any, case: Any) -> None:
     """A secret `user:<56 hex>` is in the 201 of a create, and in no other response; a listed
     PAT has no `secret` at all."""
     body = _json(response) if response.status_code < 300 else None
@@ -90,6 +79,20 @@ def secret_placement(ctx: schemathesis.CheckContext, response: Any, case: Any) -
         raise AssertionError("a secret appears outside the 201 of a create")
 
 
+UNLEASH_RULES = (unleash_error_shape, timestamp_format, secret_placement)
+
+
+def _only_for(schema: Any, run: Context, rule: Callable[[Context, Any, Any], None]) -> Any:
+    """`rule` as a schemathesis check (same name) that judges the cases of `schema` only."""
+
+    @functools.wraps(rule)
+    def schemathesis_check(ctx: Any, response: Any, case: Any) -> None:
+        if case.operation.schema is schema:
+            rule(run, response, case)
+
+    return schemathesis_check
+
+
 def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
     """Keep a failure unless it is Unleash's deliberate type coercion: Ajv's `coerceTypes`
     stores a number or boolean description as a string (201), documented in the contract."""
@@ -100,8 +103,8 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
 
 
 # -- the run --------------------------------------------------------------------------------
-def _config(suite: Suite) -> SchemathesisConfig:
-    profile, settings = suite.profile, suite.settings
+def _config(ctx: Context) -> SchemathesisConfig:
+    profile, settings = ctx.profile, ctx.settings
     generation: dict[str, Any] = {
         "mode": "all",  # valid and invalid requests
         "max-examples": profile.examples,
@@ -110,19 +113,23 @@ def _config(suite: Suite) -> SchemathesisConfig:
     }
     if settings.seed is None:
         generation["deterministic"] = True
+    disabled = ctx.expect.disabled_schemathesis_checks
     config: dict[str, Any] = {
         "generation": generation,
-        "headers": {"Authorization": suite.token},
-        "checks": {"enabled": True, **{name: {"enabled": False} for name in DISABLED_CHECKS}},
+        "headers": {"Authorization": ctx.token},
+        "checks": {"enabled": True, **{name: {"enabled": False} for name in disabled}},
         "rate-limit": _rate(settings.rate_limit),
         "request-timeout": 15,
         "continue-on-failure": True,
         "suppress-health-check": ["all"],
     }
+    if settings.read_only:
+        # One operation, no links between operations: nothing to test statefully.
+        config["phases"] = {"stateful": {"enabled": False}}
     if settings.seed is not None:
         config["seed"] = settings.seed
-    if suite.app is None:
-        config["base-url"] = suite.target
+    if ctx.app is None:
+        config["base-url"] = ctx.target
     return SchemathesisConfig.from_dict(config)
 
 
@@ -134,44 +141,47 @@ def _rate(per_second: float | None) -> str:
 
 
 class _Guard:
-    """The hooks that keep layer 1 inside the run's PATs and budget."""
+    """The hooks that keep layer 1 inside the run's PATs and budget, for one schema."""
 
-    def __init__(self, suite: Suite) -> None:
-        self.suite = suite
-        self.protected = frozenset().union(*(c.foreign_ids for c in suite.callers))
+    def __init__(self, ctx: Context, schema: Any) -> None:
+        self.ctx = ctx
+        self.schema = schema
+        self.protected = frozenset().union(*(c.foreign_ids for c in ctx.callers))
         # Keep one slot free, so creates test the rules rather than always meeting the limit.
-        self.room = PAT_LIMIT - len(suite.callers[0].foreign_ids) - 1
+        self.room = ctx.expect.pat_limit - len(ctx.callers[0].foreign_ids) - 1
         self.live: list[int] = []
 
+    # schemathesis has `before_call` only as a process-wide hook: it sees every schema's cases.
     def before_call(self, case: Any) -> None:
+        if case.operation.schema is not self.schema:
+            return
         if case.method.upper() == "POST" and isinstance(case.body, dict):
             self._make_room()
             description = case.body.get("description")
             if isinstance(description, str):
-                case.body["description"] = self.suite.prefix + description
-            elif self.suite.app is None and isinstance(description, bool | int | float):
+                case.body["description"] = self.ctx.prefix + description
+            elif self.ctx.app is None and isinstance(description, bool | int | float):
                 # On a deployment every PAT the run may create carries the prefix, so that
                 # cleanup finds it even when an interrupt loses its 201; coercion of such
                 # descriptions is still exercised against the in-process mock.
-                case.body["description"] = self.suite.prefix + json.dumps(description)
+                case.body["description"] = self.ctx.prefix + json.dumps(description)
             expires = case.body.get("expiresAt")
-            # A past expiry is a service 400 by design (checked by layers 2 and 3); keep
-            # schema-valid bodies valid so positive_data_acceptance keeps its meaning.
-            if (
-                isinstance(expires, str)
-                and is_date_time(expires)
-                and parse_date_time(expires) < datetime.now(UTC) + timedelta(minutes=5)
-            ):
-                case.body["expiresAt"] = "2999-01-01T00:00:00.000Z"
+            # A past expiry is a service 400 by design (checked by layers 2 and 3), one that
+            # PostgreSQL cannot store a known 500; keep schema-valid bodies valid and storable
+            # so that positive_data_acceptance keeps its meaning.
+            if isinstance(expires, str) and is_date_time(expires):
+                stored = stored_ms(expires)
+                if stored is None or stored < time.time() * 1000 + EARLIEST_EXPIRY_MS:
+                    case.body["expiresAt"] = FAR
         if case.method.upper() == "DELETE" and self._protected(case.path_parameters or {}):
-            case.path_parameters["id"] = SAFE_ID
+            case.path_parameters["id"] = self.ctx.expect.max_id
 
     def after_call(self, case: Any, response: Any) -> None:
-        self.suite.budget.sent += 1
+        self.ctx.budget.sent += 1
         if case.method.upper() == "POST" and response.status_code == 201:
-            before = set(self.suite.created)
-            self.suite.track(self.suite.token, response)
-            self.live += sorted(set(self.suite.created) - before)
+            before = set(self.ctx.created)
+            self.ctx.track(self.ctx.token, response)
+            self.live += sorted(set(self.ctx.created) - before)
 
     def _protected(self, params: dict[str, Any]) -> bool:
         raw = params.get("id")
@@ -188,89 +198,69 @@ class _Guard:
     def _make_room(self) -> None:
         if len(self.live) >= self.room:
             for pat_id in self.live:
-                self.suite.api.delete(self.suite.token, pat_id)
+                self.ctx.api.delete(self.ctx.token, pat_id)
             self.live.clear()
 
 
-# before_call and after_call exist only as global hooks: they find the guard by the case's schema.
-_GUARDS: dict[int, _Guard] = {}
-
-
-@schemathesis.hook
-def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
-    guard = _GUARDS.get(id(case.operation.schema))
-    if guard is not None:
-        guard.before_call(case)
-
-
-@schemathesis.hook
-def after_call(context: Any, case: Any, response: Any) -> None:
-    guard = _GUARDS.get(id(case.operation.schema))
-    if guard is not None:
-        guard.after_call(case, response)
-
-
-def openapi_conformance(suite: Suite) -> list[Finding]:
+@check(Layer.OPENAPI)
+def openapi_conformance(ctx: Context) -> list[Finding]:
     """Every distinct (check, operation, failure) schemathesis finds, in one result."""
-    schema = schemathesis.openapi.from_path(SPEC_PATH, config=_config(suite))
-    if suite.settings.read_only:
+    schema = schemathesis.openapi.from_path(ctx.expect.contract_path(), config=_config(ctx))
+    if ctx.settings.read_only:
         schema = schema.include(operation_id="getPats")  # the one operation that writes nothing
-    if suite.app is not None:
-        schema.app = suite.app
-    guard = _Guard(suite)
+    if ctx.app is not None:
+        schema.app = ctx.app
+    guard = _Guard(ctx, schema)
     schema.hook(filter_failure)
-    _GUARDS[id(schema)] = guard
+    # Plain functions: schemathesis marks a hook with attributes, which a bound method refuses.
+    schema.hook("after_call")(lambda context, case, response: guard.after_call(case, response))
     findings: dict[tuple[str, str, str], Finding] = {}
-    stream = from_schema(schema).execute()
-    try:
-        for event in stream:
-            # Not schemathesis' max-time: with it, the engine repeats its phases until then.
-            if (
-                suite.budget.remaining_seconds() == 0
-                or suite.budget.sent >= suite.budget.max_requests
-            ):
-                stream.stop()
-            if isinstance(event, events.ScenarioFinished):
-                _collect(suite, event.recorder, findings)
-            elif isinstance(event, events.FatalError):
-                raise event.exception
-            elif isinstance(event, events.Interrupted):
-                raise KeyboardInterrupt  # the engine swallowed Ctrl-C or SIGTERM: stop the run
-    finally:
-        stream.stop()
-        del _GUARDS[id(schema)]
+    rules = [_only_for(schema, ctx, rule) for rule in UNLEASH_RULES]
+    before_call = lambda context, case, kwargs: guard.before_call(case)  # noqa: E731
+    with _compat.scoped(rules, {"before_call": before_call}):
+        stream = _compat.from_schema(schema).execute()
+        try:
+            for event in stream:
+                ctx.budget.check_interrupted()  # schemathesis' requests do not pass spend()
+                # Not schemathesis' max-time: with it, the engine repeats its phases until then.
+                if (
+                    ctx.budget.remaining_seconds() == 0
+                    or ctx.budget.sent >= ctx.budget.max_requests
+                ):
+                    stream.stop()
+                if isinstance(event, _compat.ScenarioFinished):
+                    _collect(ctx, event.recorder, findings)
+                elif isinstance(event, _compat.FatalError):
+                    raise event.exception
+                elif isinstance(event, _compat.NonFatalError):
+                    # Cut an operation's run short (a hook or a request that failed): say so,
+                    # rather than pass on what was not tested.
+                    error = f"{type(event.value).__name__}: {event.value}"
+                    key = ("openapi_conformance", event.label, error)
+                    message = ctx.redact(f"schemathesis could not go on: {error}")
+                    findings.setdefault(key, Finding(key[0], event.label, message))
+                elif isinstance(event, _compat.Interrupted):
+                    raise KeyboardInterrupt  # the engine swallowed Ctrl-C or SIGTERM: stop
+        finally:
+            stream.stop()
     return list(findings.values())
 
 
-def _collect(suite: Suite, recorder: Any, findings: dict[tuple[str, str, str], Finding]) -> None:
-    for case_id, nodes in recorder.checks.items():
-        for node in nodes:
-            if node.failure_info is None:
-                continue
-            case = recorder.cases[case_id].value
-            operation = f"{case.method.upper()} {case.path}"
-            failure = node.failure_info.failure
-            key = (node.name, operation, failure.title)
-            if key in findings:
-                continue
-            interaction = recorder.interactions.get(case_id)
-            response = ""
-            request = f"{case.method.upper()} {case.formatted_path}"
-            if interaction is not None:
-                request = f"{interaction.request.method} {interaction.request.uri}"
-                if interaction.request.body:
-                    request += "\n" + interaction.request.body.decode("utf-8", "backslashreplace")
-                if interaction.response is not None:
-                    text = interaction.response.content.decode("utf-8", "backslashreplace")
-                    response = f"{interaction.response.status_code} {text[:500]}"
-            findings[key] = Finding(
-                node.name,
-                operation,
-                suite.redact(f"{failure.title}: {failure.message}".strip()),
-                suite.redact(request),
-                suite.redact(node.failure_info.code_sample),
-                suite.redact(response),
-            )
-
-
-CHECKS.append(Check("openapi_conformance", "openapi", openapi_conformance))
+def _collect(ctx: Context, recorder: Any, findings: dict[tuple[str, str, str], Finding]) -> None:
+    for name, case_id, case, failure, code_sample in _compat.failures(recorder):
+        operation = f"{case.method.upper()} {case.path}"
+        key = (name, operation, failure.title)
+        if key in findings:
+            continue
+        request, response = _compat.exchange(recorder, case_id) or (
+            f"{case.method.upper()} {case.formatted_path}",
+            "",
+        )
+        findings[key] = Finding(
+            name,
+            operation,
+            ctx.redact(f"{failure.title}: {failure.message}".strip()),
+            ctx.redact(request),
+            ctx.redact(code_sample),
+            ctx.redact(response),
+        )

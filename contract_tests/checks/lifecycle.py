@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,20 +27,29 @@ from hypothesis.stateful import (
 )
 
 from contract_tests.api import Api, RunAborted
-from contract_tests.openapi_layer import ANY_SECRET, SAFE_ID, SECRET, TIMESTAMP
+from contract_tests.context import (
+    FAR,
+    PAST,
+    SECRET,
+    SHORT_EXPIRY,
+    TIMESTAMP,
+    Caller,
+    Context,
+    Violation,
+    body_of,
+    expect,
+    expect_error,
+    listed_pats,
+)
+from contract_tests.oracles import timestamp
+from contract_tests.registry import Layer, Need, check
 from contract_tests.report import Finding
-from contract_tests.suite import CHECKS, PAT_LIMIT, Caller, Check, Suite, Violation, expect
-from mock_server.handlers import timestamp
-
-SHORT_EXPIRY = timedelta(seconds=1.5)
-PAST = "2020-01-01T00:00:00.000Z"
-FAR = "2999-01-01T00:00:00.000Z"
 
 
 @dataclass
 class ModelPat:
     id: int
-    owner: int  # index into suite.callers
+    owner: int  # index into ctx.callers
     description: str
     expires_at: str
     secret: str
@@ -52,45 +60,6 @@ class ModelPat:
         if now > moment + margin:
             return True
         return False if now < moment - margin else None
-
-
-def body_of(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise Violation(
-            "unleash_error_shape" if response.status_code >= 400 else "json_body",
-            f"the {response.status_code} body is not JSON",
-            response,
-        ) from None
-
-
-def expect_error(response: httpx.Response, status: int, name: str, check: str, why: str) -> None:
-    expect(
-        response.status_code == status,
-        check,
-        f"{why}: expected {status} {name}, got {response.status_code}",
-        response,
-    )
-    body = body_of(response)
-    got = body.get("name") if isinstance(body, dict) else None
-    expect(got == name, check, f"{why}: expected error {name}, got {got!r}", response)
-
-
-def listed_pats(api: Api, token: str | None, check: str) -> tuple[httpx.Response, list[dict]]:
-    response = api.list(token)
-    expect(response.status_code == 200, check, f"list answered {response.status_code}", response)
-    body = body_of(response)
-    pats = body.get("pats") if isinstance(body, dict) else None
-    expect(isinstance(pats, list), check, "the list has no `pats` array", response)
-    expect(
-        all(isinstance(p, dict) and "secret" not in p for p in pats)
-        and not ANY_SECRET.search(response.text),
-        "secret_never_listed",
-        "a listed PAT carries a secret",
-        response,
-    )
-    return response, pats
 
 
 def recorded(rule_function: Callable[..., None]) -> Callable[..., None]:
@@ -112,7 +81,7 @@ def recorded(rule_function: Callable[..., None]) -> Callable[..., None]:
 
 
 class Lifecycle(RuleBasedStateMachine):
-    suite: ClassVar[Suite]
+    ctx: ClassVar[Context]
     waits_left: ClassVar[int]  # expiry waits cost real seconds; bounded per run
     violations: ClassVar[list[Violation]]
     deleted_ids: ClassVar[set[int]]  # across examples: a teardown's deletes must hold too
@@ -125,18 +94,16 @@ class Lifecycle(RuleBasedStateMachine):
         self.gone: list[ModelPat] = []
         self.used: list[set[str]] = [set() for _ in self.callers]  # descriptions ever used
         self.delete_attempts_by_others: set[int] = set()
-        self.max_id = max(
-            [0, *self.suite.created, *(i for c in self.callers for i in c.foreign_ids)]
-        )
-        self.margin = self.suite.clock_margin
+        self.max_id = max([0, *self.ctx.created, *(i for c in self.callers for i in c.foreign_ids)])
+        self.margin = self.ctx.clock_margin
 
     @property
     def callers(self) -> list[Caller]:
-        return self.suite.callers
+        return self.ctx.callers
 
     @property
     def api(self) -> Api:
-        return self.suite.api
+        return self.ctx.api
 
     def owned(self, who: int) -> list[ModelPat]:
         return [p for p in self.live.values() if p.owner == who]
@@ -150,7 +117,7 @@ class Lifecycle(RuleBasedStateMachine):
     @recorded
     def create(self, data: st.DataObject, naming: str, expiry: str) -> None:
         who = data.draw(st.integers(0, len(self.callers) - 1), label="user")
-        description = self.suite.description()
+        description = self.ctx.description()
         mine = {p.description for p in self.owned(who)}
         candidates = {
             "duplicate": sorted(mine),
@@ -170,14 +137,15 @@ class Lifecycle(RuleBasedStateMachine):
         # Counted on the server: on a shared deployment others may hold or free slots too.
         count = len(listed_pats(self.api, caller.token, "list_matches_model")[1])
         response = self.api.create(caller.token, {"description": description, "expiresAt": expires})
-        self.suite.track(caller.token, response)
+        self.ctx.track(caller.token, response)
+        errors = self.ctx.expect
         if expiry == "past":
-            expect_error(response, 400, "BadDataError", "past_expiry_rejected", "past expiresAt")
-        elif count >= PAT_LIMIT:
-            expect_error(response, 403, "OperationDeniedError", "pat_limit_enforced", "11th PAT")
+            expect_error(response, errors.bad_data, "past_expiry_rejected", "past expiresAt")
+        elif count >= errors.pat_limit:
+            expect_error(response, errors.too_many_pats, "pat_limit_enforced", "PAT over limit")
         elif description in mine:
             expect_error(
-                response, 409, "NameExistsError", "duplicate_description_rejected", "duplicate"
+                response, errors.duplicate_description, "duplicate_description_rejected", "dup"
             )
         else:
             self._created(who, description, expires, response)
@@ -194,7 +162,7 @@ class Lifecycle(RuleBasedStateMachine):
             "the 201 has no user:<56 hex> secret",
             response,
         )
-        self.suite.redact.add(secret)
+        self.ctx.redact.add(secret)
         expect(
             isinstance(pat_id, int) and pat_id > self.max_id,
             "ids_increase",
@@ -236,7 +204,7 @@ class Lifecycle(RuleBasedStateMachine):
         mine = {p.id: p for p in self.owned(who)}
         others = {p.id for p in self.live.values() if p.owner != who}
         # PATs the run did not create are left alone: others may use the same account.
-        extra = {i for i in set(listed) - set(mine) if i in self.suite.created}
+        extra = {i for i in set(listed) - set(mine) if i in self.ctx.created}
         missing = set(mine) - set(listed)
         expect(not extra & others, "other_users_pats_hidden", f"lists {extra}", response)
         gone = {p.id for p in self.gone} | self.deleted_ids
@@ -265,8 +233,11 @@ class Lifecycle(RuleBasedStateMachine):
             "gone": self.gone,
         }.get(victim)
         pat = data.draw(st.sampled_from(pool), label="pat") if pool else None
-        response = self.api.delete(self.callers[who].token, pat.id if pat else SAFE_ID)
-        expect(response.status_code == 200, "delete_status", "DELETE is always 200", response)
+        response = self.api.delete(
+            self.callers[who].token, pat.id if pat else self.ctx.expect.max_id
+        )
+        status = self.ctx.expect.delete_status
+        expect(response.status_code == status, "delete_status", f"DELETE is {status}", response)
         if pat is not None and pat.owner == who and pat.id in self.live:
             self.gone.append(self.live.pop(pat.id))
             self.deleted_ids.add(pat.id)
@@ -284,25 +255,26 @@ class Lifecycle(RuleBasedStateMachine):
         pool["gone"] = self.gone
         chosen = pool.get(kind)
         pat = data.draw(st.sampled_from(chosen), label="pat") if chosen else None
+        unknown = self.ctx.expect.unknown_token
         if kind == "none":
             response = self.api.list(None)
-            expect_error(response, 401, "AuthenticationRequired", "missing_token_rejected", kind)
+            expect_error(response, self.ctx.expect.missing_token, "missing_token_rejected", kind)
         elif kind == "unknown" or pat is None:
             response = self.api.list("user:" + secrets.token_hex(28))
-            expect_error(response, 401, "UnauthorizedError", "unknown_token_rejected", kind)
+            expect_error(response, unknown, "unknown_token_rejected", kind)
         elif kind == "mutated":
             flipped = pat.secret[:-1] + ("0" if pat.secret[-1] != "0" else "1")
             response = self.api.list(flipped)
-            expect_error(response, 401, "UnauthorizedError", "unknown_token_rejected", kind)
+            expect_error(response, unknown, "unknown_token_rejected", kind)
         elif kind == "gone":
             response = self.api.list(pat.secret)
-            expect_error(response, 401, "UnauthorizedError", "deleted_token_rejected", kind)
+            expect_error(response, unknown, "deleted_token_rejected", kind)
         else:
             expired = pat.expired(datetime.now(UTC), self.margin)
             token = pat.secret if kind == "live" else f"Bearer {pat.secret}"
             if expired:
                 response = self.api.list(token)
-                expect_error(response, 401, "UnauthorizedError", "expired_token_rejected", kind)
+                expect_error(response, unknown, "expired_token_rejected", kind)
             elif expired is False:
                 self._compare_list(pat.owner, token)
 
@@ -319,7 +291,7 @@ class Lifecycle(RuleBasedStateMachine):
         type(self).waits_left -= 1
         latest = max(p.expires_at for p in self.live.values() if p.expires_at != FAR)
         moment = datetime.fromisoformat(latest.replace("Z", "+00:00"))
-        time.sleep(max(0.0, (moment + self.margin - datetime.now(UTC)).total_seconds()) + 0.05)
+        self.ctx.budget.wait((moment + self.margin - datetime.now(UTC)).total_seconds() + 0.05)
 
     def teardown(self) -> None:
         # Each example starts from the users' own PATs only: the limit stays reachable.
@@ -328,21 +300,22 @@ class Lifecycle(RuleBasedStateMachine):
             self.deleted_ids.add(pat.id)
 
 
-def lifecycle_model(suite: Suite) -> list[Finding]:
-    suite.reset()  # start from the users' own PATs, whatever layer 1 left
-    profile = suite.profile
+@check(Layer.LIFECYCLE, Need.WRITE)
+def lifecycle_model(ctx: Context) -> list[Finding]:
+    ctx.reset()  # start from the users' own PATs, whatever layer 1 left
+    profile = ctx.profile
     machine = type(
         "Lifecycle",
         (Lifecycle,),
         {
-            "suite": suite,
+            "ctx": ctx,
             "waits_left": 5 if profile.shrink else 1,
             "violations": [],
             "deleted_ids": set(),
         },
     )
-    if suite.settings.seed is not None:
-        machine = hypothesis_seed(suite.settings.seed)(machine)
+    if ctx.settings.seed is not None:
+        machine = hypothesis_seed(ctx.settings.seed)(machine)
     phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if profile.shrink else [])
     try:
         run_state_machine_as_test(
@@ -352,7 +325,7 @@ def lifecycle_model(suite: Suite) -> list[Finding]:
                 stateful_step_count=profile.machine_steps,
                 deadline=None,
                 database=None,
-                derandomize=suite.settings.seed is None,
+                derandomize=ctx.settings.seed is None,
                 phases=phases,
                 report_multiple_bugs=False,
                 suppress_health_check=list(HealthCheck),
@@ -368,11 +341,8 @@ def lifecycle_model(suite: Suite) -> list[Finding]:
         chosen = exc if isinstance(exc, Violation) else next(iter(machine.violations), None)
         if chosen is None:
             message = f"{type(exc).__name__}: {exc}"
-            return [Finding.of("lifecycle_model", message, None, suite.redact)]
+            return [Finding.of("lifecycle_model", message, None, ctx.redact)]
         steps = "\n".join(getattr(chosen, "__notes__", []))
         message = f"{chosen.message}\n{steps}".strip()
-        return [Finding.of(chosen.check, message, chosen.response, suite.redact)]
+        return [Finding.of(chosen.check, message, chosen.response, ctx.redact)]
     return []
-
-
-CHECKS.append(Check("lifecycle_model", "lifecycle", lifecycle_model, ("write",)))

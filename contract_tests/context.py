@@ -1,0 +1,203 @@
+"""What a check may use: the run's settings and profile, the version's expectations, the API
+client, the callers, and the record of the PATs the run created.
+
+Safety on a real deployment rests here: every PAT the run creates carries `Context.prefix` in its
+description and is recorded in `Context.created` the moment its 201 arrives; `cleanup` deletes
+exactly those (by id, and by prefix for any whose 201 was lost), whatever ended the run.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from contract_tests.api import Api, Budget, RunAborted
+from contract_tests.expectations import Error, Expectations
+
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+SECRET = re.compile(r"^user:[0-9a-f]{56}$")
+ANY_SECRET = re.compile(r"user:[0-9a-f]{56}")
+SHORT_EXPIRY = timedelta(seconds=1.5)
+PAST = "2020-01-01T00:00:00.000Z"
+FAR = "2999-01-01T00:00:00.000Z"
+
+
+class Violation(AssertionError):
+    """A contract rule broken by the target."""
+
+    def __init__(self, check: str, message: str, response: httpx.Response | None = None) -> None:
+        super().__init__(f"[{check}] {message}")
+        self.check = check
+        self.message = message
+        self.response = response
+
+
+class NotApplicable(Exception):
+    """The target offers nothing to check here (reported as not run, with the reason)."""
+
+
+def expect(condition: object, check: str, message: str, response: httpx.Response | None) -> None:
+    if not condition:
+        raise Violation(check, message, response)
+
+
+def body_of(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise Violation(
+            "unleash_error_shape" if response.status_code >= 400 else "json_body",
+            f"the {response.status_code} body is not JSON",
+            response,
+        ) from None
+
+
+def expect_error(response: httpx.Response, error: Error, check: str, why: str) -> None:
+    expect(
+        response.status_code == error.status,
+        check,
+        f"{why}: expected {error.status} {error.name}, got {response.status_code}",
+        response,
+    )
+    body = body_of(response)
+    got = body.get("name") if isinstance(body, dict) else None
+    expect(got == error.name, check, f"{why}: expected error {error.name}, got {got!r}", response)
+
+
+def listed_pats(api: Api, token: str | None, check: str) -> tuple[httpx.Response, list[dict]]:
+    response = api.list(token)
+    expect(response.status_code == 200, check, f"list answered {response.status_code}", response)
+    body = body_of(response)
+    pats = body.get("pats") if isinstance(body, dict) else None
+    expect(isinstance(pats, list), check, "the list has no `pats` array", response)
+    expect(
+        all(isinstance(p, dict) and "secret" not in p for p in pats)
+        and not ANY_SECRET.search(response.text),
+        "secret_never_listed",
+        "a listed PAT carries a secret",
+        response,
+    )
+    return response, pats
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    examples: int  # schemathesis examples per operation and phase
+    machine_examples: int  # lifecycle model runs
+    machine_steps: int
+    shrink: bool
+    max_requests: int
+    max_seconds: float
+
+
+PROFILES = {
+    "ci": Profile("ci", 25, 8, 20, False, 6_000, 240),
+    "thorough": Profile("thorough", 1_000, 60, 40, True, 60_000, 1_800),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str | None = None  # None: the mock, in-process
+    token: str | None = None
+    token_2: str | None = None
+    admin_token: str | None = None
+    profile: str = "ci"
+    seed: int | None = None
+    rate_limit: float | None = None
+    read_only: bool = False
+    # An ASGI app to test in-process instead of a fresh mock: one `mock_server.create_app`
+    # built (middleware around it is fine), or any app when the tokens are given.
+    app: Any = None
+    unleash_version: str = "8.2.0"
+
+
+@dataclass
+class Caller:
+    """A user the suite acts as, and the PATs it held before the run (never touched)."""
+
+    label: str
+    token: str
+    user_id: int
+    foreign_ids: frozenset[int]
+
+
+class Context:
+    """One run against one target, as the checks see it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        profile: Profile,
+        expectations: Expectations,
+        api: Api,
+        target: str,
+        app: Any,
+        tokens: tuple[str, str | None, str | None],
+    ) -> None:
+        self.settings = settings
+        self.profile = profile
+        self.expect = expectations
+        self.api = api
+        self.redact = api.redact
+        self.budget = api.budget
+        self.target = target  # as shown in reports
+        self.app = app  # the ASGI app under test in-process, None for a deployment
+        self.token, self.token_2, self.admin_token = tokens
+        self.prefix = f"unleash-pat-check-{secrets.token_hex(4)}-"
+        # How far the target's clock may be from ours when judging an expiry.
+        self.clock_margin = timedelta(seconds=0.3 if app is not None else 1.5)
+        self.callers: list[Caller] = []
+        self.created: dict[int, str] = {}  # id -> owner's token, for every 201 of this run
+
+    def description(self, text: str = "") -> str:
+        return self.prefix + (text or secrets.token_hex(4))
+
+    def track(self, token: str, response: httpx.Response) -> None:
+        """Remember a PAT this run created, before anything else can go wrong."""
+        # A malformed 201 is a finding elsewhere; cleanup then falls back on the prefix.
+        with suppress(ValueError, KeyError, TypeError):
+            if response.status_code == 201:
+                self.created[int(response.json()["id"])] = token
+
+    def cleanup(self, deleted: list[str] | None = None) -> list[str]:
+        """Delete every listed PAT this run created (by id, or by prefix should its 201 have
+        been lost), naming each in `deleted`; returns what is left behind."""
+        left: list[str] = []
+        # A budget of its own: cleanup must work when the run's is spent.
+        api = Api(self.api.http, Budget(300, 120, self.settings.rate_limit), self.redact)
+        for caller in self.callers:
+            try:
+                for pat_id in sorted(self._ours(api.list(caller.token)) - caller.foreign_ids):
+                    api.delete(caller.token, pat_id)
+                    if deleted is not None:
+                        deleted.append(f"{caller.label}: PAT {pat_id}")
+                left += [
+                    f"{caller.label}: PAT {i}"
+                    for i in sorted(self._ours(api.list(caller.token)) - caller.foreign_ids)
+                ]
+            except (RunAborted, ValueError, KeyError, TypeError) as exc:
+                left.append(f"{caller.label}: cleanup failed: {exc}")
+        return left
+
+    def reset(self) -> None:
+        """Back to the users' own PATs before a check that counts them."""
+        left = self.cleanup()
+        expect(
+            not left, "delete_removes", f"still listed after a DELETE answered 200: {left}", None
+        )
+
+    def _ours(self, listing: httpx.Response) -> set[int]:
+        """The listed PATs this run created: by id, or by prefix should a 201 have been lost."""
+        return {
+            int(p["id"])
+            for p in listing.json()["pats"]
+            if int(p["id"]) in self.created or str(p.get("description", "")).startswith(self.prefix)
+        }

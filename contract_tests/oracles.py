@@ -1,0 +1,130 @@
+"""What Unleash 8.2.0 does with the values the suite sends, computed on the suite's side.
+
+Written from Unleash's stack, not from the mock, so that a date bug in the mock is a finding:
+- "date-time" is ajv-formats 2.1.1 under Ajv 8 (JavaScript regexes: `\\d` is ASCII, `\\s` is
+  JavaScript's white space; the time zone is optional; offsets are not range-checked);
+- the string then goes unchanged to PostgreSQL's `timestamptz` (no zone: the database's, UTC),
+  which rounds to microseconds, rolls 23:59:60 over and refuses what it cannot read (500);
+- node-postgres reads the row into a `Date` (milliseconds, truncated) and JSON shows it with
+  `Date#toISOString`;
+- a path id is coerced like JavaScript's `Number()` before Ajv's integer check.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from datetime import UTC, date, datetime, timedelta
+
+# ECMAScript WhiteSpace and LineTerminator: what `\s` matches and `Number()` trims.
+_JS_SPACE = "\t\n\v\f\r\u2028\u2029\ufeff" + "".join(
+    chr(c) for c in range(0x10000) if unicodedata.category(chr(c)) == "Zs"
+)
+_SEPARATOR = re.compile(f"[tT{re.escape(_JS_SPACE)}]")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_TIME = re.compile(
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?([zZ]|([+-])([0-9]{2})(:?([0-9]{2}))?)?"
+)
+# The separators PostgreSQL's date/time reader takes (C `isspace`, and `T`).
+_PG_SEPARATORS = frozenset("tT \t\n\v\f\r")
+_PG_MAX_OFFSET_HOURS = 15  # "time zone displacement out of range" from +16:00
+_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_MS_PER_DAY = 86_400_000
+_EPOCH = date(1970, 1, 1).toordinal()
+_JS_DECIMAL = re.compile(r"[+-]?(Infinity|([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?)")
+_JS_RADIX = {"x": 16, "o": 8, "b": 2}
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _parts(text: str) -> tuple[re.Match[str], re.Match[str], str] | None:
+    """ajv-formats 2.1.1 `date_time`: the date and time matches and the separator, or None."""
+    pieces = _SEPARATOR.split(text)
+    if len(pieces) != 2:
+        return None
+    day, time = _DATE.fullmatch(pieces[0]), _TIME.fullmatch(pieces[1])
+    if day is None or time is None:
+        return None
+    year, month, mday = (int(g) for g in day.groups())
+    if not (1 <= month <= 12 and 1 <= mday <= (29 if month == 2 and _leap(year) else _DAYS[month])):
+        return None
+    hour, minute, second = int(time[1]), int(time[2]), int(time[3])
+    leap_second = (hour, minute, second) == (23, 59, 60)  # at any offset
+    if not (hour <= 23 and minute <= 59 and second <= 59) and not leap_second:
+        return None
+    return day, time, text[len(pieces[0])]
+
+
+def is_date_time(text: str) -> bool:
+    """Whether Unleash's request validation accepts `text` as a "date-time"."""
+    return _parts(text) is not None
+
+
+def stored_ms(text: str) -> int | None:
+    """The instant (ms since the epoch, as the `Date` Unleash answers with) that PostgreSQL
+    stores for an accepted date-time, or None where PostgreSQL refuses it (Unleash: 500).
+    Unleash's past-expiry check (`new Date(text) < new Date()`) is not modelled here."""
+    parts = _parts(text)
+    if parts is None or parts[2] not in _PG_SEPARATORS:
+        return None
+    day, time, _ = parts
+    year, month, mday = (int(g) for g in day.groups())
+    hour, minute, second = int(time[1]), int(time[2]), int(time[3])
+    micro = round(float("0" + (time[4] or ".0")) * 1_000_000)  # C rint: half to even
+    if year == 0 or (second == 60 and micro):
+        return None  # PostgreSQL: "date/time field value out of range"
+    offset = 0
+    if time[6]:
+        tz_hours, tz_minutes = int(time[7]), int(time[9] or 0)
+        if tz_hours > _PG_MAX_OFFSET_HOURS or tz_minutes > 59:
+            return None  # "time zone displacement out of range"
+        offset = (tz_hours * 60 + tz_minutes) * (-1 if time[6] == "-" else 1)
+    days = date(year, month, mday).toordinal() - _EPOCH
+    seconds = ((days * 24 + hour) * 60 + minute - offset) * 60 + second
+    # node-postgres: `1000 * parseFloat(".ffffff")`, truncated by `Date.UTC`.
+    return seconds * 1000 + math.trunc(1000 * (micro / 1_000_000))
+
+
+def iso_timestamp(ms: int) -> str:
+    """JavaScript's `Date#toISOString` of an instant in ms since the epoch (any year)."""
+    days, rest = divmod(ms, _MS_PER_DAY)
+    # Howard Hinnant's civil_from_days: the proleptic Gregorian date of a day number.
+    z = days + 719_468
+    era = z // 146_097
+    doe = z - era * 146_097
+    yoe = (doe - doe // 1460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    mday = doy - (153 * mp + 2) // 5 + 1
+    month = mp + 3 if mp < 10 else mp - 9
+    year = yoe + era * 400 + (month <= 2)
+    shown = f"{year:04d}" if 0 <= year <= 9999 else f"{'+' if year > 0 else '-'}{abs(year):06d}"
+    seconds, milli = divmod(rest, 1000)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{shown}-{month:02d}-{mday:02d}T{hours:02d}:{minutes:02d}:{seconds:02d}.{milli:03d}Z"
+
+
+def timestamp(moment: datetime) -> str:
+    """`Date#toISOString` of an aware datetime (microseconds truncated, as a Date holds ms)."""
+    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return iso_timestamp(delta // timedelta(milliseconds=1))
+
+
+def js_number(text: str) -> float:
+    """ECMAScript `Number(text)` (StringToNumber)."""
+    s = text.strip(_JS_SPACE)
+    if not s:
+        return 0.0
+    radix = _JS_RADIX.get(s[1:2].lower()) if s[:1] == "0" and len(s) > 2 else None
+    if radix is not None:
+        try:
+            return float(int(s[2:], radix)) if s[2:].isascii() and s[2:].isalnum() else math.nan
+        except ValueError:
+            return math.nan
+    if _JS_DECIMAL.fullmatch(s):
+        return float(s.replace("Infinity", "inf"))
+    return math.nan

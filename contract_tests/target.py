@@ -1,0 +1,42 @@
+"""The in-process target: the only module of the suite that touches `mock_server`, and only when
+a run targets the mock (the import is lazy, so checking a deployment never loads the mock)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def start_mock() -> Any:
+    """A fresh mock with its default fixtures, as an ASGI app."""
+    from mock_server import create_app
+
+    return create_app()
+
+
+def _fixtures(app: Any) -> Any:
+    return app.state.fixtures  # where create_app keeps the fixtures it seeded
+
+
+def credentials(app: Any) -> tuple[str, str, str]:
+    """The first user's PAT, the second user's PAT and the admin API token that the mock `app`
+    was seeded with; ASGI middleware around it is followed through its `.app`."""
+    layer = app
+    while True:
+        try:
+            fixtures = _fixtures(layer)
+            return (
+                fixtures.users[0][1][0].secret,
+                fixtures.users[1][1][0].secret,
+                fixtures.admin_tokens[0],
+            )
+        except AttributeError:
+            if not hasattr(layer, "app"):
+                raise LookupError(
+                    "the app is not the mock's (no fixtures found); pass the tokens"
+                ) from None
+            layer = layer.app
+        except IndexError:
+            raise LookupError(
+                "the mock's fixtures lack two users with a PAT and an admin API token; "
+                "pass the tokens"
+            ) from None
