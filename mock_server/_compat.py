@@ -10,7 +10,8 @@ From connexion 3, which has no public hook for them: the class that calls handle
 them directly), the validator map of an operation (to build validators once), and how path
 parameters become routes (so that `/:id` takes any segment, as Express does, without
 registering a process-wide Starlette convertor). From uvicorn: the httptools protocol's parser
-callbacks, to enforce Node's HTTP limits (serving.py). The shapes are checked at import, so
+callbacks, to enforce Node's HTTP limits (serving.py), and the transport behind a request, to
+drop a connection on a control-plane fault. The shapes are checked at import, so
 that a dependency that moved them fails at once with this message, not on some later request.
 """
 
@@ -255,3 +256,20 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         # A head the parser rejects (a control character in a header, say): Node's bare 400.
         self._refuse(self.limits.malformed)
+
+
+async def close_connection(receive: Any) -> None:
+    """Drop the client's connection, sending nothing more: the control plane's `drop` and
+    `truncate` faults. ASGI has no message for it, so this closes uvicorn's transport, which its
+    request cycle (the owner of `receive`) holds. Served in process (no transport), it raises
+    ConnectionResetError, which an in-process client sees as the failed connection."""
+    cycle = getattr(receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise ConnectionResetError("unleash-pat fault: connection dropped")
+    transport.close()
+    # Let uvicorn see the connection lost, so it does not try to answer on it.
+    for _ in range(10):
+        if getattr(cycle, "disconnected", True):
+            break
+        await asyncio.sleep(0)

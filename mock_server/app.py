@@ -27,6 +27,9 @@ from mock_server.auth import AuthMiddleware
 from mock_server.body_parser import BodyParserMiddleware
 from mock_server.clock import Clock
 from mock_server.compression import CompressionMiddleware
+from mock_server.control.middleware import PREFIX as CONTROL_PREFIX
+from mock_server.control.middleware import ControlMiddleware
+from mock_server.control.routes import ControlApi
 from mock_server.errors import ContentTypeError, UnleashError
 from mock_server.handlers import PatHandlers, spec_document
 from mock_server.operations import DirectApi
@@ -54,14 +57,22 @@ def create_app(
     options: Options | None = None,
     clock: Clock | None = None,
     store_class: type[PatStore] = PatStore,
+    control: bool = True,
+    control_token: str | None = None,
+    state_path: Path | None = None,
 ) -> MockApp:
     """The mock as an ASGI app. `fixtures` is a YAML path or parsed Fixtures (default:
     fixtures/default.yaml); `options` picks the Unleash version and its flags; `clock` lets a
-    test hold or move time. Raises FixtureError for fixtures the version refuses."""
+    test hold or move time; `control` serves the control API under /_unleash-pat/ (with
+    `control_token`, only to callers that send it); `state_path` keeps users, PATs and ids in
+    that SQLite file across restarts. Raises FixtureError for fixtures the version refuses."""
     if not isinstance(fixtures, fixture_files.Fixtures):
         fixtures = fixture_files.load(fixtures)
-    state = MockState(fixtures, options, clock=clock, store_class=store_class)
+    state = MockState(
+        fixtures, options, clock=clock, store_class=store_class, state_path=state_path
+    )
     handlers = PatHandlers(state)
+    control_api = ControlApi(state, prefix=CONTROL_PREFIX, token=control_token) if control else None
 
     spec = state.profile.spec()
     style = state.profile.errors
@@ -80,6 +91,8 @@ def create_app(
     app = MockApp(
         __name__,
         middlewares=[
+            # The control plane sees every request first: faults and the journal wrap the rest.
+            functools.partial(ControlMiddleware, state=state, control=control_api),
             # Starlette's, with a handler: connexion's own calls an async handler synchronously.
             functools.partial(ServerErrorMiddleware, handler=server_error),
             CompressionMiddleware,
@@ -127,7 +140,7 @@ def create_app(
         return _connexion_response(routes.unrouted(request.scope, request.method))
 
     def unleash_error(request: ConnexionRequest, exc: UnleashError) -> ConnexionResponse:
-        return _connexion_response(exc.response(style))
+        return _connexion_response((handlers.defect_of(request.scope, exc) or exc).response(style))
 
     app.add_error_handler(UnleashError, unleash_error)
     app.add_error_handler(Exception, lambda request, exc: _connexion_response(unknown_error()))

@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import hmac
 import math
+import random
 import re
 import secrets
 import threading
@@ -89,10 +90,14 @@ class Sessions:
     no session. Like Unleash, a user keeps at most the version's number of sessions (if it has a
     cap): a login drops the oldest before adding its own."""
 
-    def __init__(self, clock: Clock, profile: VersionProfile) -> None:
+    def __init__(
+        self, clock: Clock, profile: VersionProfile, rng: random.Random | None = None
+    ) -> None:
+        """`rng`: a seeded mock's generator, which makes cookies repeat; else the OS's."""
         self._clock = clock
         self._profile = profile
-        self._secret = secrets.token_bytes(32)
+        self._rng = rng
+        self._secret = rng.randbytes(32) if rng else secrets.token_bytes(32)
         self._by_id: dict[str, _Session] = {}
 
     def __len__(self) -> int:
@@ -109,7 +114,8 @@ class Sessions:
             own = [sid for sid, session in self._by_id.items() if session.user.id == user.id]
             for sid in own[: max(0, len(own) - (cap - 1))]:
                 del self._by_id[sid]
-        sid = secrets.token_urlsafe(24)
+        raw = self._rng.randbytes(24) if self._rng else secrets.token_bytes(24)
+        sid = base64.urlsafe_b64encode(raw).decode().rstrip("=")  # as secrets.token_urlsafe
         expires = self._clock.time() + self._profile.session_seconds
         signed = quote(f"s:{sid}.{self._sign(sid)}", safe="!*'()")
         cookie = (

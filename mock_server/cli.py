@@ -7,8 +7,10 @@ import functools
 import importlib.util
 import ipaddress
 import math
+import sqlite3
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from mock_server import fixtures as fixture_files
@@ -16,6 +18,28 @@ from mock_server.options import Options
 from mock_server.versions import PROFILES
 
 _SHOWN_USERS = 10
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def _control_on(args: argparse.Namespace) -> bool:
+    """On by default on loopback; elsewhere only behind a token (anyone who can reach the mock
+    could otherwise read every secret from /_unleash-pat/state)."""
+    if args.no_control:
+        return False
+    if args.control_token is None and not _is_loopback(args.host):
+        print(
+            f"unleash-pat: control API off: serving on {args.host}, which is not loopback, "
+            "needs --control-token",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -34,7 +58,10 @@ def _serve(args: argparse.Namespace) -> int:
         pats_kill_switch=args.pats_kill_switch,
         rate_limit_per_minute=args.rate_limit_per_minute,
         seen_at_flush_seconds=args.seen_at_flush_seconds,
+        bug_compatible=args.bug_compatible,
+        seed=args.seed,
     )
+    control = _control_on(args)
     try:
         fixtures = fixture_files.load(args.fixtures)
     except fixture_files.FixtureError as exc:
@@ -48,14 +75,24 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     with sock:
         try:
-            app = create_app(fixtures, options=options)
+            app = create_app(
+                fixtures,
+                options=options,
+                control=control,
+                control_token=args.control_token,
+                state_path=args.state,
+            )
         except fixture_files.FixtureError as exc:  # fixtures the Unleash version refuses
             return _invalid_fixtures(exc)
+        except sqlite3.Error as exc:
+            print(f"unleash-pat: cannot use the state file {args.state}: {exc}", file=sys.stderr)
+            return 2
         except ValueError as exc:  # an unknown version, or an option the version does not have
             print(f"unleash-pat: {exc}", file=sys.stderr)
             return 2
         port = sock.getsockname()[1]  # the one the system chose for --port 0
-        print(_banner(app.state.profile.name, fixtures, args.host, port), flush=True)
+        banner = _banner(app.state.profile.name, fixtures, args.host, port, control=control)
+        print(banner, flush=True)
         run_server(app, args.host, port, args.log_level, sock)
     return 0
 
@@ -65,7 +102,9 @@ def _invalid_fixtures(exc: fixture_files.FixtureError) -> int:
     return 2
 
 
-def _banner(version: str, fixtures: fixture_files.Fixtures, host: str, port: int) -> str:
+def _banner(
+    version: str, fixtures: fixture_files.Fixtures, host: str, port: int, *, control: bool
+) -> str:
     lines = [f"unleash-pat mock of {version} PAT API at http://{host}:{port}"]
     for user, pats in fixtures.users[:_SHOWN_USERS]:
         login = f" password {user.password!r}" if user.password else ""
@@ -74,17 +113,15 @@ def _banner(version: str, fixtures: fixture_files.Fixtures, host: str, port: int
     if len(fixtures.users) > _SHOWN_USERS:
         lines.append(f"  … and {len(fixtures.users) - _SHOWN_USERS} more users")
     lines += [f"  admin API token {token}" for token in fixtures.admin_tokens]
+    if control:
+        lines.append(f"  control API at http://{host}:{port}/_unleash-pat/")
     return "\n".join(lines)
 
 
 def _exposure(host: str, fixtures: fixture_files.Fixtures, require_own: bool) -> int | None:
     """Warn when a non-loopback host exposes credentials published with this package; with
     --require-own-fixtures, refuse to (exit 2). None: go on."""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name: it may resolve to anything
-        loopback = False
-    if loopback:
+    if _is_loopback(host):
         return None
     public = fixture_files.published_credentials() & fixtures.credentials()
     if not public:
@@ -178,6 +215,32 @@ def build_parser() -> argparse.ArgumentParser:
         type=_number(float, 0),
         default=180.0,
         help="how often PAT uses are written to seenAt (Unleash: 180; 0: at once)",
+    )
+    serve.add_argument(
+        "--no-control",
+        action="store_true",
+        help="no control API: /_unleash-pat/ answers as any unknown path",
+    )
+    serve.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help="the control API needs 'Authorization: Bearer TOKEN' (required off loopback)",
+    )
+    serve.add_argument(
+        "--seed",
+        type=int,
+        help="make secrets and error ids reproducible (ids are a sequence anyway)",
+    )
+    serve.add_argument(
+        "--state",
+        type=Path,
+        metavar="PATH",
+        help="keep users, PATs and ids in this SQLite file across restarts (default: memory)",
+    )
+    serve.add_argument(
+        "--bug-compatible",
+        action="store_true",
+        help="answer the version's defects as it does (500s leaking SQL), not the 4xx meant",
     )
     serve.add_argument(
         "--require-own-fixtures",

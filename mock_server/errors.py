@@ -12,6 +12,8 @@ names in schema errors) is its profile's ErrorStyle, applied when the response i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -32,6 +34,10 @@ LOGIN_HINT = (
     "authorize you. Try logging in at /auth/simple/login"
 )
 
+# The error-id source of the request being served: a seeded mock sets it per request (a context
+# variable, so that no other mock or app in the process is affected); else a random UUID.
+ERROR_IDS: ContextVar[Callable[[], str] | None] = ContextVar("unleash_pat_error_ids", default=None)
+
 
 class UnleashError(Exception):
     """An error Unleash sends as JSON. Subclasses set the status, name and whether an id is sent."""
@@ -51,7 +57,8 @@ class UnleashError(Exception):
 
     def body(self, style: ErrorStyle = REFERENCE_STYLE) -> dict[str, Any]:
         with_id = self.with_id or style.every_error_has_id
-        head = {"id": str(uuid.uuid4())} if with_id else {}
+        new_id = ERROR_IDS.get()
+        head = {"id": new_id() if new_id else str(uuid.uuid4())} if with_id else {}
         return {**head, "name": self.name, "message": self.message, "details": self._details(style)}
 
     def _details(self, style: ErrorStyle) -> list[dict[str, str]]:

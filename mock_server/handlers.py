@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
+from mock_server import node_json
 from mock_server._compat import request_scope
 from mock_server.auth import PRINCIPAL_KEY, Principal, client_key
 from mock_server.body_parser import BODY_KEY
@@ -127,6 +129,37 @@ class PatHandlers:
         """A service error in the version's words."""
         return error(self.state.profile.message(kind))
 
+    def _defect(self, kind: str, **values: object) -> UnleashError | None:
+        """Bug-compatible mode: the version's defect as it answers it (a 500 leaking SQL), from
+        the profile; None where the mode is off or the version has no such defect."""
+        message = self.state.profile.defects.get(kind)
+        if message is None or not self.state.options.bug_compatible:
+            return None
+        return UnleashError(message.format(**values))
+
+    def defect_of(self, scope: Scope, exc: UnleashError) -> UnleashError | None:
+        """Bug-compatible mode, for a DELETE the mock's schema refuses: Unleash declares no
+        bound on the id, so one beyond PostgreSQL's int4 fails in its query instead."""
+        principal: Principal | None = scope.get(PRINCIPAL_KEY)
+        if not isinstance(exc, SchemaError) or scope.get("method") != "DELETE" or not principal:
+            return None
+        # The id as Ajv coerces it (the scope here holds the raw path segment); Ajv refuses
+        # what is no integer at all.
+        pat_id, error = check({"type": "integer"}, scope.get("path_params", {}).get("id"), "")
+        if error or -(2**31) <= pat_id < 2**31:
+            return None
+        # 8.x compiles its DELETE first (an admin token has no user id to bind); earlier
+        # versions look the PAT up first, and that query fails on the id.
+        if principal.user is None and self.state.profile.unknown_delete is UnknownDelete.OK:
+            return self._defect("admin_token_delete")
+        return self._id_defect(node_json.number_to_string(pat_id))
+
+    def _id_defect(self, shown: str) -> UnleashError | None:
+        """PostgreSQL's refusal of an id int4 cannot hold, `shown` as Unleash sent it."""
+        digits = shown.removeprefix("-").isdigit()
+        kind = "delete_id_out_of_range" if digits else "delete_id_not_int4_syntax"
+        return self._defect(kind, value=shown)
+
     def _caller(self, *, kill_switch: bool = True) -> User:
         principal: Principal = request_scope[PRINCIPAL_KEY]
         if kill_switch and self.state.options.pats_kill_switch:
@@ -159,7 +192,9 @@ class PatHandlers:
             assert expires_at is not None
             pat, secret = self.state.store.create(user.id, body["description"], expires_at)
         except StoreError as exc:
-            raise self._service_error(exc.kind, _STORE_ERRORS.get(exc.kind, BadDataError)) from None
+            error = self._service_error(exc.kind, _STORE_ERRORS.get(exc.kind, BadDataError))
+            defect = self._defect("nul_description") if exc.kind == "nul" else None
+            raise (defect or error) from None
         return json_response(pat_json(pat, secret=secret), 201)
 
     async def deletePat(self, id: int | str) -> Response:
@@ -169,6 +204,9 @@ class PatHandlers:
         profile, store = self.state.profile, self.state.store
         if profile.unknown_delete is UnknownDelete.NOT_FOUND and not store.exists(pat_id):
             raise self._service_error("unknown_pat", NotFound)
+        principal: Principal = request_scope[PRINCIPAL_KEY]
+        if principal.user is None and (defect := self._defect("admin_token_delete")):
+            raise defect
         user = self._caller(kill_switch=False)  # Unleash's kill switch spares DELETE
         store.delete(user.id, pat_id)
         return EndResponse(200)
@@ -187,7 +225,7 @@ class PatHandlers:
         # beyond int4 fail there with a 500 leaking SQL, and nothing is deleted. The mock
         # answers the 400 that was meant.
         if not _INT4_TEXT.fullmatch(text) or not _INT4_MIN <= int(text) <= _INT4_MAX:
-            raise self._service_error("not_an_integer")
+            raise self._id_defect(text) or self._service_error("not_an_integer")
         return int(text)
 
     # -- the bootstrap routes real clients use, outside the contract ----------------------

@@ -20,3 +20,6 @@ class Options:
     # UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN: new secrets are `user:v2_…` (where the version
     # has it); secrets of both formats authenticate either way.
     secure_account_tokens: bool = False
+    # Answer the version's known defects as it does (500s leaking SQL) instead of the 4xx meant.
+    bug_compatible: bool = False
+    seed: int | None = None  # makes secrets and error ids reproducible from every reset

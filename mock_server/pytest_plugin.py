@@ -1,11 +1,16 @@
 """A pytest plugin (installed with the package): a mock Unleash for your tests.
 
-One server per session, reset before each test, like pytest-httpserver:
+One server per session, reset before each test (fixtures, clock, faults, journal, options),
+like pytest-httpserver. `unleash` drives it through the control API:
 
     def test_my_client_creates_a_pat(unleash):
         client = MyClient(unleash.url, token=unleash.token)
         client.create_pat("ci")
-        assert [p.description for p in unleash.state.store.list(1)] == ["default", "ci"]
+        assert unleash.journal.count(method="POST") == 1
+        unleash.clock.advance(days=15)
+
+Override `unleash_options` (in a module, a conftest, or with parametrize) to set options for
+the tests it covers, e.g. `{"pats_kill_switch": True}`.
 
 `unleash_app` gives the ASGI app itself, for in-process clients (httpx.ASGITransport).
 
@@ -19,13 +24,16 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
     from mock_server.app import MockApp
+    from mock_server.control.client import Clock, ControlClient, Faults, Journal
+    from mock_server.control.client import Options as RuntimeOptions
     from mock_server.state import MockState
 
 
@@ -33,6 +41,30 @@ if TYPE_CHECKING:
 class RunningMock:
     url: str
     app: MockApp
+    control: ControlClient
+    default_options: dict[str, Any] = field(default_factory=dict)  # as the session started
+
+    @property
+    def clock(self) -> Clock:
+        return self.control.clock
+
+    @property
+    def faults(self) -> Faults:
+        return self.control.faults
+
+    @property
+    def journal(self) -> Journal:
+        return self.control.journal
+
+    @property
+    def options(self) -> RuntimeOptions:
+        return self.control.options
+
+    def load(self, fixtures: dict[str, Any] | str | Path, *, replace: bool = False) -> dict:
+        return self.control.load(fixtures, replace=replace)
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.control.snapshot()
 
     @property
     def state(self) -> MockState:
@@ -78,6 +110,7 @@ def _free_port() -> int:
 def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]:
     import uvicorn
 
+    from mock_server.control.client import ControlClient
     from mock_server.serving import server_config
 
     app = _create(pytestconfig)
@@ -89,16 +122,29 @@ def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]
         if not thread.is_alive():
             raise RuntimeError("the unleash-pat mock did not start")
         thread.join(0.01)
-    yield RunningMock(f"http://127.0.0.1:{port}", app)
+    url = f"http://127.0.0.1:{port}"
+    control = ControlClient(url)
+    yield RunningMock(url, app, control, control.options.get())
     server.should_exit = True
     thread.join(10)
 
 
 @pytest.fixture
-def unleash(unleash_session_server: RunningMock) -> RunningMock:
-    """The session's mock server, reset to its fixtures."""
-    unleash_session_server.state.reset()
-    return unleash_session_server
+def unleash_options() -> dict[str, Any]:
+    """Options for the `unleash` mock in the tests this covers (none by default): keys of
+    PUT /_unleash-pat/options, e.g. `{"token_expiry_notifications": True}`."""
+    return {}
+
+
+@pytest.fixture
+def unleash(unleash_session_server: RunningMock, unleash_options: dict[str, Any]) -> RunningMock:
+    """The session's mock server: reset to its fixtures, the wall clock, no faults, an empty
+    journal, and the session's options with `unleash_options` over them."""
+    mock = unleash_session_server
+    mock.control.reset()
+    mock.clock.reset()
+    mock.options.set(**(mock.default_options | unleash_options))
+    return mock
 
 
 @pytest.fixture

@@ -89,6 +89,7 @@ class PatStore:
         self._by_digest: dict[bytes, int] = {}
         self._digest_of: dict[int, bytes] = {}
         self._pat_owner: dict[int, int] = {}  # pat id -> user id
+        self._secret_of: dict[int, str] = {}  # pat id -> secret, for the control API's snapshot
         self._admin_tokens: dict[str, str] = {}
         self._next_id = 1
         self._flush_every = seen_at_flush_seconds
@@ -105,6 +106,31 @@ class PatStore:
             self._users[user.id] = user
             self._usernames[user.username] = user
             self._pats[user.id] = _UserPats()
+
+    def restore(
+        self, users: list[User], pats: list[tuple[Pat, str]], admin_tokens: list[str], next_id: int
+    ) -> None:
+        """Refill an empty store with what it held before (a `--state` file): users as they
+        were, PATs with their ids, instants and secrets, and the id sequence."""
+        with self._lock:
+            for user in users:
+                self._users[user.id] = self._usernames[user.username] = user
+                self._pats[user.id] = _UserPats()
+            for pat, secret in pats:
+                owned = self._pats[pat.user_id]
+                owned.by_id[pat.id] = pat
+                owned.descriptions.add(pat.description)
+                digest = _digest(secret)
+                self._by_digest[digest] = pat.id
+                self._digest_of[pat.id] = digest
+                self._pat_owner[pat.id] = pat.user_id
+                self._secret_of[pat.id] = secret
+            self._admin_tokens.update((token, token) for token in admin_tokens)
+            self._next_id = next_id
+
+    @property
+    def next_id(self) -> int:
+        return self._next_id
 
     def user(self, user_id: int) -> User | None:
         return self._users.get(user_id)
@@ -172,6 +198,7 @@ class PatStore:
             self._by_digest[digest] = pat.id
             self._digest_of[pat.id] = digest
             self._pat_owner[pat.id] = user_id
+            self._secret_of[pat.id] = secret
         return pat, secret
 
     def list(self, user_id: int) -> list[Pat]:
@@ -191,9 +218,18 @@ class PatStore:
             pat = self._pats[user_id].by_id.pop(pat_id)
             self._pats[user_id].descriptions.discard(pat.description)
             del self._pat_owner[pat_id]
+            del self._secret_of[pat_id]
             del self._by_digest[self._digest_of.pop(pat_id)]
             self._seen.pop(pat_id, None)
         return True
+
+    def secret(self, pat_id: int) -> str:
+        return self._secret_of[pat_id]
+
+    def owner(self, secret: str) -> int | None:
+        """The user id a live or expired PAT secret belongs to, without counting a use."""
+        pat_id = self._by_digest.get(_digest(secret))
+        return None if pat_id is None else self._pat_owner.get(pat_id)
 
     def authenticate(self, secret: str) -> tuple[User, Pat] | None:
         """The user and PAT for a live secret; None for unknown, deleted or expired ones."""

@@ -4,6 +4,7 @@ never compares version strings."""
 from __future__ import annotations
 
 import base64
+import random
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -139,16 +140,20 @@ class VersionProfile:
         """This version's contract (cached, read-only)."""
         return contracts.load(self.contract, self.contract_overlays)
 
-    def new_secret(self, *, secure: bool = False) -> str:
+    def new_secret(self, *, secure: bool = False, rng: random.Random | None = None) -> str:
         """A new PAT secret: `user:<56 hex>`, or with secure account tokens 8.2.0's
-        `user:v2_<selector>_<secret>` (16 and 32 random bytes, base64url without padding)."""
+        `user:v2_<selector>_<secret>` (16 and 32 random bytes, base64url without padding);
+        drawn from `rng` where the mock is seeded, else from the OS."""
+
+        def random_bytes(n: int) -> bytes:
+            return rng.randbytes(n) if rng else secrets.token_bytes(n)
+
         if secure:
             selector, secret = (
-                base64.urlsafe_b64encode(secrets.token_bytes(n)).rstrip(b"=").decode()
-                for n in (16, 32)
+                base64.urlsafe_b64encode(random_bytes(n)).rstrip(b"=").decode() for n in (16, 32)
             )
             return f"{self.secret_prefix}v2_{selector}_{secret}"
-        return self.secret_prefix + secrets.token_hex(self.secret_hex_chars // 2)
+        return self.secret_prefix + random_bytes(self.secret_hex_chars // 2).hex()
 
     def message(self, kind: str) -> str:
         return self.messages[kind].format(limit=self.pat_limit)

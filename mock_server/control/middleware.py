@@ -1,0 +1,162 @@
+"""The control plane's place in the mock: in front of everything else.
+
+A request under `/_unleash-pat/` goes to the control API (when it is on) and nowhere else: it is
+not journalled, no fault applies to it, and it counts towards no Unleash rate limit. Any other
+request goes to the mock, through the fault rules, and into the journal. With no rules and no
+seed, the cost on the mock's hot path is one closure per direction and one ring append.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server._compat import close_connection
+from mock_server.auth import PRINCIPAL_KEY, Principal, credential
+from mock_server.control.faults import FaultRule
+from mock_server.control.journal import EXCERPT_BYTES
+from mock_server.errors import ERROR_IDS
+from mock_server.responses import json_response
+from mock_server.routing import normalize
+
+if TYPE_CHECKING:
+    from mock_server.control.routes import ControlApi
+    from mock_server.state import MockState
+
+PREFIX = "/_unleash-pat"
+
+
+def caller_id(state: MockState, headers: Headers) -> int | None:
+    """Who a request authenticates as, as AuthMiddleware decides it, without side effects
+    (no seenAt, no rate-limit hit): for fault rules that match a user."""
+    authorization = credential(headers)
+    if authorization and state.store.is_admin_token(authorization):
+        return None
+    session = state.sessions.lookup(headers.get("cookie"))
+    if session is not None:
+        return session.user.id
+    return state.store.owner(authorization) if authorization.startswith("user:") else None
+
+
+class ControlMiddleware:
+    def __init__(self, app: ASGIApp, *, state: MockState, control: ControlApi | None) -> None:
+        self.app = app
+        self.state = state
+        self.control = control
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith(PREFIX) and (len(path) == len(PREFIX) or path[len(PREFIX)] == "/"):
+            if self.control is not None:
+                await self.control(scope, receive, send)
+                return
+            await self.app(scope, receive, send)  # off: an unknown path, as Unleash answers it
+            return
+        state = self.state
+        if state.rng is not None:
+            ERROR_IDS.set(state.new_error_id)  # this request's context only
+        if self.control is None:
+            await self.app(scope, receive, send)
+            return
+        if state.faults:
+            rule = state.faults.fire(
+                scope["method"], normalize(path), lambda: caller_id(state, Headers(scope=scope))
+            )
+            if rule is not None:
+                await self._journalled(scope, receive, send, rule)
+                return
+        await self._journalled(scope, receive, send, None)
+
+    async def _journalled(
+        self, scope: Scope, receive: Receive, send: Send, rule: FaultRule | None
+    ) -> None:
+        started = time.perf_counter()
+        arrived = self.state.clock.time()
+        request_body = b""
+        response_body = b""
+        status = 0
+
+        async def journal_receive() -> Message:
+            nonlocal request_body
+            message = await receive()
+            if not request_body and message["type"] == "http.request":
+                request_body = message.get("body", b"")[:EXCERPT_BYTES]
+            return message
+
+        async def journal_send(message: Message) -> None:
+            nonlocal status, response_body
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif not response_body:
+                response_body = message.get("body", b"")[:EXCERPT_BYTES]
+            await send(message)
+
+        # A GET's body is not worth a wrapper on the hot path (Unleash ignores it too).
+        with_body = journal_receive if scope["method"] not in ("GET", "HEAD") else receive
+        try:
+            if rule is None:
+                await self.app(scope, with_body, journal_send)
+            else:
+                await self._fault(rule, scope, with_body, journal_send, receive)
+        finally:
+            principal: Principal | None = scope.get(PRINCIPAL_KEY)
+            user = principal.user if principal is not None else None
+            self.state.journal.record(
+                arrived,
+                scope["method"],
+                scope["path"],
+                scope.get("query_string", b""),
+                status,
+                (time.perf_counter() - started) * 1000,
+                user.id if user is not None else None,
+                principal.via if principal is not None else None,
+                request_body,
+                response_body,
+                self.state.store.admin_tokens,
+            )
+
+    async def _fault(
+        self, rule: FaultRule, scope: Scope, receive: Receive, send: Send, server: Receive
+    ) -> None:
+        """`server` is the server's own receive, through which the connection is closed."""
+        delay = rule.delay_seconds()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if rule.drop:
+            await close_connection(server)
+        elif rule.status is not None:
+            await json_response(rule.body, rule.status)(scope, receive, send)
+        elif rule.truncate:
+            await self._truncated(scope, receive, send, server)
+        else:
+            await self.app(scope, receive, send)
+
+    async def _truncated(self, scope: Scope, receive: Receive, send: Send, server: Receive) -> None:
+        """The mock's answer, with its full Content-Length but half of its body, then the
+        connection closed."""
+        start: Message | None = None
+        body = bytearray()
+
+        async def collect(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            else:
+                body.extend(message.get("body", b""))
+
+        await self.app(scope, receive, collect)
+        assert start is not None
+        headers = [(k, v) for k, v in start["headers"] if k.lower() != b"transfer-encoding"]
+        headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(max(len(body), 2)).encode()))
+        await send({**start, "headers": headers})
+        half = bytes(body[: len(body) // 2])
+        await send({"type": "http.response.body", "body": half, "more_body": True})
+        await close_connection(server)

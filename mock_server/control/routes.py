@@ -1,0 +1,317 @@
+"""The control API's operations, as `openapi.yaml` beside this file describes them.
+
+Requests are small JSON (fixtures may be YAML): bodies are read up to MAX_BODY bytes and
+checked against the document's own schemas before anything changes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import jsonschema
+import yaml
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from mock_server import fixtures as fixture_files
+from mock_server.control.journal import Filter
+from mock_server.responses import json_response
+from mock_server.state import MockState
+from mock_server.validation import is_date_time, parse_date_time
+
+DOCUMENT = Path(__file__).resolve().parent / "openapi.yaml"
+MAX_BODY = 16 * 1024 * 1024  # a fixtures file of ~100,000 users
+# 9998-12-31T23:59:59Z: a year of room below 9999, the last year a date is written in, for
+# the instants dated after now (session expiry, rate-limit windows).
+LAST_INSTANT = 253370764799
+_YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    return yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _error(status: int, message: str) -> Response:
+    return JSONResponse({"error": message}, status)
+
+
+class _Call:
+    """One control request: its query and its body, read within MAX_BODY."""
+
+    def __init__(self, scope: Scope, receive: Receive) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.headers = Headers(scope=scope)
+        self.query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+
+    async def raw_body(self) -> bytes:
+        body = bytearray()
+        while True:
+            message = await self.receive()
+            body += message.get("body", b"")
+            if len(body) > MAX_BODY:
+                raise ControlError(413, f"the body is over {MAX_BODY} bytes")
+            if not message.get("more_body", False):
+                return bytes(body)
+
+    async def json(self, schema: str) -> Any:
+        try:
+            data = json.loads(await self.raw_body())
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested beyond reason
+            raise ControlError(400, f"the body is not JSON: {exc}") from None
+        return _checked(data, schema)
+
+    def integer(self, name: str) -> int | None:
+        if name not in self.query:
+            return None
+        try:
+            return int(self.query[name])
+        except ValueError:
+            raise ControlError(400, f"{name} must be an integer") from None
+
+
+def _checked(data: Any, schema: str) -> Any:
+    spec = document()
+    validator = jsonschema.Draft7Validator(
+        {"$ref": f"#/components/schemas/{schema}", "components": spec["components"]}
+    )
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "the body"
+        raise ControlError(400, f"{where}: {error.message}")
+    return data
+
+
+def _no_aliases(text: str) -> None:
+    # An alias makes a shared node; a few nested ones make a document exponentially large to
+    # walk. Fixtures never need one.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            raise ControlError(400, "YAML aliases are not accepted in fixtures")
+
+
+class ControlApi:
+    """An ASGI app for the paths under the control prefix (given without it)."""
+
+    def __init__(self, state: MockState, *, prefix: str, token: str | None = None) -> None:
+        self.state = state
+        self.prefix = prefix
+        self._token = token
+        self._routes: dict[str, dict[str, Callable[[_Call], Awaitable[Response]]]] = {
+            "/reset": {"POST": self.reset},
+            "/state": {"GET": self.snapshot},
+            "/fixtures": {"POST": self.load_fixtures},
+            "/clock": {"GET": self.get_clock, "PUT": self.put_clock, "DELETE": self.reset_clock},
+            "/clock/advance": {"POST": self.advance_clock},
+            "/faults": {"GET": self.list_faults, "POST": self.add_fault, "DELETE": self.clear},
+            "/journal": {"GET": self.get_journal, "DELETE": self.clear_journal},
+            "/options": {"GET": self.get_options, "PUT": self.put_options},
+            "/openapi.json": {"GET": self.openapi},
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        call = _Call(scope, receive)
+        response = await self._answer(call)
+        await response(scope, receive, send)
+
+    async def _answer(self, call: _Call) -> Response:
+        if self._token is not None and not self._authorized(call.headers):
+            return _error(401, "the control API needs Authorization: Bearer <control token>")
+        path = call.scope["path"][len(self.prefix) :].rstrip("/") or "/"
+        methods = self._routes.get(path)
+        if methods is None:
+            return _error(404, f"no control route {path}; see {self.prefix}/openapi.json")
+        handler = methods.get(call.scope["method"])
+        if handler is None:
+            response = _error(405, f"{path} takes {', '.join(methods)}")
+            response.headers["Allow"] = ", ".join(methods)
+            return response
+        try:
+            return await handler(call)
+        except ControlError as exc:
+            return _error(exc.status, exc.message)
+        except Exception as exc:  # a bug in the control API: say so, keep serving
+            return _error(500, f"unleash-pat control API failed: {exc!r}")
+
+    def _authorized(self, headers: Headers) -> bool:
+        assert self._token is not None
+        given = headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(given.encode(), self._token.encode())
+
+    # -- state ------------------------------------------------------------------------------
+    async def reset(self, call: _Call) -> Response:
+        self.state.reset()
+        return Response(status_code=204)
+
+    async def snapshot(self, call: _Call) -> Response:
+        return JSONResponse(self.state.snapshot(secrets=True))
+
+    async def load_fixtures(self, call: _Call) -> Response:
+        mode = call.query.get("mode", "add")
+        if mode not in ("add", "replace"):
+            raise ControlError(400, "mode must be add or replace")
+        raw = await call.raw_body()
+        media = call.headers.get("content-type", "").split(";")[0].strip().lower()
+        try:
+            text = raw.decode("utf-8")
+            if media in _YAML_TYPES:
+                _no_aliases(text)
+                data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            else:
+                data = json.loads(text)
+        except (UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as exc:
+            raise ControlError(400, f"the body is not {media or 'JSON'}: {exc}") from None
+        try:
+            fixtures = fixture_files.parse(data or {}, "<request body>")
+        except fixture_files.FixtureError as exc:
+            raise ControlError(400, str(exc)) from None
+        if mode == "replace":
+            self.state.fixtures = fixtures
+            self.state.reset()
+        else:
+            self._add(fixtures)
+        return JSONResponse(self.state.snapshot(secrets=True))
+
+    def _add(self, fixtures: fixture_files.Fixtures) -> None:
+        """Add users, their PATs and admin tokens, or nothing if any clashes."""
+        store = self.state.store
+        names = {u.username for u in store.users()}
+        clashes = [
+            f"user {user.id} ({user.username}) exists"
+            for user, _ in fixtures.users
+            if store.user(user.id) is not None or user.username in names
+        ]
+        clashes += [
+            f"user {user.username}, PAT {pat.description!r}: its secret is in use"
+            for user, pats in fixtures.users
+            for pat in pats
+            if store.owner(pat.secret) is not None
+        ]
+        if clashes:
+            raise ControlError(409, "; ".join(clashes))
+        try:
+            fixtures.seed(store, self.state.profile)
+        except fixture_files.FixtureError as exc:
+            raise ControlError(400, str(exc)) from None
+
+    # -- clock ------------------------------------------------------------------------------
+    async def get_clock(self, call: _Call) -> Response:
+        return JSONResponse(self.state.clock.snapshot())
+
+    async def put_clock(self, call: _Call) -> Response:
+        body = await call.json("ClockChange")
+        clock = self.state.clock
+        at = parse_date_time(body["now"]) if is_date_time(body.get("now", "")) else None
+        if "now" in body and (at is None or not 0 <= at.timestamp() <= LAST_INSTANT):
+            raise ControlError(400, f"now: {body['now']!r} is not a date-time in 1970-9998")
+        if body.get("frozen") is True:
+            clock.freeze(at)
+        else:
+            if body.get("frozen") is False:
+                clock.resume()
+            if at is not None:
+                clock.set(at)
+        return JSONResponse(clock.snapshot())
+
+    async def reset_clock(self, call: _Call) -> Response:
+        self.state.clock.reset()
+        return JSONResponse(self.state.clock.snapshot())
+
+    async def advance_clock(self, call: _Call) -> Response:
+        body = await call.json("Advance")
+        target = self.state.clock.time() + body["seconds"]
+        if not 0 <= target <= LAST_INSTANT:
+            raise ControlError(400, "the clock must stay between 1970 and 9998")
+        self.state.clock.advance(body["seconds"])
+        return JSONResponse(self.state.clock.snapshot())
+
+    # -- faults -----------------------------------------------------------------------------
+    async def list_faults(self, call: _Call) -> Response:
+        return JSONResponse({"faults": [rule.json() for rule in self.state.faults.rules()]})
+
+    async def add_fault(self, call: _Call) -> Response:
+        body = await call.json("Fault")
+        if "id" in body or "fired" in body:
+            raise ControlError(400, "id and fired are given by the mock")
+        if "times" in body and "probability" in body:
+            raise ControlError(400, "times and probability do not go together")
+        if not any(k in body for k in ("delay_ms", "status", "drop", "truncate")):
+            raise ControlError(400, "a rule needs delay_ms, status, drop or truncate")
+        if "body" in body and "status" not in body:
+            raise ControlError(400, "body goes with status")
+        if sum(bool(body.get(k)) for k in ("status", "drop", "truncate")) > 1:
+            raise ControlError(400, "status, drop and truncate exclude each other")
+        delay = body.get("delay_ms")
+        if isinstance(delay, dict) and delay["min"] > delay["max"]:
+            raise ControlError(400, "delay_ms: min is above max")
+        try:
+            json_response(body.get("body"))  # what the rule will send, written once here
+        except (ValueError, TypeError, RecursionError) as exc:
+            raise ControlError(400, f"body cannot be sent: {exc}") from None
+        rule = self.state.faults.add(body)
+        return JSONResponse(rule.json(), 201)
+
+    async def clear(self, call: _Call) -> Response:
+        self.state.faults.clear()
+        return Response(status_code=204)
+
+    # -- journal ----------------------------------------------------------------------------
+    async def get_journal(self, call: _Call) -> Response:
+        where = Filter(
+            method=call.query.get("method"),
+            path=call.query.get("path"),
+            status=call.integer("status"),
+            user=call.integer("user"),
+        )
+        entries = self.state.journal.entries(where)
+        limit = call.integer("limit")
+        shown = entries if limit is None else entries[len(entries) - max(limit, 0) :]
+        return JSONResponse({"count": len(entries), "requests": [e.json() for e in shown]})
+
+    async def clear_journal(self, call: _Call) -> Response:
+        self.state.journal.clear()
+        return Response(status_code=204)
+
+    # -- options ----------------------------------------------------------------------------
+    async def get_options(self, call: _Call) -> Response:
+        return JSONResponse(self._options())
+
+    async def put_options(self, call: _Call) -> Response:
+        body = await call.json("Options")
+        if "token_expiry_notification_days" in body:
+            body["token_expiry_notification_days"] = tuple(body["token_expiry_notification_days"])
+        try:
+            self.state.configure(**body)
+        except ValueError as exc:
+            raise ControlError(400, str(exc)) from None
+        return JSONResponse(self._options())
+
+    def _options(self) -> dict[str, Any]:
+        options = self.state.options
+        return {
+            "pats_kill_switch": options.pats_kill_switch,
+            "token_expiry_notifications": options.token_expiry_notifications,
+            "token_expiry_notification_days": list(options.token_expiry_notification_days),
+            "rate_limit_per_minute": options.rate_limit_per_minute,
+            "unleash_version": self.state.profile.version,
+            "bug_compatible": options.bug_compatible,
+        }
+
+    async def openapi(self, call: _Call) -> Response:
+        return JSONResponse(document())
