@@ -227,35 +227,48 @@ def authenticate(state: MockState, headers: Headers, authorization: str) -> Prin
 
 
 class AuthMiddleware:
-    """Guards /api/admin; leaves the Principal in the scope for the handlers."""
+    """Guards /api/admin, leaving the Principal in the scope for the handlers; counts PAT
+    requests on every path against Unleash's rate limit."""
 
     def __init__(self, app: ASGIApp, *, state: MockState) -> None:
         self.app = app
         self.state = state
 
+    def _limit(self, scope: Scope, authorization: str, send: Send) -> tuple[Send, int | None]:
+        """Unleash's PAT rate limit: it counts every request whose Authorization (as the auth
+        middleware left it) is a PAT, on any path. Returns `send` with the RateLimit-* headers,
+        and the seconds to wait when over the limit."""
+        if not (authorization.startswith("user:") and self.state.profile.pat_rate_limit):
+            return send, None
+        limit_headers, retry_after = self.state.pat_limiter.hit(client_key(scope))
+        return with_headers(send, limit_headers), retry_after
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not (
-            path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
-        ):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "")
         headers = Headers(scope=scope)
+        protected = path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
+        principal: Principal | None = None
         try:
-            authorization = credential(headers)
-            principal = authenticate(self.state, headers, authorization)
-            # Unleash limits requests whose Authorization is a PAT, once they are authenticated.
-            if authorization.startswith("user:") and self.state.profile.pat_rate_limit:
-                limit_headers, retry_after = self.state.pat_limiter.hit(client_key(scope))
-                send = with_headers(send, limit_headers)
-                if retry_after is not None:
-                    raise TooManyRequests(retry_after)
+            if protected:
+                authorization = credential(headers)
+                # An unauthenticated request ends in the auth middleware, before the limiter.
+                principal = authenticate(self.state, headers, authorization)
+            else:
+                # No auth middleware here, so `Bearer ` stays and such a header is not counted.
+                authorization = headers.get("authorization", "").strip(" \t")
+            send, retry_after = self._limit(scope, authorization, send)
+            if retry_after is not None:
+                raise TooManyRequests(retry_after)
         except UnleashError as exc:
             await exc.response(self.state.profile.errors)(scope, receive, send)
             return
-        scope[PRINCIPAL_KEY] = principal
-        session = principal.session
-        if session is not None and not session.resent and self.state.profile.resends_session_cookie:
-            session.resent = True
-            send = with_headers(send, [(b"set-cookie", session.cookie.encode())])
+        if principal is not None:
+            scope[PRINCIPAL_KEY] = principal
+            session = principal.session
+            if session and not session.resent and self.state.profile.resends_session_cookie:
+                session.resent = True
+                send = with_headers(send, [(b"set-cookie", session.cookie.encode())])
         await self.app(scope, receive, send)

@@ -8,8 +8,11 @@ match any segment for a path parameter: `_compat.UntypedPathRoutingMiddleware`.)
 
 from __future__ import annotations
 
+import html
 import re
+from urllib.parse import quote
 
+from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -78,8 +81,13 @@ class RouteTable:
         return [m for m in _METHOD_ORDER if m in methods]
 
     def unrouted(self, scope: Scope, method: str) -> Response:
-        """The answer to a request no route took: OPTIONS lists the methods, the rest is 404."""
-        allowed = self.allowed(scope["path"])
+        """The answer to a request no route took: OPTIONS lists the methods; under /api a 404
+        naming the path; elsewhere what Unleash's web front end answers (its page for GET and
+        HEAD, Express's final handler for other methods)."""
+        path = scope["path"]
+        if path != "/api" and not path.startswith("/api/") and method != "OPTIONS":
+            return _front_end(scope, method)
+        allowed = self.allowed(path)
         if method == "OPTIONS" and allowed:
             text = ",".join(allowed)
             return Response(
@@ -92,3 +100,43 @@ class RouteTable:
         if raw.lower().startswith("/api/"):
             raw = "/api" + raw[4:]
         return PathNotFound(raw).response(self._style)
+
+
+# Unleash serves its web app's page for any GET outside /api; a stand-in page of the same type.
+_FRONT_END_PAGE = (
+    b'<!DOCTYPE html>\n<html lang="en">\n    <head>\n        <meta charset="utf-8" />\n'
+    b"        <title>Unleash</title>\n    </head>\n    <body>\n"
+    b"        <p>unleash-pat mocks Unleash's PAT API; it has no web front end.</p>\n"
+    b"    </body>\n</html>\n"
+)
+
+
+def _front_end(scope: Scope, method: str) -> Response:
+    if method in ("GET", "HEAD"):
+        etag = weak_etag(_FRONT_END_PAGE)
+        if_none_match = Headers(scope=scope).get("if-none-match")
+        if if_none_match and etag.removeprefix("W/") in if_none_match.replace("W/", ""):
+            return Response(status_code=304, headers={"ETag": etag})
+        return Response(
+            _FRONT_END_PAGE,
+            headers={"ETag": etag, **VARY},
+            media_type="text/html; charset=utf-8",
+        )
+    # finalhandler's 404: the path as sent (encodeurl, then HTML-escaped), no query.
+    sent = scope.get("raw_path") or scope.get(RAW_PATH_KEY, scope["path"]).encode()
+    resource = html.escape(quote(sent.decode("latin-1"), safe="!#$&'()*+,/:;=?@[]~%"))
+    page = (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>Error</title>\n</head>\n<body>\n<pre>Cannot {method} {resource}</pre>\n"
+        "</body>\n</html>\n"
+    )
+    return Response(
+        page.encode(),
+        status_code=404,
+        headers={
+            "Content-Security-Policy": "default-src 'none'",
+            "X-Content-Type-Options": "nosniff",
+            **VARY,
+        },
+        media_type="text/html; charset=utf-8",
+    )

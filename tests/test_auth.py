@@ -244,3 +244,14 @@ def test_a_fresh_rate_limit_window_resets_in_exactly_the_window_at_any_instant()
         clock.freeze(datetime(2031, 1, 1, tzinfo=UTC) + timedelta(microseconds=n * 7_919))
         headers, _ = limiter.hit(f"client {n}")
         assert dict(headers)[b"ratelimit-reset"] == b"60"
+
+
+def test_the_pat_rate_limit_counts_pat_headers_on_every_path_as_unleash_does(client):
+    # Outside /api/admin no auth runs: any `user:` header counts, a `Bearer ` one does not.
+    counted = client.get("/some/page", headers={"Authorization": "user:not-a-real-pat"})
+    assert counted.headers["ratelimit-limit"] == "20000"
+    bearer = client.get("/some/page", headers={"Authorization": f"Bearer {ADMIN_PAT}"})
+    assert "ratelimit-limit" not in bearer.headers
+    # Under /api/admin an unknown PAT ends in the auth middleware first: a 401, not counted.
+    refused = client.get(TOKENS, headers={"Authorization": "user:not-a-real-pat"})
+    assert refused.status_code == 401 and "ratelimit-limit" not in refused.headers

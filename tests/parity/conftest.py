@@ -267,7 +267,8 @@ def mock_target(users: Users, target_profile: VersionProfile) -> Iterator[Target
     # The real server's secret format: the variable scripts/real-unleash.sh starts it with.
     secure = os.environ.get("UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN", "").lower() == "true"
     options = Options(unleash_version=target_profile, secure_account_tokens=secure)
-    app = create_app(fixtures, options=options, clock=clock.mock)
+    # As `unleash-pat serve --no-control`: the control API's paths answer as Unleash's do.
+    app = create_app(fixtures, options=options, clock=clock.mock, control=False)
     with TestClient(
         app,
         base_url="http://mock",

@@ -565,6 +565,12 @@ METHODS: dict[str, tuple[str, str, str | None]] = {
     "trailing-slash": ("GET", f"{TOKENS}/", "alice"),
     "doubled-slashes": ("GET", "//api//admin//user/tokens", "alice"),
     "query-string-ignored": ("GET", f"{TOKENS}?foo=bar&id=1", "alice"),
+    # Outside /api Unleash's web front end answers: its page for GET, Express's 404 otherwise.
+    # The control API's prefix (off in the parity mock, as `serve --no-control`) is such a path.
+    "front-end-page": ("GET", "/some/page", None),
+    "front-end-post": ("POST", "/some/page?x=1", None),
+    "control-prefix-off-get": ("GET", "/_unleash-pat/state", "alice"),
+    "control-prefix-off-post": ("POST", "/_unleash-pat/reset", None),
 }
 
 
