@@ -3,7 +3,8 @@ limits, so that no connection can stall or exhaust the mock.
 
 Node 20 (real Unleash here) answers a request head over 16 kB (its URL, header names and
 values counted) with a bare 431, and one that has not sent its head within 60 s, or its whole
-request within 300 s, with a bare 408; an idle kept-alive connection closes after 5 s. Node has
+request within 300 s, with a bare 408; Unleash closes an idle kept-alive connection after 15 s
+(its `Keep-Alive: timeout=15`). Node has
 no connection cap; the mock answers a bare 503 beyond `max_connections` instead of running out
 of file descriptors. A head Node's parser rejects (a control character in a header value, a
 bad header name) gets Node's bare 400.
@@ -36,7 +37,7 @@ class HttpLimits:
     max_head_raw_bytes: int = 64 * 1024  # a head this long can never fit the count above
     headers_timeout: float = 60.0  # Node's server.headersTimeout
     request_timeout: float = 300.0  # Node's server.requestTimeout
-    keep_alive_timeout: int = 5  # Node's server.keepAliveTimeout
+    keep_alive_timeout: int = 15  # Unleash's server.keepAliveTimeout
     max_connections: int = 10_000
     head_too_large: bytes = _bare("431 Request Header Fields Too Large")
     timed_out: bytes = _bare("408 Request Timeout")
