@@ -161,7 +161,8 @@ class Context:
         self.api = api
         self.redact = api.redact
         self.budget = api.budget
-        self.target = target  # as shown in reports
+        self.target = target  # the base URL, or the mock's name
+        self.target_version = expectations.version  # as the target names itself (ui-config)
         self.app = app  # the ASGI app under test in-process, None for a deployment
         self.token, self.token_2, self.admin_token = tokens
         self.prefix = f"unleash-pat-check-{secrets.token_hex(4)}-"

@@ -69,18 +69,9 @@ def open_context(settings: Settings) -> Context:
     assert token is not None  # required above, or the mock's
     api = Api(http, budget, redact)
     expectations, found = _expectations(settings.unleash_version, api, token)
-    checked_as = f"Unleash {found}" + (
-        f", checked as {expectations.version}" if found != expectations.version else ""
-    )
-    return Context(
-        settings,
-        profile,
-        expectations,
-        api,
-        f"{target} ({checked_as})",
-        app,
-        (token, token_2, admin_token),
-    )
+    ctx = Context(settings, profile, expectations, api, target, app, (token, token_2, admin_token))
+    ctx.target_version = found
+    return ctx
 
 
 def _expectations(version: str, api: Api, token: str) -> tuple[Expectations, str]:
@@ -116,7 +107,10 @@ class Suite:
     def __init__(self, settings: Settings) -> None:
         self.ctx = open_context(settings)
         self.settings = settings
-        self.target = self.ctx.target
+        ctx = self.ctx
+        version = ctx.expect.version
+        checked_as = "" if ctx.target_version == version else f", checked as {version}"
+        self.target = f"{ctx.target} (Unleash {ctx.target_version}{checked_as})"  # as reported
         self.budget = self.ctx.budget
         self.results: list[CheckResult] = []
 
