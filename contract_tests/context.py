@@ -162,7 +162,8 @@ class Context:
         self.redact = api.redact
         self.budget = api.budget
         self.target = target  # the base URL, or the mock's name
-        self.target_version = expectations.version  # as the target names itself (ui-config)
+        # The version asked for, or with `auto` the one the target names in ui-config.
+        self.target_version = expectations.version
         self.app = app  # the ASGI app under test in-process, None for a deployment
         self.token, self.token_2, self.admin_token = tokens
         self.prefix = f"unleash-pat-check-{secrets.token_hex(4)}-"

@@ -80,11 +80,16 @@ def _expectations(version: str, api: Api, token: str) -> tuple[Expectations, str
     if version == "auto":
         try:
             response = api.request("GET", "/api/admin/ui-config", token=token)
+        except RunAborted as exc:
+            raise CannotRun(str(exc)) from None
+        if response.status_code in (401, 403):
+            raise CannotRun(f"--token is not accepted by the target ({response.status_code})")
+        try:
             version = str(response.json()["version"])
-        except (RunAborted, ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError):
             raise CannotRun(
                 f"--unleash-version auto: the target's /api/admin/ui-config names no version "
-                f"({type(exc).__name__}: {exc}); give the version"
+                f"({response.status_code}); give the version"
             ) from None
     expectations = resolve(version)
     if expectations is None:

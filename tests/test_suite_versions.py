@@ -42,6 +42,13 @@ def test_an_unknown_version_cannot_run() -> None:
         Suite(Settings(unleash_version="9"))
 
 
+def test_auto_with_a_token_the_target_refuses_cannot_run() -> None:
+    unknown = "user:" + "0" * 56
+    settings = Settings(app=served_as("7.6.5"), token=unknown, token_2=unknown, admin_token="x")
+    with pytest.raises(CannotRun, match=r"--token is not accepted by the target \(401\)"):
+        Suite(settings)
+
+
 @pytest.mark.parametrize("version", list(VERSIONS))
 def test_each_version_reads_the_contract_the_mock_serves_as_that_version(version: str) -> None:
     assert VERSIONS[version].contract() == mock_profile(version).spec()
