@@ -29,6 +29,13 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--read-only", action="store_true", help="run only the checks that create nothing"
     )
+    parser.add_argument(
+        "--unleash-version",
+        default="auto",
+        metavar="X|auto",
+        help="the Unleash version whose rules apply: a release (7.6.5), a major (7: its newest "
+        "known release) or auto, read from the target's /api/admin/ui-config (default)",
+    )
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -52,6 +59,7 @@ def run_check(args: argparse.Namespace) -> int:
         seed=args.seed,
         rate_limit=args.rate_limit,
         read_only=args.read_only,
+        unleash_version=args.unleash_version,
     )
     try:
         outcome = run_suite(settings, baseline)

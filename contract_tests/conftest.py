@@ -36,6 +36,7 @@ def contract_suite(pytestconfig: pytest.Config) -> Iterator[Suite]:
                 seed=option("contract_seed"),
                 rate_limit=option("contract_rate_limit"),
                 read_only=option("contract_read_only"),
+                unleash_version=option("contract_unleash_version"),
             )
         )
         with cleaning_up(suite) as cleanup:

@@ -21,8 +21,8 @@ from contract_tests.api import Api, Budget, RunAborted
 from contract_tests.expectations import Error, Expectations
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-SECRET = re.compile(r"^user:[0-9a-f]{56}$")
-ANY_SECRET = re.compile(r"user:[0-9a-f]{56}")
+# A secret of any format any version issues (8.2.0's secure ones are `user:v2_…`), found anywhere.
+ANY_SECRET = re.compile(r"user:(?:[0-9a-f]{56}|v2_[A-Za-z0-9_-]{22}_[A-Za-z0-9_-]{43})")
 SHORT_EXPIRY = timedelta(seconds=1.5)
 PAST = "2020-01-01T00:00:00.000Z"
 FAR = "2999-01-01T00:00:00.000Z"
@@ -68,6 +68,17 @@ def expect_error(response: httpx.Response, error: Error, check: str, why: str) -
     body = body_of(response)
     got = body.get("name") if isinstance(body, dict) else None
     expect(got == error.name, check, f"{why}: expected error {error.name}, got {got!r}", response)
+
+
+def expect_delete(ctx: Context, response: httpx.Response, known: bool, why: str) -> None:
+    """A DELETE by a user: `delete_status` for an id a PAT has (own or another user's); for an
+    id no PAT has, the version's `unknown_id` error (8.2.0: `delete_status` too)."""
+    unknown = ctx.expect.unknown_id
+    if known or unknown is None:
+        status = ctx.expect.delete_status
+        expect(response.status_code == status, "delete_status", f"{why}: not {status}", response)
+    else:
+        expect_error(response, unknown, "delete_status", why)
 
 
 def listed_pats(api: Api, token: str | None, check: str) -> tuple[httpx.Response, list[dict]]:
@@ -116,7 +127,9 @@ class Settings:
     # An ASGI app to test in-process instead of a fresh mock: one `mock_server.create_app`
     # built (middleware around it is fine), or any app when the tokens are given.
     app: Any = None
-    unleash_version: str = "8.2.0"
+    # A release (`7.6.5`), a major (`7`: its newest known release) or `auto`: the version the
+    # target names in /api/admin/ui-config (the in-process mock names the one it answers as).
+    unleash_version: str = "auto"
 
 
 @dataclass
@@ -148,7 +161,9 @@ class Context:
         self.api = api
         self.redact = api.redact
         self.budget = api.budget
-        self.target = target  # as shown in reports
+        self.target = target  # the base URL, or the mock's name
+        # The version asked for, or with `auto` the one the target names in ui-config.
+        self.target_version = expectations.version
         self.app = app  # the ASGI app under test in-process, None for a deployment
         self.token, self.token_2, self.admin_token = tokens
         self.prefix = f"unleash-pat-check-{secrets.token_hex(4)}-"

@@ -1,13 +1,35 @@
 """Every version-specific fact the suite asserts, in one object per Unleash version.
 
 Checks read these from `ctx.expect`; nothing else in the suite names a limit, an error name or a
-status that could change between Unleash versions.
+status that could change between Unleash versions. Each version's facts were learnt from a
+running server of that version (npm unleash-server, issue 12's report §4), not from the mock.
+
+The contract document of an older version is openapi.yaml (8.2.0's) with the merge-patch
+overlays of `mock_server/versions/contracts/` applied. The suite READS those YAML files and never
+imports `mock_server` (the two packages stay independent, tests/test_architecture.py): they are
+contract documents like openapi.yaml itself, which the suite also reads from the checkout or the
+wheel, not the mock's code. Own copies were the alternative and would drift from the documents
+the mock serves as `/docs/openapi.json`; both packages ship in one wheel, side by side in
+site-packages, so the files sit at the same place relative to this module in a checkout and in an
+installed wheel.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+_PACKAGES = Path(__file__).resolve().parent.parent  # the checkout's root, or site-packages
+OVERLAYS = _PACKAGES / "mock_server" / "versions" / "contracts"
+HEX_SECRET = re.compile(r"^user:[0-9a-f]{56}$")
+# 8.2.0 with UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN=true: a selector and a secret, base64url.
+SECURE_SECRET = re.compile(r"^user:v2_[A-Za-z0-9_-]{22}_[A-Za-z0-9_-]{43}$")
 
 
 @dataclass(frozen=True)
@@ -31,8 +53,15 @@ class Expectations:
     duplicate_description: Error
     too_many_pats: Error
     not_a_user: Error  # an admin API token on GET or POST
-    delete_status: int  # own, another user's, repeated or unknown id alike
+    delete_status: int  # own or another user's id (the latter changes nothing)
+    # DELETE of an id no PAT has (missing, zero, already deleted): None answers `delete_status`.
+    unknown_id: Error | None
+    rate_limit_headers: bool  # RateLimit-* on PAT-authenticated answers, 429 past the limit
     statuses_without_json: frozenset[int]  # bodies that are not Unleash's JSON errors
+    # Secret formats of a new PAT this version can issue (8.2.0's v2 is behind a server flag).
+    secret_formats: tuple[re.Pattern[str], ...] = (HEX_SECRET,)
+    # Overlays applied to openapi.yaml in order, newest first: the contract chain to this version.
+    overlays: tuple[str, ...] = ()
     # schemathesis' built-in checks this version contradicts on purpose, with the reason.
     disabled_schemathesis_checks: dict[str, str] = field(default_factory=dict)
 
@@ -45,6 +74,32 @@ class Expectations:
             if candidate.is_file():
                 return candidate
         raise FileNotFoundError(f"the contract document {self.contract_document} is missing")
+
+    def contract(self) -> dict[str, Any]:
+        """This version's contract: openapi.yaml with `overlays` applied (see the docstring of
+        the module for why the suite reads the mock's overlay files)."""
+        document = yaml.safe_load(self.contract_path().read_text(encoding="utf-8"))
+        for version in self.overlays:
+            path = OVERLAYS / f"unleash-{version}.yaml"
+            document = _merge_patch(document, yaml.safe_load(path.read_text(encoding="utf-8")))
+        return document
+
+    def is_secret(self, value: object) -> bool:
+        return isinstance(value, str) and any(f.match(value) for f in self.secret_formats)
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: objects merge key by key, `null` removes a key, anything else
+    replaces. (The mock has the same ten lines; the packages share no code by design.)"""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = _merge_patch(merged.get(key), value)
+    return merged
 
 
 UNLEASH_8_2_0 = Expectations(
@@ -59,10 +114,43 @@ UNLEASH_8_2_0 = Expectations(
     too_many_pats=Error(403, "OperationDeniedError"),
     not_a_user=Error(403, "ForbiddenError"),
     delete_status=200,
+    unknown_id=None,
+    rate_limit_headers=True,
     statuses_without_json=frozenset({429}),  # express-rate-limit's plain text answer
+    secret_formats=(HEX_SECRET, SECURE_SECRET),
     disabled_schemathesis_checks={
         "unsupported_method": "Unleash answers an unrouted method with 404 NotFoundError, not 405",
     },
 )
 
-VERSIONS = {e.version: e for e in (UNLEASH_8_2_0,)}
+# Before 8.2: no PAT rate limit (R1, R2), and DELETE of an id no PAT has answers 404
+# NotFoundError "No PAT found." (R4); the errors, limits and ids are otherwise 8.2.0's.
+UNLEASH_7_6_5 = dataclasses.replace(
+    UNLEASH_8_2_0,
+    version="7.6.5",
+    unknown_id=Error(404, "NotFoundError"),
+    rate_limit_headers=False,
+    statuses_without_json=frozenset(),
+    secret_formats=(HEX_SECRET,),
+    overlays=("7.6.5",),
+)
+UNLEASH_6_10_1 = dataclasses.replace(UNLEASH_7_6_5, version="6.10.1", overlays=("7.6.5", "6.10.1"))
+UNLEASH_5_12_8 = dataclasses.replace(
+    UNLEASH_6_10_1, version="5.12.8", overlays=("7.6.5", "6.10.1", "5.12.8")
+)
+
+VERSIONS = {e.version: e for e in (UNLEASH_5_12_8, UNLEASH_6_10_1, UNLEASH_7_6_5, UNLEASH_8_2_0)}
+
+
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def resolve(version: str) -> Expectations | None:
+    """A known version's expectations; a major (`7`) or an unknown release of a known major
+    (`7.3.0`) gets the newest known of that major; None when the major is unknown."""
+    if version in VERSIONS:
+        return VERSIONS[version]
+    major = version.split(".")[0]
+    same = [v for v in VERSIONS if v.split(".")[0] == major]
+    return VERSIONS[max(same, key=_key)] if same else None

@@ -36,3 +36,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="run only the checks that create nothing",
     )
+    group.addoption(
+        "--unleash-version",
+        dest="contract_unleash_version",
+        default="auto",
+        help="the Unleash version whose rules apply: a release, a major, or auto (default: "
+        "read from the target's /api/admin/ui-config)",
+    )

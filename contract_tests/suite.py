@@ -21,7 +21,7 @@ from contract_tests.context import (
     Settings,
     Violation,
 )
-from contract_tests.expectations import VERSIONS
+from contract_tests.expectations import VERSIONS, Expectations, resolve
 from contract_tests.registry import Check, Need, discover
 from contract_tests.report import Baseline, CheckResult, Finding, Status
 
@@ -36,8 +36,9 @@ def open_context(settings: Settings) -> Context:
     """The context of a run on `settings`' target; raises CannotRun on bad settings."""
     if settings.profile not in PROFILES:
         raise CannotRun(f"unknown profile {settings.profile!r}")
-    if settings.unleash_version not in VERSIONS:
-        raise CannotRun(f"unknown Unleash version {settings.unleash_version!r}")
+    known = ", ".join(VERSIONS)
+    if settings.unleash_version != "auto" and resolve(settings.unleash_version) is None:
+        raise CannotRun(f"unknown Unleash version {settings.unleash_version!r} (known: {known})")
     profile = PROFILES[settings.profile]
     budget = Budget(profile.max_requests, profile.max_seconds, settings.rate_limit)
     given = (settings.token, settings.token_2, settings.admin_token)
@@ -66,15 +67,35 @@ def open_context(settings: Settings) -> Context:
         redact.add(secret)
     token, token_2, admin_token = tokens
     assert token is not None  # required above, or the mock's
-    return Context(
-        settings,
-        profile,
-        VERSIONS[settings.unleash_version],
-        Api(http, budget, redact),
-        target,
-        app,
-        (token, token_2, admin_token),
-    )
+    api = Api(http, budget, redact)
+    expectations, found = _expectations(settings.unleash_version, api, token)
+    ctx = Context(settings, profile, expectations, api, target, app, (token, token_2, admin_token))
+    ctx.target_version = found
+    return ctx
+
+
+def _expectations(version: str, api: Api, token: str) -> tuple[Expectations, str]:
+    """The expectations of `version` (a release, a major, or `auto`: the version the target's
+    `/api/admin/ui-config` names, as Unleash's own UI reads it), and the version asked for."""
+    if version == "auto":
+        try:
+            response = api.request("GET", "/api/admin/ui-config", token=token)
+        except RunAborted as exc:
+            raise CannotRun(str(exc)) from None
+        if response.status_code in (401, 403):
+            raise CannotRun(f"--token is not accepted by the target ({response.status_code})")
+        try:
+            version = str(response.json()["version"])
+        except (ValueError, KeyError, TypeError):
+            raise CannotRun(
+                f"--unleash-version auto: the target's /api/admin/ui-config names no version "
+                f"({response.status_code}); give the version"
+            ) from None
+    expectations = resolve(version)
+    if expectations is None:
+        known = ", ".join(VERSIONS)
+        raise CannotRun(f"the target is Unleash {version}; the suite knows {known} (and majors)")
+    return expectations, version
 
 
 # Why a check with each need cannot run, when the run lacks it.
@@ -91,7 +112,10 @@ class Suite:
     def __init__(self, settings: Settings) -> None:
         self.ctx = open_context(settings)
         self.settings = settings
-        self.target = self.ctx.target
+        ctx = self.ctx
+        version = ctx.expect.version
+        checked_as = "" if ctx.target_version == version else f", checked as {version}"
+        self.target = f"{ctx.target} (Unleash {ctx.target_version}{checked_as})"  # as reported
         self.budget = self.ctx.budget
         self.results: list[CheckResult] = []
 

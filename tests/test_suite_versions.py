@@ -1,0 +1,126 @@
+"""The contract suite knows every Unleash version: `auto` reads the target's version, each
+version's expectations pass on the mock served as that version, and the wrong version's fail."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from contract_tests.context import Settings
+from contract_tests.expectations import SECURE_SECRET, VERSIONS
+from contract_tests.registry import discover
+from contract_tests.report import Baseline, Status, summary
+from contract_tests.suite import CannotRun, Suite, run_suite
+from mock_server import Options, create_app
+from mock_server.versions import resolve as mock_profile
+
+BASELINES = Path(__file__).resolve().parent.parent / "contract_tests/baselines"
+OLDER = ["5.12.8", "6.10.1", "7.6.5"]
+
+
+def served_as(version: str, **options: object) -> object:
+    return create_app(options=Options(unleash_version=version, **options))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("version", list(VERSIONS))
+def test_auto_picks_the_expectations_of_the_version_the_mock_answers_as(version: str) -> None:
+    suite = Suite(Settings(app=served_as(version)))
+    assert suite.ctx.expect is VERSIONS[version]
+    assert suite.target.endswith(f"(Unleash {version})")
+
+
+@pytest.mark.parametrize(("asked", "version"), [("5", "5.12.8"), ("7", "7.6.5"), ("8", "8.2.0")])
+def test_a_major_means_its_newest_known_release(asked: str, version: str) -> None:
+    suite = Suite(Settings(app=served_as(version), unleash_version=asked))
+    assert suite.ctx.expect is VERSIONS[version]
+
+
+def test_an_unknown_version_cannot_run() -> None:
+    with pytest.raises(CannotRun, match=r"unknown Unleash version '9'.*known: 5\.12\.8"):
+        Suite(Settings(unleash_version="9"))
+
+
+def test_auto_with_a_token_the_target_refuses_cannot_run() -> None:
+    unknown = "user:" + "0" * 56
+    settings = Settings(app=served_as("7.6.5"), token=unknown, token_2=unknown, admin_token="x")
+    with pytest.raises(CannotRun, match=r"--token is not accepted by the target \(401\)"):
+        Suite(settings)
+
+
+@pytest.mark.parametrize("version", list(VERSIONS))
+def test_each_version_reads_the_contract_the_mock_serves_as_that_version(version: str) -> None:
+    assert VERSIONS[version].contract() == mock_profile(version).spec()
+
+
+def baseline(version: str) -> Baseline:
+    return Baseline.load(BASELINES / f"unleash-{version}.yaml")
+
+
+@pytest.mark.parametrize("version", OLDER)
+def test_the_suite_passes_on_the_mock_served_as_each_older_version(version: str) -> None:
+    """Only the real defect the mock keeps on purpose is known: 5.12.8's document declares the
+    DELETE id a string, yet the server refuses any id that is not an integer (so does the mock)."""
+    outcome = run_suite(Settings(app=served_as(version)), baseline(version))
+    report = summary(outcome.results, version, outcome.suite.budget.sent, outcome.seconds)
+    assert outcome.suite.ctx.expect.version == version, report
+    assert all(r.status is not Status.NOT_RUN for r in outcome.results), report
+    known = {f.check for r in outcome.results for f in r.findings}
+    assert outcome.conforms and known == (
+        {"positive_data_acceptance"} if version == "5.12.8" else set()
+    ), report
+
+
+@pytest.mark.parametrize(("expected", "served"), [("8.2.0", "7.6.5"), ("7.6.5", "8.2.0")])
+def test_another_versions_expectations_fail_where_the_versions_differ(
+    expected: str, served: str
+) -> None:
+    differing = {"deleted_token_rejected", "rate_limit_headers_as_version"}
+    checks = [c for c in discover() if c.name in differing]
+    settings = Settings(app=served_as(served), unleash_version=expected)
+    outcome = run_suite(settings, checks=checks)
+    failed = {r.name: {f.check for f in r.findings} for r in outcome.results}
+    assert failed == {
+        "deleted_token_rejected": {"delete_status"},
+        "rate_limit_headers_as_version": {"rate_limit_headers"},
+    }
+    assert run_suite(Settings(app=served_as(served)), checks=checks).conforms
+
+
+def test_8_2_0_secure_account_tokens_are_accepted_and_older_versions_reject_them() -> None:
+    outcome = run_suite(Settings(app=served_as("8.2.0", secure_account_tokens=True)))
+    report = summary(outcome.results, "secure", outcome.suite.budget.sent, outcome.seconds)
+    assert outcome.conforms, report
+    secure = "user:v2_" + "A" * 22 + "_" + "b-" * 21 + "c"
+    assert SECURE_SECRET.match(secure) and VERSIONS["8.2.0"].is_secret(secure)
+    assert not any(VERSIONS[v].is_secret(secure) for v in OLDER)
+
+
+# -- against real servers of each version (scripts/real-unleash.sh up --version X) ----------------
+def real_target(version: str) -> dict[str, str] | None:
+    """UNLEASH_URL_<MAJOR>, UNLEASH_PAT_<MAJOR>, UNLEASH_PAT_2_<MAJOR> and
+    UNLEASH_ADMIN_TOKEN_<MAJOR> name the real server of `version`'s major, when there is one."""
+    major = version.split(".")[0]
+    names = ("UNLEASH_URL", "UNLEASH_PAT", "UNLEASH_PAT_2", "UNLEASH_ADMIN_TOKEN")
+    values = {name: os.environ.get(f"{name}_{major}", "") for name in names}
+    return values if all(values.values()) else None
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("version", list(VERSIONS))
+def test_real_unleash_of_each_version_passes_with_its_baseline(version: str) -> None:
+    env = real_target(version)
+    if env is None:
+        major = version.split(".")[0]
+        pytest.skip(f"UNLEASH_URL_{major} (and its tokens) unset: no real Unleash {version}")
+    settings = Settings(
+        base_url=env["UNLEASH_URL"],
+        token=env["UNLEASH_PAT"],
+        token_2=env["UNLEASH_PAT_2"],
+        admin_token=env["UNLEASH_ADMIN_TOKEN"],
+    )
+    outcome = run_suite(settings, baseline(version))
+    report = summary(outcome.results, version, outcome.suite.budget.sent, outcome.seconds)
+    assert outcome.suite.ctx.expect.version == version, report
+    assert outcome.conforms and not outcome.left_behind, report
