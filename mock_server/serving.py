@@ -5,8 +5,8 @@ Node 20 (real Unleash here) answers a request head over 16 kB (its URL, header n
 values counted) with a bare 431, and one that has not sent its head within 60 s, or its whole
 request within 300 s, with a bare 408; Unleash closes an idle kept-alive connection after 15 s
 (its `Keep-Alive: timeout=15`). Node has no connection cap; the mock answers a bare 503 beyond
-`max_connections` instead of running out of file descriptors. A head Node's parser rejects (a control character in a header value, a
-bad header name) gets Node's bare 400.
+`max_connections` instead of running out of file descriptors. A head Node's parser rejects (a
+control character in a header value, a bad header name) gets Node's bare 400.
 """
 
 from __future__ import annotations
