@@ -21,8 +21,10 @@ from contract_tests.api import Api, Budget, RunAborted
 from contract_tests.expectations import Error, Expectations
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-SECRET = re.compile(r"^user:[0-9a-f]{56}$")
-ANY_SECRET = re.compile(r"user:[0-9a-f]{56}")
+# A PAT secret: `user:<56 hex>`, or 8.2's secure account token `user:v2_<22>_<43>` (base64url).
+_SECRET_BODY = r"user:(?:[0-9a-f]{56}|v2_[A-Za-z0-9_-]{22}_[A-Za-z0-9_-]{43})"
+SECRET = re.compile(f"^{_SECRET_BODY}$")
+ANY_SECRET = re.compile(_SECRET_BODY)
 SHORT_EXPIRY = timedelta(seconds=1.5)
 PAST = "2020-01-01T00:00:00.000Z"
 FAR = "2999-01-01T00:00:00.000Z"
