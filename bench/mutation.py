@@ -68,6 +68,9 @@ def _setup_cfg() -> str:
         # child for minutes; 3x still leaves a loaded machine room.
         "timeout_multiplier=1.5\n"
         "timeout_constant=5\n"
+        # The stats run leaves the suite's threads (the in-process server's) in mutmut's main
+        # process; a child forked from it deadlocks. A fork server has run nothing.
+        "process_isolation=forkserver\n"
         f"also_copy=contract_tests{indent}openapi.yaml{indent}fixtures\n"
     )
 
