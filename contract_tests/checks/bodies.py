@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from contract_tests.api import PATS
 from contract_tests.context import Context, body_of, expect
-from contract_tests.registry import Layer, check
+from contract_tests.registry import Layer, Need, check
 
 
-@check(Layer.PROPERTY)
+@check(Layer.PROPERTY, Need.WRITE)
 def json_syntax_errors_reported(ctx: Context) -> None:
     """Each malformed body of the version's table answers 400 `{"message": <V8's text>}` and
-    creates nothing (so this runs in --read-only too)."""
+    creates nothing (still a POST: --read-only sends none)."""
     for body, message in ctx.expect.json_syntax_errors:
         response = ctx.api.request(
             "POST",
