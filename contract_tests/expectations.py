@@ -58,6 +58,9 @@ class Expectations:
     unknown_id: Error | None
     rate_limit_headers: bool  # RateLimit-* on PAT-authenticated answers, 429 past the limit
     statuses_without_json: frozenset[int]  # bodies that are not Unleash's JSON errors
+    # Bodies that are no JSON, and the 400 `{"message": ...}` express.json answers (V8's
+    # JSON.parse messages, so they follow the Node.js version the Unleash image ships).
+    json_syntax_errors: tuple[tuple[str, str], ...]
     # Secret formats of a new PAT this version can issue (8.2.0's v2 is behind a server flag).
     secret_formats: tuple[re.Pattern[str], ...] = (HEX_SECRET,)
     # Overlays applied to openapi.yaml in order, newest first: the contract chain to this version.
@@ -118,6 +121,28 @@ UNLEASH_8_2_0 = Expectations(
     rate_limit_headers=True,
     statuses_without_json=frozenset({429}),  # express-rate-limit's plain text answer
     secret_formats=(HEX_SECRET, SECURE_SECRET),
+    json_syntax_errors=(  # learned from the running 8.2.0 (its Node.js V8)
+        ('{"description":"x",}', "Expected double-quoted property name in JSON at position 19"),
+        ('{"description":"x"', "Expected ',' or '}' after property value in JSON at position 18"),
+        ("[1,2", "Expected ',' or ']' after array element in JSON at position 4"),
+        ('{"a":1e}', "Exponent part is missing a number in JSON at position 7"),
+        ('"\\u12"', "Bad Unicode escape in JSON at position 5"),
+        ('{"a":tru}', 'Unexpected token \'}\', "{"a":tru}" is not valid JSON'),
+        ('{"a":nul}', 'Unexpected token \'}\', "{"a":nul}" is not valid JSON'),
+        ('{"a":-}', "No number after minus sign in JSON at position 6"),
+        ('{"a":01}', "Unexpected number in JSON at position 6"),
+        ('{"a":1.}', "Unterminated fractional number in JSON at position 7"),
+        ('{"a":"\\x"}', "Bad escaped character in JSON at position 7"),
+        ('{"a":"b', "Unterminated string in JSON at position 7"),
+        ("{a:1}", "Expected property name or '}' in JSON at position 1"),
+        ('{"a" 1}', "Expected ':' after property name in JSON at position 5"),
+        ('{"a":1}}', "Unexpected non-whitespace character after JSON at position 7"),
+        ('{"a":"\t"}', "Bad control character in string literal in JSON at position 6"),
+        ('{"a":[}', 'Unexpected token \'}\', "{"a":[}" is not valid JSON'),
+        ('{"a":.5}', 'Unexpected token \'.\', "{"a":.5}" is not valid JSON'),
+        ('{"a":+1}', 'Unexpected token \'+\', "{"a":+1}" is not valid JSON'),
+        ('{"a":falsy}', 'Unexpected token \'y\', "{"a":falsy}" is not valid JSON'),
+    ),
     disabled_schemathesis_checks={
         "unsupported_method": "Unleash answers an unrouted method with 404 NotFoundError, not 405",
     },
