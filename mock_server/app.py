@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
@@ -44,6 +45,7 @@ from mock_server.validation import (
     UnleashParameterValidator,
 )
 
+_log = logging.getLogger("mock_server")
 
 class MockApp(AsyncApp):
     """The mock as an ASGI app; `state` is everything it holds (store, clock, options …)."""
@@ -77,13 +79,13 @@ def create_app(
     spec = state.profile.spec()
     style = state.profile.errors
 
-    def unknown_error() -> Response:
-        # A bug in the mock: answered as Unleash answers its own unexpected errors, never
-        # leaking.
+    def unknown_error(request: Request, exc: Exception) -> Response:
+        # A bug in the mock: logged once, with the request line only (no query, no headers, so
+        # no credential), and answered as Unleash answers its own unexpected errors.
+        _log.error(
+            "unexpected error answering %s %s", request.method, request.url.path, exc_info=exc
+        )
         return UnleashError("An unexpected error occurred in the unleash-pat mock.").response(style)
-
-    def server_error(request: Request, exc: Exception) -> Response:
-        return unknown_error()
 
     # Connexion's stack, rearranged to Express's order in Unleash: compression wraps every
     # response; the JSON body parser and authentication run before routing, so they apply to
@@ -94,7 +96,7 @@ def create_app(
             # The control plane sees every request first: faults and the journal wrap the rest.
             functools.partial(ControlMiddleware, state=state, control=control_api),
             # Starlette's, with a handler: connexion's own calls an async handler synchronously.
-            functools.partial(ServerErrorMiddleware, handler=server_error),
+            functools.partial(ServerErrorMiddleware, handler=unknown_error),
             CompressionMiddleware,
             ExpressPathMiddleware,
             BodyParserMiddleware,
@@ -143,7 +145,9 @@ def create_app(
         return _connexion_response((handlers.defect_of(request.scope, exc) or exc).response(style))
 
     app.add_error_handler(UnleashError, unleash_error)
-    app.add_error_handler(Exception, lambda request, exc: _connexion_response(unknown_error()))
+    app.add_error_handler(
+        Exception, lambda request, exc: _connexion_response(unknown_error(request, exc))
+    )
     app.add_error_handler(ProblemException, problem)
     app.add_error_handler(HTTPException, http_exception)
     return app

@@ -97,13 +97,16 @@ def test_small_bodies_are_not_compressed(client):
     assert "content-encoding" not in response.headers
 
 
-def test_a_bug_in_the_mock_is_an_unleash_shaped_500(app):
+def test_a_bug_in_the_mock_is_an_unleash_shaped_500_logged_once_without_credentials(app, caplog):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
     app.state.store.list = broken  # a handler-level bug
     with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get(TOKENS, headers=auth(ADMIN_PAT))
+        response = client.get(f"{TOKENS}?token={ADMIN_PAT}", headers=auth(ADMIN_PAT))
+    logged = [r for r in caplog.records if r.name == "mock_server"]
+    assert len(logged) == 1 and logged[0].getMessage() == f"unexpected error answering GET {TOKENS}"
+    assert "RuntimeError: boom" in caplog.text and ADMIN_PAT not in caplog.text
     assert response.status_code == 500
     assert response.json() == {
         "name": "UnknownError",
