@@ -2,7 +2,7 @@
 """Mutation score of the contract suite over the mock's behaviour modules, with mutmut 3.
 
     pip install -e '.[mutation]'
-    python bench/mutation.py [--digits 7] [--children 2] [--minutes 20] [--keep DIR]
+    python bench/mutation.py [--only GLOB] [--digits 7] [--children 2] [--minutes 20] [--keep DIR]
 
 The test command is the contract suite in its `ci` profile against the in-process mock
 (`pytest contract_tests/test_contract.py`, one test per check); mutmut runs, for each mutant,
@@ -24,6 +24,7 @@ equivalent); a mutant no check reaches counts as not killed.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import shutil
@@ -89,8 +90,8 @@ def _copy_tracked(into: Path) -> None:
         shutil.copy2(source, target, follow_symlinks=False)
 
 
-def _run_mutmut(work: Path, digits: str, children: int, minutes: float) -> None:
-    patterns = [f"mock_server.*__mutmut_*{d}" for d in digits]
+def _run_mutmut(work: Path, only: str, digits: str, children: int, minutes: float) -> None:
+    patterns = [f"{only}__mutmut_*{d}" for d in digits]
     mutmut = Path(sys.executable).with_name("mutmut")
     command = [str(mutmut), "run", "--max-children", str(children), *patterns]
     # Its own process group, so that the time limit stops mutmut and every child it forked.
@@ -103,12 +104,12 @@ def _run_mutmut(work: Path, digits: str, children: int, minutes: float) -> None:
         print(f"stopped after {minutes} minutes", file=sys.stderr)
 
 
-def _results(work: Path, digits: str) -> dict[str, int | None]:
+def _results(work: Path, only: str, digits: str) -> dict[str, int | None]:
     """Exit code by mutant name, for the sampled mutants (None: not checked)."""
     found: dict[str, int | None] = {}
     for meta in (work / "mutants").rglob("*.py.meta"):
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if name[-1] in digits:
+            if name[-1] in digits and fnmatch.fnmatchcase(name, f"{only}__mutmut_*"):
                 found[name] = code
     return found
 
@@ -160,6 +161,11 @@ def report(codes: dict[str, int | None]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--digits", default="7", help="sample: mutant numbers ending in these")
+    parser.add_argument(
+        "--only",
+        default="mock_server.*",
+        help="mutated functions matching this glob, e.g. 'mock_server.auth.*' (default: all)",
+    )
     parser.add_argument("--children", type=int, default=2)
     parser.add_argument("--minutes", type=float, default=20)
     parser.add_argument("--keep", type=Path, help="work in DIR and keep it (mutmut's cache)")
@@ -172,8 +178,8 @@ def main() -> int:
         if not (work / "setup.cfg").is_file():
             _copy_tracked(work)
             (work / "setup.cfg").write_text(_setup_cfg())
-        _run_mutmut(work, args.digits, args.children, args.minutes)
-        result = report(_results(work, args.digits))
+        _run_mutmut(work, args.only, args.digits, args.children, args.minutes)
+        result = report(_results(work, args.only, args.digits))
     print(json.dumps(result, indent=2, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False))
