@@ -34,16 +34,23 @@ _MISSING = object()
 
 # Unleash's Ajv checks "date-time" with ajv-formats 2.1.1, which is looser than RFC 3339: the
 # time zone is optional (a bug there), `23:59:60` passes at any offset, offsets are not
-# range-checked. PostgreSQL then reads the string (no zone: UTC, the server's zone).
-_DATE = re.compile(r"^(\d\d\d\d)-(\d\d)-(\d\d)$")
-_TIME = re.compile(r"^(\d\d):(\d\d):(\d\d)(\.\d+)?(z|([+-])(\d\d)(?::?(\d\d))?)?$", re.I)
+# range-checked. Its regexes are JavaScript's: `\d` is ASCII only (full-width or Arabic-Indic
+# digits are refused), `\s` is ECMAScript white space. PostgreSQL then reads the string (no
+# zone: UTC, the server's zone).
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_TIME = re.compile(
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(z|([+-])([0-9]{2})(?::?([0-9]{2}))?)?", re.I
+)
 _DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-_SEPARATOR = re.compile(r"t|\s", re.I)
-_PG_MAX_OFFSET = timedelta(hours=15, minutes=59)
 _JS_WHITESPACE = (
     " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 )
+_SEPARATOR = re.compile(f"[tT{_JS_WHITESPACE}]")
+# The separators PostgreSQL's date/time reader takes (C `isspace`, and `T`): with any other
+# (U+00A0, U+2003, ...) real 8.2.0 answers 500 with the SQL; the mock answers 400.
+_PG_SEPARATORS = frozenset("tT \t\n\v\f\r")
+_PG_MAX_OFFSET = timedelta(hours=15, minutes=59)
 # StringNumericLiteral. Possessive quantifiers: no backtracking, so linear in the input.
 _JS_DECIMAL = re.compile(
     r"[+-]?+(?:Infinity|(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+)"
@@ -60,7 +67,7 @@ def is_date_time(value: str) -> bool:
     parts = _SEPARATOR.split(value)
     if len(parts) != 2:
         return False
-    m, t = _DATE.match(parts[0]), _TIME.match(parts[1])
+    m, t = _DATE.fullmatch(parts[0]), _TIME.fullmatch(parts[1])
     if not m or not t:
         return False
     year, month, day = int(m[1]), int(m[2]), int(m[3])
@@ -73,15 +80,23 @@ def is_date_time(value: str) -> bool:
 
 def parse_date_time(value: str) -> datetime | None:
     """The instant PostgreSQL stores for a valid date-time (microseconds, a leap second rolling
-    over), or None where real Unleash fails with a 500 (an offset beyond ±15:59, a year past
-    9999 once in UTC)."""
+    over), or None where real Unleash fails with a 500 (PostgreSQL cannot read it: a separator
+    other than its own, offset minutes past 59 or an offset beyond ±15:59, a leap second with a
+    fraction) or answers what a Python datetime cannot hold (a year past 9999 once in UTC: real
+    8.2.0 answers 201 with `+010000-…`; the mock refuses it, the safe direction)."""
     date, time = _SEPARATOR.split(value)
-    t = _TIME.match(time)
+    t = _TIME.fullmatch(time)
     assert t is not None
+    if value[len(date)] not in _PG_SEPARATORS:
+        return None
     year = int(date[:4])
     micro = round(float("0" + (t[4] or ".0")) * 1_000_000)
+    if int(t[3]) == 60 and micro:
+        return None  # PostgreSQL: "date/time field value out of range"
     offset = timedelta()
     if t[5] and t[5].lower() != "z":
+        if int(t[8] or 0) > 59:
+            return None  # PostgreSQL: "time zone displacement out of range"
         offset = timedelta(hours=int(t[7]), minutes=int(t[8] or 0))
         if offset > _PG_MAX_OFFSET:
             return None
