@@ -512,3 +512,35 @@ def test_real_unleash_stores_expiries_as_the_oracle_predicts() -> None:
                 answers[text] = response.json()["expiresAt"]
                 client.delete(f"/api/admin/user/tokens/{response.json()['id']}")
     assert answers == {text: oracle_answer(text) for text, _ in EXPIRY_ANSWERS}
+
+
+def test_lifecycle_model_stays_reproducible_while_another_client_takes_pat_slots() -> None:
+    """On a shared deployment other clients hold and free PAT slots, so the same rule draws can
+    meet different answers; hypothesis must still see the same draws (no FlakyStrategyDefinition),
+    and the model, which counts slots on the server, must report nothing."""
+    app = create_app()
+    store = app.state.store
+    foreign: list[int] = []
+
+    class OtherClient:  # after each DELETE: takes all but one of user 1's free slots, or frees them
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await self.app(scope, receive, send)
+            if scope["type"] != "http" or scope["method"] != "DELETE":
+                return
+            if foreign:
+                for pat_id in foreign:
+                    store.delete(1, pat_id)
+                foreign.clear()
+            else:
+                for n in range(store.pat_limit - len(store.list(1)) - 1):
+                    pat, _ = store.create(1, f"other client {n}", datetime(2999, 1, 1, tzinfo=UTC))
+                    foreign.append(pat.id)
+
+    lifecycle = [c for c in discover() if c.name == "lifecycle_model"]
+    # The thorough profile's examples share prefixes enough to meet a divergence.
+    settings = Settings(app=OtherClient(app), profile="thorough", seed=0)
+    outcome = run_suite(settings, checks=lifecycle)
+    assert outcome.conforms, summary(outcome.results, "mock", 0, 0.0)
