@@ -47,6 +47,7 @@ from mock_server.validation import (
 
 _log = logging.getLogger("mock_server")
 
+
 class MockApp(AsyncApp):
     """The mock as an ASGI app; `state` is everything it holds (store, clock, options …)."""
 

@@ -1,7 +1,10 @@
 """Who is calling: Unleash's session, PAT and admin-API-token authentication, and its rate limits.
 
-Like Unleash, authentication guards a path prefix (`/api/admin`), not individual operations, and
+Like Unleash, authentication guards a path prefix (`/api`), not individual operations, and
 runs before routing: an unknown path or method is a 401 without credentials and a 404 with them.
+Under `/api/client`, `/api/frontend` and `/api/proxy` Unleash's API-token guard runs first and
+refuses, the same way in every version, a request whose Authorization could be no token at all
+(what it does with a PAT or an admin token there differs by version; the mock then goes on).
 The order is Unleash's authorization middleware:
 1. an admin API token in `Authorization` makes the caller an API user (no user id), unless
    the version lets a session cookie beat it (5.x);
@@ -32,7 +35,14 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server.clock import Clock
-from mock_server.errors import AuthenticationRequired, TooManyRequests, Unauthorized, UnleashError
+from mock_server.errors import (
+    ApiTokenRequired,
+    AuthenticationRequired,
+    TooManyRequests,
+    Unauthorized,
+    UnleashError,
+    WrongTokenType,
+)
 from mock_server.store import User
 from mock_server.versions import VersionProfile
 
@@ -41,7 +51,9 @@ if TYPE_CHECKING:
 
 PRINCIPAL_KEY = "unleash_pat.principal"
 SESSION_COOKIE = "unleash-session"
-PROTECTED_PREFIX = "/api/admin"
+PROTECTED_PREFIX = "/api"
+API_TOKEN_PREFIXES = ("/api/client", "/api/frontend", "/api/proxy")
+_TOKEN_TYPE_CHECKED = ("/api/client", "/api/frontend")
 _BEARER = re.compile(r"^Bearer\s+", re.I)
 # Per-client tables (rate-limit buckets) hold at most this many clients: a client that sends a
 # new X-Forwarded-For on every request cannot grow the mock's memory.
@@ -190,6 +202,10 @@ def credential(headers: Headers) -> str:
     return _BEARER.sub("", headers.get("authorization", "").strip(" \t"))
 
 
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
 def client_key(scope: Scope) -> str:
     """Express's `req.ip` with `trust proxy` on, as Unleash runs: X-Forwarded-For's first entry."""
     forwarded = Headers(scope=scope).get("x-forwarded-for")
@@ -227,12 +243,24 @@ def authenticate(state: MockState, headers: Headers, authorization: str) -> Prin
 
 
 class AuthMiddleware:
-    """Guards /api/admin, leaving the Principal in the scope for the handlers; counts PAT
+    """Guards /api, leaving the Principal in the scope for the handlers; counts PAT
     requests on every path against Unleash's rate limit."""
 
     def __init__(self, app: ASGIApp, *, state: MockState) -> None:
         self.app = app
         self.state = state
+
+    def _api_token_guard(self, path: str, authorization: str) -> None:
+        if not any(_under(path, p) for p in API_TOKEN_PREFIXES):
+            return
+        if not (
+            authorization.startswith("user:") or self.state.store.is_admin_token(authorization)
+        ):
+            raise ApiTokenRequired()
+        if self.state.profile.api_token_routes_refuse_user_tokens and any(
+            _under(path, p) for p in _TOKEN_TYPE_CHECKED
+        ):
+            raise WrongTokenType()
 
     def _limit(self, scope: Scope, authorization: str, send: Send) -> tuple[Send, int | None]:
         """Unleash's PAT rate limit: it counts every request whose Authorization (as the auth
@@ -249,11 +277,12 @@ class AuthMiddleware:
             return
         path = scope.get("path", "")
         headers = Headers(scope=scope)
-        protected = path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
+        protected = _under(path, PROTECTED_PREFIX)
         principal: Principal | None = None
         try:
             if protected:
                 authorization = credential(headers)
+                self._api_token_guard(path, authorization)
                 # An unauthenticated request ends in the auth middleware, before the limiter.
                 principal = authenticate(self.state, headers, authorization)
             else:

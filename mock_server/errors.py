@@ -125,15 +125,40 @@ class BadDataError(UnleashError):
         super().__init__(SERVICE_400 + text, [{"message": text}])
 
 
-class BodyParserError(UnleashError):
+class BareError(UnleashError):
+    """An error written by middleware outside Unleash's error handler: just `{message}`."""
+
+    def body(self, style: ErrorStyle = REFERENCE_STYLE) -> dict[str, Any]:
+        return {"message": self.message}
+
+
+class BodyParserError(BareError):
     """Express's body parser: malformed JSON (400) or a body over its limit (413)."""
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status  # type: ignore[misc]
 
-    def body(self, style: ErrorStyle = REFERENCE_STYLE) -> dict[str, Any]:
-        return {"message": self.message}
+
+class WrongTokenType(BareError):
+    """8.2's client and front-end APIs, given a user's token or an admin API token."""
+
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__("invalid token: expected a different token type for this endpoint")
+
+
+class ApiTokenRequired(BareError):
+    """The API-token guard of the client and front-end APIs, when no credential could be one."""
+
+    status = 401
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This endpoint requires an API token. Please add an authorization header to your "
+            "request with a valid token"
+        )
 
 
 class AuthenticationRequired(UnleashError):

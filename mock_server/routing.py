@@ -29,6 +29,10 @@ ROUTE_PREFIXES = (
     "/auth/simple/login",
     "/docs/openapi.json",
     "/api/admin",
+    "/api/client",
+    "/api/frontend",
+    "/api/proxy",
+    "/api",
 )
 _METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 _SLASHES = re.compile(r"/{2,}")

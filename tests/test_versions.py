@@ -438,6 +438,14 @@ ROWS: list[tuple[str, Callable[[versions.VersionProfile], str]]] = [
     ("sessions per user", lambda p: str(p.max_sessions_per_user or "unlimited")),
     ("Set-Cookie again on a session's first use", lambda p: _yes(p.resends_session_cookie)),
     ("`isAPI` on user objects", lambda p: _yes(p.user_is_api)),
+    (
+        "a PAT on `/api/client`, `/api/frontend`",
+        lambda p: (
+            '403 "invalid token: expected a different token type…"'
+            if p.api_token_routes_refuse_user_tokens
+            else "not mocked (real: the client API answers, the front-end API 401); mock: 404"
+        ),
+    ),
     ("a session's user keys after `createdAt`", lambda p: ", ".join(p.session_user_keys)),
     ("`expiryWarning` (`--token-expiry-notifications`)", lambda p: _yes(p.expiry_warnings)),
     ("`user:v2_…` secrets (`--secure-account-tokens`)", lambda p: _yes(p.secure_account_tokens)),

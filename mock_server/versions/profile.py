@@ -94,6 +94,9 @@ class VersionProfile:
     id_check: IdCheck = IdCheck.SCHEMA
     # TOKEN_AUTHENTICATION_RATE_LIMIT: RateLimit-* headers and 429 on PAT-authenticated requests.
     pat_rate_limit: bool = True
+    # The client and front-end APIs refuse a PAT or an admin token with 403 (8.2); before, a
+    # PAT reached them (not mocked: the mock goes on to the admin guard, then 404).
+    api_token_routes_refuse_user_tokens: bool = True
     # The tokenExpiryNotifications flag exists (expiryWarning in the list).
     expiry_warnings: bool = True
     # With a session cookie and an admin API token both sent, the cookie's user acts (5.x);

@@ -19,6 +19,7 @@ PROFILE = VersionProfile(
     unknown_delete=UnknownDelete.NOT_FOUND,
     id_check=IdCheck.NUMBER_MIDDLEWARE,
     pat_rate_limit=False,
+    api_token_routes_refuse_user_tokens=False,
     expiry_warnings=False,
     cookie_beats_admin_token=True,
     resends_session_cookie=False,

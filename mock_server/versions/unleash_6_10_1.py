@@ -16,6 +16,7 @@ PROFILE = VersionProfile(
     errors=ErrorStyle(every_error_has_id=True),
     unknown_delete=UnknownDelete.NOT_FOUND,
     pat_rate_limit=False,
+    api_token_routes_refuse_user_tokens=False,
     expiry_warnings=False,
     resends_session_cookie=False,
     user_is_api=True,

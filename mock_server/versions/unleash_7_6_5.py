@@ -14,6 +14,7 @@ PROFILE = VersionProfile(
     contract_overlays=(overlay("7.6.5"),),
     unknown_delete=UnknownDelete.NOT_FOUND,
     pat_rate_limit=False,
+    api_token_routes_refuse_user_tokens=False,
     expiry_warnings=False,
     resends_session_cookie=False,
     secure_account_tokens=False,

@@ -552,6 +552,17 @@ METHODS: dict[str, tuple[str, str, str | None]] = {
     "unknown-path": ("GET", "/api/admin/user/tokenz", "alice"),
     "unknown-path-unauthenticated": ("GET", "/api/admin/user/tokenz", None),
     "json-suffix": ("GET", f"{TOKENS}.json", "alice"),
+    # Unleash's authorization guards all of /api; the client and front-end APIs want an API
+    # token first (8.2 refuses a PAT there with 403; before, a POST falls through to 404). The
+    # front-end API's CORS headers (8.x) are not mocked.
+    "api-unknown-path": ("GET", "/api/foo", "alice"),
+    "api-unknown-path-unauthenticated": ("GET", "/api/foo", None),
+    "api-root-unauthenticated": ("POST", "/api", None),
+    "api-upper-case-unauthenticated": ("GET", "/API/foo", None),
+    "client-api-unauthenticated": ("GET", "/api/client/features", None),
+    "proxy-api-unauthenticated": ("POST", "/api/proxy/x", None),
+    "client-api-post-as-pat": ("POST", "/api/client/features", "alice"),
+    "proxy-api-as-pat": ("GET", "/api/proxy/x", "alice"),
     "head-collection": ("HEAD", TOKENS, "alice"),
     "head-collection-unauthenticated": ("HEAD", TOKENS, None),
     "head-item": ("HEAD", f"{TOKENS}/1", "alice"),
