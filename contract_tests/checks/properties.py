@@ -273,9 +273,17 @@ EXPIRY_FORMS = (
     "2030-02-29T00:00:00Z",
     "2030-01-01T24:00:00Z",
     "2030-01-01T12:00:00+2",
+    "\uff12\uff10\uff13\uff10-01-01T00:00:00Z",  # JavaScript's \\d is ASCII only
+    "2030-01-01\v00:00:00Z",  # white space to JavaScript and to PostgreSQL alike
 )
 # Accepted date-times that PostgreSQL cannot store: Unleash 8.2.0 answers 500.
-UNSTORABLE_EXPIRIES = ("2030-01-01T00:00:00+16:00", "2030-01-01\ufeff00:00:00Z")
+UNSTORABLE_EXPIRIES = (
+    "2030-01-01T00:00:00+16:00",
+    "2030-01-01\ufeff00:00:00Z",
+    "2030-01-01\u00a000:00:00Z",
+    "2030-01-01T00:00:00+02:60",
+    "2030-06-30T23:59:60.5Z",
+)
 
 
 def _create_and_remove(ctx: Context, expires: str) -> httpx.Response:
