@@ -179,11 +179,13 @@ def test_object_description_is_a_type_error(client):
         # Real Unleash answers these with a 500 leaking SQL (PostgreSQL cannot read them); the
         # mock calls them invalid.
         ("2031-01-01T12:00:00+16:00", '"2031-01-01T12:00:00+16:00"'),
-        ("9999-12-31T23:59:59-15:00", '"9999-12-31T23:59:59-15:00"'),
         ("2031-01-01T00:00:00+02:60", '"2031-01-01T00:00:00+02:60"'),
         ("2031-12-31T23:59:60.5Z", '"2031-12-31T23:59:60.5Z"'),
         ("2031-01-01\u00a000:00:00Z", '"2031-01-01\u00a000:00:00Z"'),
         ("2031-01-01\u200300:00:00Z", '"2031-01-01\u200300:00:00Z"'),
+        # Real 8.2.0 stores this one (201, `+010000-01-01T14:59:59.000Z`); a Python datetime
+        # cannot hold a year past 9999, so the mock refuses it: the safe direction.
+        ("9999-12-31T23:59:59-15:00", '"9999-12-31T23:59:59-15:00"'),
         (1893456000000, '"1893456000000"'),
         (None, '""'),
     ],
