@@ -146,10 +146,10 @@ class Api:
         headers: dict[str, str] | None = None,
         cookie: str | None = None,
     ) -> httpx.Response:
-        """`cookie`: the whole Cookie header to send."""
+        """`cookie`: the whole Cookie header to send, in Latin-1 (HTTP's bytes beyond ASCII)."""
         headers = {
             **({"Authorization": token} if token else {}),
-            **({"Cookie": cookie} if cookie is not None else {}),
+            **({"Cookie": cookie.encode("latin-1")} if cookie is not None else {}),
             **(headers or {}),
         }
         for _ in range(3):
@@ -183,9 +183,11 @@ class Api:
         return self.request("DELETE", f"{PATS}/{pat_id}", token=token)
 
     def login(self, username: str, password: str) -> httpx.Response:
-        """Unleash's password login, with no other credentials."""
-        body = {"username": username, "password": password}
-        return self.request("POST", LOGIN, token=None, json=body)
+        """Unleash's password login, with no other credentials. The body is ASCII JSON, so that
+        any string (a lone surrogate too) can be sent."""
+        body = json.dumps({"username": username, "password": password}).encode()
+        headers = {"Content-Type": "application/json"}
+        return self.request("POST", LOGIN, token=None, content=body, headers=headers)
 
 
 def _retry_after(response: httpx.Response) -> float:

@@ -157,6 +157,15 @@ class LastCookieWins(Sessions):
         return super().lookup(";".join(reversed(pairs)))
 
 
+class OneSessionPerUser(Sessions):
+    """A login ends the user's other sessions."""
+
+    def create(self, user: User) -> str:
+        for sid in [sid for sid, session in self._by_id.items() if session.user.id == user.id]:
+            del self._by_id[sid]
+        return super().create(user)
+
+
 class SessionsIgnored(Sessions):
     def lookup(self, cookie_header: str | None) -> _Session | None:
         return None
@@ -356,6 +365,11 @@ SESSION_VARIANTS = [
         _sessions(LastCookieWins),
         "session_cookie_forms",
         "forged_session_refused",
+    ),
+    _v(
+        "a login ends the other sessions",
+        _sessions(OneSessionPerUser),
+        "second_login_keeps_the_first",
     ),
     _v(
         "session cookie readable by scripts",

@@ -99,7 +99,7 @@ def test_session_checks_run_once_logged_in_and_are_not_run_without_a_password() 
 
     outcome = run_suite(Settings(app=Recording(app)), checks=SESSION_CHECKS)
     assert all(r.status is Status.PASSED for r in outcome.results)
-    assert len(logins) == 3  # one login, and two refused
+    assert len(logins) == 4  # the run's login, a second one, and two refused
     users = app.state.fixtures.users
     token, token_2 = users[0][1][0].secret, users[1][1][0].secret
     given = Settings(

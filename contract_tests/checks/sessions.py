@@ -3,10 +3,12 @@
 cookie must get what the user's PAT gets; a cookie the server did not sign is no credential.
 
 Unleash allows 10 logins a minute per client address, shared with every other run from it: a
-run logs in once as `--token`'s user (`Context.login`) and tries two refused logins."""
+run logs in twice as `--token`'s user (`Context.login`, shared by the checks, and a second
+session) and tries two refused logins."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -23,11 +25,15 @@ from contract_tests.context import (
     expect_delete,
     expect_error,
     listed_pats,
+    set_session,
 )
 from contract_tests.registry import Layer, Need, check
 
 # express-session's cookie, as Unleash configures it (src/lib/middleware/session-db.ts).
 COOKIE_ATTRIBUTES = ("HttpOnly", "SameSite=Lax")
+# `s:` + the session id (uid-safe, 24 bytes) + `.` + its HMAC-SHA256 (cookie-signature: base64,
+# no padding).
+SIGNED_SESSION = re.compile(r"s:[A-Za-z0-9_-]{32}\.[A-Za-z0-9+/]{43}")
 
 
 def _base_path(ctx: Context) -> str:
@@ -78,7 +84,9 @@ def password_login(ctx: Context) -> None:
     assert login.cookie is not None
     signed = unquote(login.cookie)
     message = f"the session cookie {header!r} is not signed as express-session signs them"
-    expect(signed.startswith("s:") and "." in signed, "session_cookie_set", message, response)
+    expect(SIGNED_SESSION.fullmatch(signed), "session_cookie_set", message, response)
+    message = f"the session cookie {header!r} is not encoded as encodeURIComponent encodes"
+    expect(login.cookie == quote(signed, safe="!*'()"), "session_cookie_set", message, response)
     attributes = {a.strip().partition("=")[0].lower(): a.strip() for a in header.split(";")[1:]}
     path = _base_path(ctx) or "/"
     for attribute in (*COOKIE_ATTRIBUTES, f"Path={path}"):
@@ -133,14 +141,19 @@ def session_authenticates(ctx: Context) -> None:
     expect(pat["id"] not in _pat_ids(ctx), name, "still listed after its DELETE", response)
     response = ctx.api.request("GET", "/api/admin/user", token=None, cookie=cookie)
     body = body_of(response) if response.status_code == 200 else {}
-    got = body.get("user", {}).get("id") if isinstance(body, dict) else None
-    message = f"/api/admin/user names user {got!r} for the session, not {user_id}"
-    expect(got == user_id, name, message, response)
+    user = body.get("user") if isinstance(body, dict) else None
+    user = user if isinstance(user, dict) else {}
+    message = f"/api/admin/user names user {user.get('id')!r} for the session, not {user_id}"
+    expect(user.get("id") == user_id, name, message, response)
+    logged_in = body_of(ctx.login().response)
+    message = f"the session's user has the keys {list(user)}, the login answered {list(logged_in)}"
+    expect(list(user) == list(logged_in), name, message, response)
 
 
 def _cookie_forms(value: str) -> tuple[list[str], list[str]]:
     """Cookie headers the `cookie` package (as express-session parses) reads as the session
-    `value`, and headers that carry no session: unsigned, forged, unreadable or misnamed."""
+    `value`, and headers that carry no session: unsigned, forged, unreadable or misnamed (sent
+    as Latin-1, as HTTP carries bytes beyond ASCII)."""
     signed = unquote(value)
     sid, _, mac = signed[2:].rpartition(".")
     altered = mac[:-1] + ("A" if mac[-1] != "A" else "B")
@@ -160,8 +173,12 @@ def _cookie_forms(value: str) -> tuple[list[str], list[str]]:
         f"{name}={quote(f's:{sid}', safe='')}",  # no signature
         f"{name}={quote(f's:{sid}.', safe='')}",  # an empty signature
         f"{name}=%FF{value}",  # no UTF-8 once decoded: kept as sent
+        f"{name}=junk=junk; {name}={value}",  # the first `=` ends the name
         f"{name.title()}={value}",  # names are case-sensitive
-        f"x{name}={value}",
+        f"X{name}={value}",
+        f"{name}=X{value}X",
+        f"\xa0{name}={value}",  # only spaces and tabs are trimmed, not U+00A0
+        f"{name}={value}\xa0; lang=en",
     ]
     return accepted, refused
 
@@ -201,7 +218,8 @@ def wrong_password_refused(ctx: Context) -> None:
     message = ctx.expect.password_mismatch_message.format(base=_base_path(ctx))
     name = "wrong_password_refused"
     attempts = (
-        ("a wrong password", username, password + "-wrong"),
+        # A lone surrogate (valid in a JSON escape) must mismatch like any other character.
+        ("a wrong password", username, password + "\ud800"),
         ("an unknown user", f"{ctx.prefix}nobody", password),
     )
     for who, user, given in attempts:
@@ -214,3 +232,27 @@ def wrong_password_refused(ctx: Context) -> None:
         why = f"{who}: message and detail {got!r}, not {message!r}"
         expect(got == (message, message), name, why, response)
         expect(not _set_cookie(response), name, f"{who} sets a session cookie", response)
+
+
+@check(Layer.PROPERTY, Need.PASSWORD)
+def second_login_keeps_the_first(ctx: Context) -> None:
+    """Logging in again starts another session, with its own id and signature, and the first
+    one goes on working (Unleash drops a user's oldest sessions only beyond 5; 5.x never)."""
+    first = ctx.session_cookie()
+    assert ctx.password_login is not None
+    response = ctx.api.login(*ctx.password_login)
+    name = "second_login_keeps_the_first"
+    expect(response.status_code == 200, name, f"answered {response.status_code}", response)
+    second = set_session(response)
+    ctx.redact.add(second)
+    expect(second, name, "the second login sets no session cookie", response)
+    assert second is not None
+    sid, _, mac = unquote(second)[2:].rpartition(".")
+    first_sid, _, first_mac = unquote(first)[2:].rpartition(".")
+    message = "the second session shares the first one's id or signature"
+    expect(sid != first_sid and mac != first_mac, name, message, response)
+    by_pat = _pat_ids(ctx)
+    for which, value in (("first", first), ("second", second)):
+        response = ctx.api.request("GET", PATS, token=None, cookie=f"{SESSION_COOKIE}={value}")
+        message = f"the {which} session does not list the user's PATs"
+        expect(_listed_ids(response, name) == by_pat, name, message, response)
