@@ -4,7 +4,8 @@ cookie must get what the user's PAT gets; a cookie the server did not sign is no
 
 Unleash allows 10 logins a minute per client address, shared with every other run from it: a
 run logs in twice as `--token`'s user (`Context.login`, shared by the checks, and a second
-session) and tries two refused logins."""
+session) and tries two refused logins. A login is a POST that stores a session: none of these
+run under --read-only."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def _pat_ids(ctx: Context) -> set[object]:
     return {p.get("id") for p in listed_pats(ctx.api, ctx.token, "session_authenticates")[1]}
 
 
-@check(Layer.PROPERTY, Need.PASSWORD)
+@check(Layer.PROPERTY, Need.PASSWORD, Need.WRITE)
 def password_login(ctx: Context) -> None:
     """`POST /auth/simple/login` with the right password answers 200 with the user (the one
     `--token` belongs to, no password in sight), counted by the login limiter (RateLimit-*), and
@@ -183,7 +184,7 @@ def _cookie_forms(value: str) -> tuple[list[str], list[str]]:
     return accepted, refused
 
 
-@check(Layer.PROPERTY, Need.PASSWORD)
+@check(Layer.PROPERTY, Need.PASSWORD, Need.WRITE)
 def session_cookie_forms(ctx: Context) -> None:
     """The Cookie header is read as the `cookie` package reads it (quotes, white space, other
     pairs, the first of a name, percent-decoding), and a cookie that is not the server's signed
@@ -207,7 +208,7 @@ def session_cookie_forms(ctx: Context) -> None:
     expect(acted, "forged_session_refused", message, response)
 
 
-@check(Layer.PROPERTY, Need.PASSWORD)
+@check(Layer.PROPERTY, Need.PASSWORD, Need.WRITE)
 def wrong_password_refused(ctx: Context) -> None:
     """A login with a wrong password, or as a user that does not exist, is refused alike
     (8.2.0: 401 PasswordMismatch, the same message for both, pointing at the base path's
@@ -234,7 +235,7 @@ def wrong_password_refused(ctx: Context) -> None:
         expect(not _set_cookie(response), name, f"{who} sets a session cookie", response)
 
 
-@check(Layer.PROPERTY, Need.PASSWORD)
+@check(Layer.PROPERTY, Need.PASSWORD, Need.WRITE)
 def second_login_keeps_the_first(ctx: Context) -> None:
     """Logging in again starts another session, with its own id and signature, and the first
     one goes on working (Unleash drops a user's oldest sessions only beyond 5; 5.x never)."""
