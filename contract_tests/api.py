@@ -6,6 +6,7 @@ shares the same `Budget`, so one run is bounded in requests and time whatever th
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import signal
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 
 PATS = "/api/admin/user/tokens"
+LOGIN = "/auth/simple/login"
 MAX_RETRY_AFTER = 60.0  # Unleash answers 429 with Retry-After: 60; never wait longer than that
 _SECRET = re.compile(r"(user:[0-9a-f]{4})[0-9a-f]{4,}")
 
@@ -82,16 +84,25 @@ class Budget:
 
 
 class Redactor:
-    """Shortens every secret to a recognisable prefix (`user:8a9c…`) before anything is shown."""
+    """Shortens every secret to a recognisable prefix (`user:8a9c…`) and hides every password
+    entirely before anything is shown."""
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        self._passwords: set[str] = set()
 
     def add(self, secret: str | None) -> None:
         if secret:
             self._secrets.add(secret)
 
+    def hide(self, password: str | None) -> None:
+        """Never show `password`, as sent or as written inside a JSON body."""
+        if password:
+            self._passwords |= {password, json.dumps(password)[1:-1]}
+
     def __call__(self, text: str) -> str:
+        for password in sorted(self._passwords, key=len, reverse=True):
+            text = text.replace(password, "*****")
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, secret[:9] + "…")
         return _SECRET.sub(r"\1…", text)
@@ -116,7 +127,8 @@ def curl(request: httpx.Request, redact: Redactor) -> str:
 
 
 class Api:
-    """Requests to the target as one caller or another; `token=None` sends no credentials."""
+    """Requests to the target as one caller or another; `token=None` sends no credentials.
+    It keeps no cookies: a session cookie goes only where a check sends it (`cookie=`)."""
 
     def __init__(self, http: httpx.Client, budget: Budget, redact: Redactor) -> None:
         self.http = http
@@ -132,8 +144,14 @@ class Api:
         json: Any = None,
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
+        cookie: str | None = None,
     ) -> httpx.Response:
-        headers = {**({"Authorization": token} if token else {}), **(headers or {})}
+        """`cookie`: the whole Cookie header to send, in Latin-1 (HTTP's bytes beyond ASCII)."""
+        headers = {
+            **({"Authorization": token} if token else {}),
+            **({"Cookie": cookie.encode("latin-1")} if cookie is not None else {}),
+            **(headers or {}),
+        }
         for _ in range(3):
             self.budget.spend()
             try:
@@ -142,6 +160,10 @@ class Api:
                 )
             except httpx.TransportError as exc:
                 raise RunAborted(f"cannot reach the target: {exc}") from exc
+            finally:
+                # httpx keeps every Set-Cookie (a login's session) and would send it with every
+                # later request, where a session wins over the PAT a check means to use.
+                self.http.cookies.clear()
             if response.status_code != 429:
                 return response
             delay = _retry_after(response)
@@ -159,6 +181,13 @@ class Api:
 
     def delete(self, token: str | None, pat_id: int | str) -> httpx.Response:
         return self.request("DELETE", f"{PATS}/{pat_id}", token=token)
+
+    def login(self, username: str, password: str) -> httpx.Response:
+        """Unleash's password login, with no other credentials. The body is ASCII JSON, so that
+        any string (a lone surrogate too) can be sent."""
+        body = json.dumps({"username": username, "password": password}).encode()
+        headers = {"Content-Type": "application/json"}
+        return self.request("POST", LOGIN, token=None, content=body, headers=headers)
 
 
 def _retry_after(response: httpx.Response) -> float:

@@ -19,6 +19,10 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help="a user's PAT (required with --base-url)")
     parser.add_argument("--token-2", help="a second user's PAT, for the cross-user checks")
     parser.add_argument("--admin-token", help="an admin API token, for the non-user checks")
+    parser.add_argument(
+        "--username", help="--token's user's username (or e-mail), for the login checks"
+    )
+    parser.add_argument("--password", help="that user's password (with --username)")
     parser.add_argument("--profile", choices=["ci", "thorough"], default="ci")
     parser.add_argument("--seed", type=int, help="random seed (default: derandomized)")
     parser.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
@@ -55,6 +59,8 @@ def run_check(args: argparse.Namespace) -> int:
         token=args.token,
         token_2=args.token_2,
         admin_token=args.admin_token,
+        username=args.username,
+        password=args.password,
         profile=args.profile,
         seed=args.seed,
         rate_limit=args.rate_limit,
@@ -89,8 +95,11 @@ def _argument_problem(args: argparse.Namespace) -> str:
     """What makes the arguments unusable, found before any work; "" when nothing does."""
     if args.rate_limit is not None and args.rate_limit <= 0:
         return "--rate-limit must be positive"
+    if bool(args.username) != bool(args.password):
+        return "--username and --password go together"
     if args.base_url is None:
-        given = [name for name in ("token", "token_2", "admin_token") if getattr(args, name)]
+        credentials = ("token", "token_2", "admin_token", "username", "password")
+        given = [name for name in credentials if getattr(args, name)]
         if given:
             options = ", ".join("--" + name.replace("_", "-") for name in given)
             verb = "needs" if len(given) == 1 else "need"

@@ -32,6 +32,8 @@ def contract_suite(pytestconfig: pytest.Config) -> Iterator[Suite]:
                 token=option("contract_token"),
                 token_2=option("contract_token_2"),
                 admin_token=option("contract_admin_token"),
+                username=option("contract_username"),
+                password=option("contract_password"),
                 profile=option("contract_profile"),
                 seed=option("contract_seed"),
                 rate_limit=option("contract_rate_limit"),

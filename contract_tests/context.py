@@ -28,6 +28,9 @@ PAST = "2020-01-01T00:00:00.000Z"
 FAR = "2999-01-01T00:00:00.000Z"
 
 
+SESSION_COOKIE = "unleash-session"
+
+
 class Violation(AssertionError):
     """A contract rule broken by the target."""
 
@@ -120,6 +123,9 @@ class Settings:
     token: str | None = None
     token_2: str | None = None
     admin_token: str | None = None
+    # The username (or e-mail) and password of `token`'s user, for the login and session checks.
+    username: str | None = None
+    password: str | None = None
     profile: str = "ci"
     seed: int | None = None
     rate_limit: float | None = None
@@ -130,6 +136,23 @@ class Settings:
     # A release (`7.6.5`), a major (`7`: its newest known release) or `auto`: the version the
     # target names in /api/admin/ui-config (the in-process mock names the one it answers as).
     unleash_version: str = "auto"
+
+
+def set_session(response: httpx.Response) -> str | None:
+    """The session cookie's value a response sets (as sent: percent-encoded), or None."""
+    for header in response.headers.get_list("set-cookie"):
+        name, _, rest = header.partition("=")
+        if name.strip() == SESSION_COOKIE:
+            return rest.split(";", 1)[0].strip()
+    return None
+
+
+@dataclass(frozen=True)
+class Login:
+    """The run's password login: its answer, and the session cookie it set (None: none)."""
+
+    response: httpx.Response
+    cookie: str | None
 
 
 @dataclass
@@ -154,6 +177,7 @@ class Context:
         target: str,
         app: Any,
         tokens: tuple[str, str | None, str | None],
+        password_login: tuple[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.profile = profile
@@ -166,11 +190,32 @@ class Context:
         self.target_version = expectations.version
         self.app = app  # the ASGI app under test in-process, None for a deployment
         self.token, self.token_2, self.admin_token = tokens
+        self.password_login = password_login  # `token`'s user's username and password
+        self._login: Login | None = None
         self.prefix = f"unleash-pat-check-{secrets.token_hex(4)}-"
         # How far the target's clock may be from ours when judging an expiry.
         self.clock_margin = timedelta(seconds=0.3 if app is not None else 1.5)
         self.callers: list[Caller] = []
         self.created: dict[int, str] = {}  # id -> owner's token, for every 201 of this run
+
+    def login(self) -> Login:
+        """The run's one login as `token`'s user, made on first use: Unleash allows 10 logins a
+        minute per client, shared with every other run from the same address."""
+        if self._login is None:
+            assert self.password_login is not None  # checks that log in need Need.PASSWORD
+            response = self.api.login(*self.password_login)
+            cookie = set_session(response) if response.status_code == 200 else None
+            self.redact.add(cookie)
+            self._login = Login(response, cookie)
+        return self._login
+
+    def session_cookie(self) -> str:
+        """The login's session cookie value; a check that needs one is not run without it (the
+        login check reports why)."""
+        cookie = self.login().cookie
+        if cookie is None:
+            raise NotApplicable("the password login set no session cookie (see password_login)")
+        return cookie
 
     def description(self, text: str = "") -> str:
         return self.prefix + (text or secrets.token_hex(4))

@@ -67,6 +67,14 @@ class Expectations:
     overlays: tuple[str, ...] = ()
     # schemathesis' built-in checks this version contradicts on purpose, with the reason.
     disabled_schemathesis_checks: dict[str, str] = field(default_factory=dict)
+    # A login with a wrong password or an unknown username (5.12.8 to 8.2.0 alike: their
+    # UserService.loginUser), `{base}` being the server's base path.
+    password_mismatch: Error = Error(401, "PasswordMismatch")
+    password_mismatch_message: str = (
+        "The combination of password and username you provided is invalid. If you have "
+        "forgotten your password, visit {base}/forgotten-password or get in touch with your "
+        "instance administrator."
+    )
 
     def contract_path(self) -> Path:
         """The contract document: at the checkout's root, else inside the installed package

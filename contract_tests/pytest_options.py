@@ -20,6 +20,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--unleash-token-2", dest="contract_token_2", help="a second user's PAT")
     group.addoption("--unleash-admin-token", dest="contract_admin_token", help="an admin API token")
     group.addoption(
+        "--unleash-username",
+        dest="contract_username",
+        help="the username (or e-mail) of --unleash-token's user, for the login checks",
+    )
+    group.addoption("--unleash-password", dest="contract_password", help="that user's password")
+    group.addoption(
         "--unleash-profile", dest="contract_profile", default="ci", choices=["ci", "thorough"]
     )
     group.addoption("--unleash-seed", dest="contract_seed", type=int, help="random seed")

@@ -35,6 +35,7 @@ class Need(Enum):
     WRITE = "write"  # creates PATs: not under --read-only
     TOKEN_2 = "token_2"  # a second user's PAT
     ADMIN_TOKEN = "admin_token"  # an admin API token
+    PASSWORD = "password"  # the first user's username and password: it logs in
 
 
 @dataclass(frozen=True)

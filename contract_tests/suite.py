@@ -42,6 +42,9 @@ def open_context(settings: Settings) -> Context:
     profile = PROFILES[settings.profile]
     budget = Budget(profile.max_requests, profile.max_seconds, settings.rate_limit)
     given = (settings.token, settings.token_2, settings.admin_token)
+    login = (settings.username, settings.password) if settings.username else None
+    if bool(settings.username) != bool(settings.password):
+        raise CannotRun("--username and --password go together")
     if settings.base_url:
         if not settings.token:
             raise CannotRun("--token is required with --base-url")
@@ -51,25 +54,29 @@ def open_context(settings: Settings) -> Context:
     else:
         from starlette.testclient import TestClient
 
-        from contract_tests.target import credentials, start_mock
+        from contract_tests.target import credentials, password_login, start_mock
 
         app, target = settings.app or start_mock(), "the mock (in-process)"
-        if all(given):
-            tokens = given
-        else:
-            try:
+        try:
+            if not all(given):
                 tokens = tuple(g or d for g, d in zip(given, credentials(app), strict=True))
-            except LookupError as exc:
-                raise CannotRun(str(exc)) from None
+            else:
+                tokens = given
+            if login is None and settings.token is None:  # the fixtures' first user acts
+                login = password_login(app)
+        except LookupError as exc:
+            raise CannotRun(str(exc)) from None
         http = TestClient(app, base_url="http://testserver", raise_server_exceptions=False)
     redact = Redactor()
     for secret in tokens:
         redact.add(secret)
+    redact.hide(login[1] if login else None)
     token, token_2, admin_token = tokens
     assert token is not None  # required above, or the mock's
     api = Api(http, budget, redact)
     expectations, found = _expectations(settings.unleash_version, api, token)
-    ctx = Context(settings, profile, expectations, api, target, app, (token, token_2, admin_token))
+    tokens = (token, token_2, admin_token)
+    ctx = Context(settings, profile, expectations, api, target, app, tokens, login)
     ctx.target_version = found
     return ctx
 
@@ -103,6 +110,7 @@ _MISSING = {
     Need.WRITE: lambda ctx: "--read-only" if ctx.settings.read_only else "",
     Need.TOKEN_2: lambda ctx: "needs --token-2" if len(ctx.callers) < 2 else "",
     Need.ADMIN_TOKEN: lambda ctx: "" if ctx.admin_token else "needs --admin-token",
+    Need.PASSWORD: lambda ctx: "" if ctx.password_login else "needs --username and --password",
 }
 
 

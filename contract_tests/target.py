@@ -14,29 +14,38 @@ def start_mock() -> Any:
 
 
 def _fixtures(app: Any) -> Any:
-    return app.state.fixtures  # where create_app keeps the fixtures it seeded
-
-
-def credentials(app: Any) -> tuple[str, str, str]:
-    """The first user's PAT, the second user's PAT and the admin API token that the mock `app`
-    was seeded with; ASGI middleware around it is followed through its `.app`."""
+    """The fixtures the mock `app` was seeded with; ASGI middleware around it is followed
+    through its `.app`."""
     layer = app
     while True:
         try:
-            fixtures = _fixtures(layer)
-            return (
-                fixtures.users[0][1][0].secret,
-                fixtures.users[1][1][0].secret,
-                fixtures.admin_tokens[0],
-            )
+            return layer.state.fixtures  # where create_app keeps the fixtures it seeded
         except AttributeError:
             if not hasattr(layer, "app"):
                 raise LookupError(
                     "the app is not the mock's (no fixtures found); pass the tokens"
                 ) from None
             layer = layer.app
-        except IndexError:
-            raise LookupError(
-                "the mock's fixtures lack two users with a PAT and an admin API token; "
-                "pass the tokens"
-            ) from None
+
+
+def credentials(app: Any) -> tuple[str, str, str]:
+    """The first user's PAT, the second user's PAT and the admin API token that the mock `app`
+    was seeded with."""
+    fixtures = _fixtures(app)
+    try:
+        return (
+            fixtures.users[0][1][0].secret,
+            fixtures.users[1][1][0].secret,
+            fixtures.admin_tokens[0],
+        )
+    except IndexError:
+        raise LookupError(
+            "the mock's fixtures lack two users with a PAT and an admin API token; pass the tokens"
+        ) from None
+
+
+def password_login(app: Any) -> tuple[str, str] | None:
+    """The first user's username and password in the mock `app`'s fixtures (None: it has no
+    password, so the login checks are not run)."""
+    user = _fixtures(app).users[0][0]
+    return (user.username, user.password) if user.password is not None else None

@@ -1,7 +1,7 @@
 """Deliberately broken mocks, one defect each, to prove the contract suite catches it.
 
 Built without touching mock_server: a PatStore subclass passed to
-`create_app(store_class=...)`, or a
+`create_app(store_class=...)`, a Sessions subclass put in the app's state, or a
 small ASGI middleware that alters requests or responses of the correct mock.
 """
 
@@ -19,6 +19,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import PatStore, create_app
+from mock_server.auth import SESSION_COOKIE, Sessions, _Session, cookie_value
 from mock_server.store import Pat, User, _digest
 from tests.conftest import ADMIN_PAT
 
@@ -125,6 +126,49 @@ class DeleteOfUnknownIdFails(PatStore):
         if pat_id not in self._pat_owner:
             raise RuntimeError("no such PAT")  # the mock's ServerErrorMiddleware: a 500
         return super().delete(user_id, pat_id)
+
+
+class PasswordsNotChecked(PatStore):
+    def check_password(self, username: str, password: str) -> User | None:
+        return self._usernames.get(username)
+
+
+class RightPasswordRefused(PatStore):
+    def check_password(self, username: str, password: str) -> User | None:
+        return None
+
+
+# -- broken sessions ----------------------------------------------------------------------------
+class UnsignedSessionsAccepted(Sessions):
+    """Takes the session id from the cookie without checking its signature."""
+
+    def lookup(self, cookie_header: str | None) -> _Session | None:
+        raw = cookie_value(cookie_header, SESSION_COOKIE) if cookie_header else None
+        sid = raw[2:].rpartition(".")[0] if raw and raw.startswith("s:") else raw
+        return self._by_id.get(sid or "")
+
+
+class LastCookieWins(Sessions):
+    """Reads the last `unleash-session` pair of the header, where the `cookie` package takes
+    the first."""
+
+    def lookup(self, cookie_header: str | None) -> _Session | None:
+        pairs = (cookie_header or "").split(";")
+        return super().lookup(";".join(reversed(pairs)))
+
+
+class OneSessionPerUser(Sessions):
+    """A login ends the user's other sessions."""
+
+    def create(self, user: User) -> str:
+        for sid in [sid for sid, session in self._by_id.items() if session.user.id == user.id]:
+            del self._by_id[sid]
+        return super().create(user)
+
+
+class SessionsIgnored(Sessions):
+    def lookup(self, cookie_header: str | None) -> _Session | None:
+        return None
 
 
 # -- broken responses ---------------------------------------------------------------------------
@@ -234,6 +278,11 @@ def timestamps_without_millis(reply: Reply) -> None:
         reply.body = re.sub(rb'(T\d\d:\d\d:\d\d)\.\d{3}Z"', rb'\1Z"', reply.body)
 
 
+def session_cookie_not_http_only(reply: Reply) -> None:
+    if reply.path == "/auth/simple/login" and "set-cookie" in reply.headers:
+        reply.headers["set-cookie"] = reply.headers["set-cookie"].replace("; HttpOnly", "")
+
+
 # -- the catalogue ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Variant:
@@ -290,5 +339,41 @@ VARIANTS = [
     _v("a 500", _store(DeleteOfUnknownIdFails), "not_a_server_error"),
     _v(
         "timestamps without milliseconds", _responses(timestamps_without_millis), "timestamp_format"
+    ),
+]
+
+
+def _sessions(cls: type[Sessions]) -> Callable[[], ASGIApp]:
+    def build() -> ASGIApp:
+        app = create_app()
+        state = app.state
+        state.sessions = cls(state.clock, state.profile, state.rng)
+        return app
+
+    return build
+
+
+# Defects of the password login and the session cookie, caught by the checks of
+# contract_tests/checks/sessions.py alone.
+SESSION_VARIANTS = [
+    _v("right password refused", _store(RightPasswordRefused), "password_login"),
+    _v("any password accepted", _store(PasswordsNotChecked), "wrong_password_refused"),
+    _v("session cookie ignored", _sessions(SessionsIgnored), "session_authenticates"),
+    _v("unsigned session accepted", _sessions(UnsignedSessionsAccepted), "forged_session_refused"),
+    _v(
+        "last session cookie wins",
+        _sessions(LastCookieWins),
+        "session_cookie_forms",
+        "forged_session_refused",
+    ),
+    _v(
+        "a login ends the other sessions",
+        _sessions(OneSessionPerUser),
+        "second_login_keeps_the_first",
+    ),
+    _v(
+        "session cookie readable by scripts",
+        _responses(session_cookie_not_http_only),
+        "session_cookie_set",
     ),
 ]

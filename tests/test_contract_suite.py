@@ -29,7 +29,7 @@ from contract_tests.report import Baseline, KnownDefect, Status, junit_xml, summ
 from contract_tests.suite import CannotRun, Outcome, run_suite
 from mock_server import create_app
 from mock_server.cli import main
-from tests.broken_variants import VARIANTS, DeleteOfUnknownIdFails, Variant
+from tests.broken_variants import SESSION_VARIANTS, VARIANTS, DeleteOfUnknownIdFails, Variant
 
 FULL_SECRET = re.compile(r"user:[0-9a-f]{56}")
 FAR = "2999-01-01T00:00:00.000Z"
@@ -68,6 +68,46 @@ def test_suite_names_the_defect_of_a_broken_mock(variant: Variant, tmp_path: Pat
     junit_xml(outcome.results, tmp_path / "junit.xml")
     for text in (report, (tmp_path / "junit.xml").read_text()):
         assert not FULL_SECRET.search(text)
+
+
+SESSION_CHECKS = [c for c in discover() if c.run.__module__ == "contract_tests.checks.sessions"]
+
+
+@pytest.mark.parametrize("variant", SESSION_VARIANTS, ids=lambda v: v.name)
+def test_session_checks_name_the_defect_of_a_broken_login(variant: Variant) -> None:
+    app = variant.build()
+    outcome = run_suite(Settings(app=app), checks=SESSION_CHECKS)
+    assert found(outcome) & variant.caught_by, f"{variant.name}: found only {found(outcome)}"
+    report = summary(outcome.results, "variant", outcome.suite.budget.sent, outcome.seconds)
+    assert not FULL_SECRET.search(report)
+    password = create_app().state.fixtures.users[0][0].password
+    assert password and password not in report
+
+
+def test_session_checks_run_once_logged_in_and_are_not_run_without_a_password() -> None:
+    app = create_app()
+    logins: list[str] = []
+
+    class Recording:  # middleware: the suite finds the mock's fixtures through `.app`
+        def __init__(self, app: ASGIApp) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["path"] == "/auth/simple/login":
+                logins.append(scope["path"])
+            await self.app(scope, receive, send)
+
+    outcome = run_suite(Settings(app=Recording(app)), checks=SESSION_CHECKS)
+    assert all(r.status is Status.PASSED for r in outcome.results)
+    assert len(logins) == 4  # the run's login, a second one, and two refused
+    users = app.state.fixtures.users
+    token, token_2 = users[0][1][0].secret, users[1][1][0].secret
+    given = Settings(
+        app=app, token=token, token_2=token_2, admin_token=app.state.fixtures.admin_tokens[0]
+    )
+    outcome = run_suite(given, checks=SESSION_CHECKS)
+    assert {r.status for r in outcome.results} == {Status.NOT_RUN}
+    assert {r.reason for r in outcome.results} == {"needs --username and --password"}
 
 
 def test_at_least_15_distinct_defects_are_proven() -> None:
@@ -192,6 +232,8 @@ def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[
     [
         (["--token", "user:x"], "--token needs --base-url"),
         (["--token-2", "user:x", "--admin-token", "a"], "--token-2, --admin-token need --base-url"),
+        (["--username", "u", "--password", "p"], "--username, --password need --base-url"),
+        (["--base-url", "http://127.0.0.1:9", "--username", "u"], "--username and --password go"),
         (["--base-url", "localhost:4250", "--token", "user:x"], "must be an http:// or https://"),
         (["--junit-xml", "{tmp}/missing/junit.xml"], "not a file in an existing directory"),
         (["--junit-xml", "{tmp}"], "not a file in an existing directory"),
@@ -435,6 +477,9 @@ def real_args() -> list[str]:
         "--token", os.environ["UNLEASH_PAT"],
         "--token-2", os.environ["UNLEASH_PAT_2"],
         "--admin-token", os.environ["UNLEASH_ADMIN_TOKEN"],
+        # The login checks, when the script's users have passwords (UNLEASH_PAT is UNLEASH_USER's).
+        *(["--username", os.environ["UNLEASH_USER"], "--password", os.environ["UNLEASH_PASSWORD"]]
+          if os.environ.get("UNLEASH_USER") else []),
     ]  # fmt: skip
 
 
