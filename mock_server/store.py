@@ -142,7 +142,13 @@ class PatStore:
         return list(self._admin_tokens)
 
     def check_password(self, username: str, password: str) -> User | None:
-        user = self._usernames.get(username)
+        """The user whose password this is; Unleash's login takes a username (exact) or an
+        e-mail address (any case)."""
+        if "@" in username:
+            email = username.lower()
+            user = next((u for u in self._users.values() if (u.email or "").lower() == email), None)
+        else:
+            user = self._usernames.get(username)
         if user is None or user.password is None:
             return None
         # A lone surrogate (valid in a JSON escape) must mismatch, not fail to encode.

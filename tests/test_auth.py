@@ -190,6 +190,15 @@ def test_bad_login_is_password_mismatch(client):
     assert "set-cookie" not in response.headers
 
 
+@pytest.mark.parametrize(
+    ("username", "status"),
+    [("alice@example.com", 200), ("ALICE@Example.COM", 200), ("Alice", 401), ("alice", 200)],
+)
+def test_login_takes_the_username_exactly_or_the_email_in_any_case(client, username, status):
+    # As real 5.12.8, 7.6.5 and 8.2.0 answer.
+    assert login(client, username, "alice-password-1").status_code == status
+
+
 def test_current_user_is_the_pat_owner(client):
     response = client.get("/api/admin/user", headers=auth(ALICE_PAT))
     assert response.status_code == 200
