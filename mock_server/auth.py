@@ -119,12 +119,15 @@ class Sessions:
         mac = hmac.new(self._secret, sid.encode(), hashlib.sha256).digest()
         return base64.b64encode(mac).decode().rstrip("=")
 
-    def create(self, user: User) -> str:
-        """Start a session; returns its Set-Cookie header value, written as Express writes it."""
+    def create(self, user: User) -> tuple[str, int]:
+        """Start a session; returns its Set-Cookie header value, written as Express writes it,
+        and how many of the user's oldest sessions it ended to stay within the cap."""
         cap = self._profile.max_sessions_per_user
+        ended: list[str] = []
         if cap is not None:
             own = [sid for sid, session in self._by_id.items() if session.user.id == user.id]
-            for sid in own[: max(0, len(own) - (cap - 1))]:
+            ended = own[: max(0, len(own) - (cap - 1))]
+            for sid in ended:
                 del self._by_id[sid]
         raw = self._rng.randbytes(24) if self._rng else secrets.token_bytes(24)
         sid = base64.urlsafe_b64encode(raw).decode().rstrip("=")  # as secrets.token_urlsafe
@@ -135,7 +138,7 @@ class Sessions:
             f"Expires={formatdate(expires, usegmt=True)}; HttpOnly; SameSite=Lax"
         )
         self._by_id[sid] = _Session(user, expires, cookie)
-        return cookie
+        return cookie, len(ended)
 
     def lookup(self, cookie_header: str | None) -> _Session | None:
         raw = cookie_value(cookie_header, SESSION_COOKIE) if cookie_header else None

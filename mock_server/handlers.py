@@ -85,8 +85,11 @@ def pat_json(pat: Pat, *, secret: str | None = None, warning: str | None = None)
     return body
 
 
-def user_json(user: User, *, session: bool, profile: VersionProfile) -> dict:
-    """Unleash's user object; a session (login, cookie) adds keys that a PAT does not see."""
+def user_json(
+    user: User, *, session: bool, profile: VersionProfile, deleted_sessions: int = 0
+) -> dict:
+    """Unleash's user object; a session (login, cookie) adds keys that a PAT does not see (a
+    login says how many old sessions it ended)."""
     email = user.email or ""
     body: dict = {"isAPI": False} if profile.user_is_api else {}
     body |= {
@@ -107,7 +110,7 @@ def user_json(user: User, *, session: bool, profile: VersionProfile) -> dict:
             "seatType": None,
             "companyRole": None,
             "productUpdatesEmailConsent": None,
-            "deletedSessions": 0,
+            "deletedSessions": deleted_sessions,
             "activeSessions": profile.max_sessions_per_user,
         }
         body |= {key: values[key] for key in profile.session_user_keys}
@@ -245,9 +248,10 @@ class PatHandlers:
         user = self.state.store.check_password(body["username"], body["password"])
         if user is None:
             return PasswordMismatch().response(style)
+        cookie, ended = self.state.sessions.create(user)
         return json_response(
-            user_json(user, session=True, profile=self.state.profile),
-            headers={"Set-Cookie": self.state.sessions.create(user)},
+            user_json(user, session=True, profile=self.state.profile, deleted_sessions=ended),
+            headers={"Set-Cookie": cookie},
         )
 
     async def current_user(self, request: Request) -> Response:
