@@ -277,7 +277,7 @@ def expiry_warnings_as_flagged(ctx: Context) -> None:
     is on (8.1+), and then as Unleash's rule says: a PAT expiring within seconds (today, unless
     midnight falls between) `expires-soon`, then `expired`; one expiring in years, nothing. A
     server that just accepted a create says it is not in maintenance mode (which refuses
-    writes with 503)."""
+    writes with 503). It deletes its PATs."""
     soon = datetime.now(UTC) + SHORT_EXPIRY + 2 * ctx.clock_margin
     ids = {created(ctx, ctx.token, timestamp(soon)).id, created(ctx, ctx.token, FAR).id}
     response, config = _get(ctx, UI_CONFIG, ctx.token, "expiry_warnings_as_flagged")
@@ -293,3 +293,5 @@ def expiry_warnings_as_flagged(ctx: Context) -> None:
     if flagged:  # the wait costs seconds; without the flag `expired` is no different
         ctx.budget.wait((soon + ctx.clock_margin - datetime.now(UTC)).total_seconds())
         _warned_as_flagged(ctx, flagged, ids, "after expiry")
+    for pat_id in ids:  # room under the limit for the checks that follow
+        ctx.api.delete(ctx.token, pat_id)
