@@ -39,6 +39,15 @@ def _get(ctx: Context, path: str, token: str, check_name: str) -> tuple[httpx.Re
     )
     body = body_of(response)
     expect(isinstance(body, dict), check_name, f"{path} answered no JSON object", response)
+    # Express's weak ETag: asked again with it, an unchanged answer is a bare 304.
+    tag = response.headers.get("etag", "")
+    again = ctx.api.request("GET", path, token=token, headers={"If-None-Match": tag})
+    expect(
+        tag.startswith('W/"') and again.status_code == 304 and not again.content,
+        check_name,
+        f"{path} with If-None-Match of its ETag {tag!r} answered {again.status_code}, not 304",
+        again,
+    )
     return response, body
 
 
@@ -223,10 +232,18 @@ def ui_config_describes_the_server(ctx: Context) -> None:
         "baseUriPath is empty or a path": config["baseUriPath"] in ("", "/")
         or (config["baseUriPath"].startswith("/") and not config["baseUriPath"].endswith("/")),
         "unleashUrl is an http(s) URL": config["unleashUrl"].startswith(("http://", "https://")),
-        "frontendApiOrigins are strings": all(
-            isinstance(o, str) for o in config["frontendApiOrigins"]
+        "frontendApiOrigins are `*` or http(s) URLs": all(
+            o == "*" or (isinstance(o, str) and o.startswith(("http://", "https://")))
+            for o in config["frontendApiOrigins"]
         ),
-        "maxSessionsCount is a count": config.get("maxSessionsCount", 0) >= 0,
+        "environment is `Open Source` exactly when no enterprise version runs": isinstance(
+            current, dict
+        )
+        and (config["environment"] == "Open Source") == (current.get("enterprise") == ""),
+        # Unleash counts sessions only behind its showUserDeviceCount flag.
+        "maxSessionsCount is 0 unless flags.showUserDeviceCount": config.get("maxSessionsCount", 0)
+        == 0
+        or config["flags"].get("showUserDeviceCount") is True,
     }
     broken = [rule for rule, holds in rules.items() if not holds]
     expect(not broken, "ui_config_describes_the_server", "; ".join(broken), response)
