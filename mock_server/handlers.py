@@ -86,9 +86,10 @@ def pat_json(pat: Pat, *, secret: str | None = None, warning: str | None = None)
 
 
 def image_url(user: User) -> str:
-    """Unleash's generateImageUrl: the gravatar of the email, else the username, else the id,
-    lower-cased and trimmed unless it starts with `@` (its `ident.indexOf('@')` test)."""
-    ident = user.email or user.username or str(user.id)
+    """Unleash's generateImageUrl: the gravatar of the email, else the username (Unleash falls
+    back on the id, but every user of the mock has a username), lower-cased and trimmed unless
+    it starts with `@` (its `ident.indexOf('@')` test)."""
+    ident = user.email or user.username
     ident = ident.strip() if ident.startswith("@") else ident.lower().strip()
     digest = hashlib.sha256(ident.encode()).hexdigest()
     return f"https://gravatar.com/avatar/{digest}?s=42&d=retro&r=g"
