@@ -94,8 +94,9 @@ def _user_problems(user: dict, ctx: Context, caller: Caller) -> list[str]:
 @check(Layer.PROPERTY)
 def current_user_described(ctx: Context) -> None:
     """`GET /api/admin/user` with a PAT, raw or `Bearer`, answers the same user: the one who owns
-    every PAT that token lists (their `userId`), a different one for each user's token, with the
-    version's keys in order, as Unleash writes them, and `Cache-Control: no-store`."""
+    every PAT that token lists (their `userId`), with the version's keys in order, as Unleash
+    writes them, `Cache-Control: no-store` and a weak ETag. (That the two tokens' users differ
+    is the preflight's to refuse: the suite cannot run otherwise.)"""
     for caller in ctx.callers:
         response, body = _get(ctx, USER, caller.token, "current_user_described")
         keys = list(body)
