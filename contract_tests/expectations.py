@@ -61,6 +61,13 @@ class Expectations:
     # Bodies that are no JSON, and the 400 `{"message": ...}` express.json answers (V8's
     # JSON.parse messages, so they follow the Node.js version the Unleash image ships).
     json_syntax_errors: tuple[tuple[str, str], ...]
+    # GET /api/admin/user for a PAT: the user object's keys in order (`name` and `email` are
+    # absent for a user without one).
+    user_keys: tuple[str, ...]
+    # GET /api/admin/ui-config: keys every server of the version sends (among others), in order,
+    # and the PAT feature flags among its `flags` (booleans).
+    ui_config_keys: tuple[str, ...]
+    ui_config_flags: tuple[str, ...]
     # Secret formats of a new PAT this version can issue (8.2.0's v2 is behind a server flag).
     secret_formats: tuple[re.Pattern[str], ...] = (HEX_SECRET,)
     # Overlays applied to openapi.yaml in order, newest first: the contract chain to this version.
@@ -113,6 +120,35 @@ def _merge_patch(target: Any, patch: Any) -> Any:
     return merged
 
 
+_USER_KEYS = (
+    "accountType",
+    "id",
+    "name",
+    "username",
+    "email",
+    "imageUrl",
+    "seenAt",
+    "loginAttempts",
+    "createdAt",
+)
+_UI_CONFIG_KEYS_6 = (
+    "environment",
+    "flags",
+    "version",
+    "emailEnabled",
+    "unleashUrl",
+    "baseUriPath",
+    "authenticationType",
+    "segmentValuesLimit",
+    "strategySegmentsLimit",
+    "frontendApiOrigins",
+    "versionInfo",
+    "prometheusAPIAvailable",
+    "disablePasswordAuth",
+    "maintenanceMode",
+    "maxSessionsCount",
+)
+
 UNLEASH_8_2_0 = Expectations(
     version="8.2.0",
     contract_document="openapi.yaml",
@@ -154,6 +190,24 @@ UNLEASH_8_2_0 = Expectations(
     disabled_schemathesis_checks={
         "unsupported_method": "Unleash answers an unrouted method with 404 NotFoundError, not 405",
     },
+    user_keys=_USER_KEYS,
+    ui_config_keys=(
+        "environment",
+        "flags",
+        "version",
+        "emailEnabled",
+        "unleashUrl",
+        "baseUriPath",
+        "authenticationType",
+        "frontendApiOrigins",
+        "versionInfo",
+        "prometheusAPIAvailable",
+        "disablePasswordAuth",
+        "maintenanceMode",
+        "maxSessionsCount",
+    ),
+    # tokenExpiryNotifications came in 8.1 (UNLEASH_EXPERIMENTAL_TOKEN_EXPIRY_NOTIFICATIONS).
+    ui_config_flags=("personalAccessTokensKillSwitch", "tokenExpiryNotifications"),
 )
 
 # Before 8.2: no PAT rate limit (R1, R2), and DELETE of an id no PAT has answers 404
@@ -166,10 +220,24 @@ UNLEASH_7_6_5 = dataclasses.replace(
     statuses_without_json=frozenset(),
     secret_formats=(HEX_SECRET,),
     overlays=("7.6.5",),
+    ui_config_flags=("personalAccessTokensKillSwitch",),
 )
-UNLEASH_6_10_1 = dataclasses.replace(UNLEASH_7_6_5, version="6.10.1", overlays=("7.6.5", "6.10.1"))
+# 6.x and 5.x: `isAPI` first on user objects, the segment limits as ui-config keys of their own.
+UNLEASH_6_10_1 = dataclasses.replace(
+    UNLEASH_7_6_5,
+    version="6.10.1",
+    overlays=("7.6.5", "6.10.1"),
+    user_keys=("isAPI", *_USER_KEYS),
+    ui_config_keys=_UI_CONFIG_KEYS_6,
+)
+# 5.x: no prometheusAPIAvailable, no maxSessionsCount (sessions are not capped).
 UNLEASH_5_12_8 = dataclasses.replace(
-    UNLEASH_6_10_1, version="5.12.8", overlays=("7.6.5", "6.10.1", "5.12.8")
+    UNLEASH_6_10_1,
+    version="5.12.8",
+    overlays=("7.6.5", "6.10.1", "5.12.8"),
+    ui_config_keys=tuple(
+        k for k in _UI_CONFIG_KEYS_6 if k not in ("prometheusAPIAvailable", "maxSessionsCount")
+    ),
 )
 
 VERSIONS = {e.version: e for e in (UNLEASH_5_12_8, UNLEASH_6_10_1, UNLEASH_7_6_5, UNLEASH_8_2_0)}

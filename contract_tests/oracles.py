@@ -12,6 +12,7 @@ Written from Unleash's stack, not from the mock, so that a date bug in the mock 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import unicodedata
@@ -128,3 +129,28 @@ def js_number(text: str) -> float:
     if _JS_DECIMAL.fullmatch(s):
         return float(s.replace("Infinity", "inf"))
     return math.nan
+
+
+def gravatar_url(user: dict) -> str:
+    """Unleash's generateImageUrl (since 5.6): the SHA-256 of the email, else the username, else
+    the id, trimmed and lower-cased, except that one starting with `@` is only trimmed (its test
+    is `ident.indexOf('@')`, false at index 0 alone)."""
+    ident = str(user.get("email") or user.get("username") or user.get("id"))
+    ident = ident.strip(_JS_SPACE) if ident.startswith("@") else ident.lower().strip(_JS_SPACE)
+    digest = hashlib.sha256(ident.encode()).hexdigest()
+    return f"https://gravatar.com/avatar/{digest}?s=42&d=retro&r=g"
+
+
+def expiry_warnings(created: datetime, expires: datetime, now: datetime) -> set[str | None]:
+    """What Unleash's getTokenExpiryWarning (8.1+, with tokenExpiryNotifications on) may answer
+    for a PAT listed at `now` (None: no `expiryWarning`), whatever lead times the server has
+    (TOKEN_EXPIRY_NOTIFICATION_DAYS, whole days): `expired` once expired; nothing in the first
+    half of the PAT's life, counted in UTC calendar days; past it, `expires-soon` within a lead
+    time, and a PAT expiring today is within any."""
+    if expires <= now:
+        return {"expired"}
+    today = now.astimezone(UTC).date()
+    days_left = (expires.astimezone(UTC).date() - today).days
+    if (today - created.astimezone(UTC).date()).days < days_left:
+        return {None}
+    return {"expires-soon"} if days_left == 0 else {None, "expires-soon"}

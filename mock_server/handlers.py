@@ -85,21 +85,29 @@ def pat_json(pat: Pat, *, secret: str | None = None, warning: str | None = None)
     return body
 
 
+def image_url(user: User) -> str:
+    """Unleash's generateImageUrl: the gravatar of the email, else the username (Unleash falls
+    back on the id, but every user of the mock has a username), lower-cased and trimmed unless
+    it starts with `@` (its `ident.indexOf('@')` test)."""
+    ident = user.email or user.username
+    ident = ident.strip() if ident.startswith("@") else ident.lower().strip()
+    digest = hashlib.sha256(ident.encode()).hexdigest()
+    return f"https://gravatar.com/avatar/{digest}?s=42&d=retro&r=g"
+
+
 def user_json(
     user: User, *, session: bool, profile: VersionProfile, deleted_sessions: int = 0
 ) -> dict:
     """Unleash's user object; a session (login, cookie) adds keys that a PAT does not see (a
-    login says how many old sessions it ended)."""
-    email = user.email or ""
+    login says how many old sessions it ended). An empty name or email is no key at all
+    (Unleash reads it as `undefined`, which JSON drops)."""
     body: dict = {"isAPI": False} if profile.user_is_api else {}
+    body |= {"accountType": "User", "id": user.id}
+    body |= {"name": user.name} if user.name else {}
+    body |= {"username": user.username}
+    body |= {"email": user.email} if user.email else {}
     body |= {
-        "accountType": "User",
-        "id": user.id,
-        "name": user.name or user.username,
-        "username": user.username,
-        "email": user.email,
-        "imageUrl": f"https://gravatar.com/avatar/{hashlib.sha256(email.encode()).hexdigest()}"
-        "?s=42&d=retro&r=g",
+        "imageUrl": image_url(user),
         "seenAt": None,
         "loginAttempts": 0,
         "createdAt": timestamp(user.created_at),

@@ -283,6 +283,40 @@ def session_cookie_not_http_only(reply: Reply) -> None:
         reply.headers["set-cookie"] = reply.headers["set-cookie"].replace("; HttpOnly", "")
 
 
+def _current_user(reply: Reply) -> bool:
+    return reply.method == "GET" and reply.path == "/api/admin/user" and reply.status == 200
+
+
+def gravatar_of_no_email(reply: Reply) -> None:
+    """The mock's own former defect: a user without an email got the gravatar of "", where
+    Unleash hashes the username (then the id)."""
+    if _current_user(reply):
+        empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"  # sha256("")
+        url = f"https://gravatar.com/avatar/{empty}?s=42&d=retro&r=g"
+        reply.edit_json(lambda b: {**b, "user": {**b["user"], "imageUrl": url}})
+
+
+def version_info_of_another_version(reply: Reply) -> None:
+    if reply.method == "GET" and reply.path == "/api/admin/ui-config":
+        reply.edit_json(
+            lambda b: {**b, "versionInfo": {**b["versionInfo"], "current": {"oss": "8.1.0"}}}
+        )
+
+
+def expiry_warning_without_the_flag(reply: Reply) -> None:
+    if _listing(reply):
+        reply.edit_json(
+            lambda b: {"pats": [{**p, "expiryWarning": "expires-soon"} for p in b["pats"]]}
+        )
+
+
+def expired_never_warned(reply: Reply) -> None:
+    if _listing(reply):
+        reply.edit_json(
+            lambda b: {"pats": [{k: v for k, v in p.items() if v != "expired"} for p in b["pats"]]}
+        )
+
+
 # -- the catalogue ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Variant:
@@ -339,6 +373,17 @@ VARIANTS = [
     _v("a 500", _store(DeleteOfUnknownIdFails), "not_a_server_error"),
     _v(
         "timestamps without milliseconds", _responses(timestamps_without_millis), "timestamp_format"
+    ),
+    _v("imageUrl of no email", _responses(gravatar_of_no_email), "current_user_described"),
+    _v(
+        "versionInfo of another version",
+        _responses(version_info_of_another_version),
+        "ui_config_describes_the_server",
+    ),
+    _v(
+        "expiryWarning without the flag",
+        _responses(expiry_warning_without_the_flag),
+        "expiry_warnings_as_flagged",
     ),
 ]
 

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,9 +28,16 @@ from contract_tests.oracles import is_date_time, iso_timestamp, js_number, store
 from contract_tests.registry import Check, Layer, Need, check, discover
 from contract_tests.report import Baseline, KnownDefect, Status, junit_xml, summary
 from contract_tests.suite import CannotRun, Outcome, run_suite
-from mock_server import create_app
+from mock_server import Options, create_app
 from mock_server.cli import main
-from tests.broken_variants import SESSION_VARIANTS, VARIANTS, DeleteOfUnknownIdFails, Variant
+from tests.broken_variants import (
+    SESSION_VARIANTS,
+    VARIANTS,
+    AlterResponses,
+    DeleteOfUnknownIdFails,
+    Variant,
+    expired_never_warned,
+)
 
 FULL_SECRET = re.compile(r"user:[0-9a-f]{56}")
 FAR = "2999-01-01T00:00:00.000Z"
@@ -112,6 +120,24 @@ def test_session_checks_run_once_logged_in_and_are_not_run_without_a_password() 
 
 def test_at_least_15_distinct_defects_are_proven() -> None:
     assert len({v.name for v in VARIANTS}) >= 15
+
+
+def _flagged_mock() -> ASGIApp:
+    return create_app(options=Options(token_expiry_notifications=True))
+
+
+@pytest.mark.parametrize(
+    ("build", "conforms"),
+    [(_flagged_mock, True), (lambda: AlterResponses(_flagged_mock(), expired_never_warned), False)],
+    ids=["warnings as Unleash gives them", "expired never warned"],
+)
+def test_expiry_warnings_are_checked_when_ui_config_flags_them(
+    build: Callable[[], ASGIApp], conforms: bool
+) -> None:
+    expiry = [c for c in discover() if c.name == "expiry_warnings_as_flagged"]
+    outcome = run_suite(Settings(app=build()), checks=expiry)
+    assert outcome.conforms is conforms, found(outcome)
+    assert outcome.results[0].status is (Status.PASSED if conforms else Status.FAILED)
 
 
 def test_baseline_turns_listed_defects_known_and_keeps_others_failing() -> None:
