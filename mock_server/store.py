@@ -102,7 +102,9 @@ class PatStore:
         with self._lock:
             if user.id in self._users or user.username in self._usernames:
                 raise ValueError(f"duplicate user {user.id} ({user.username})")
-            user = replace(user, created_at=self._clock())
+            # Unleash stores e-mail addresses lower-cased (and so shows and matches them).
+            email = user.email.lower() if user.email else user.email
+            user = replace(user, email=email, created_at=self._clock())
             self._users[user.id] = user
             self._usernames[user.username] = user
             self._pats[user.id] = _UserPats()
@@ -146,7 +148,7 @@ class PatStore:
         e-mail address (any case)."""
         if "@" in username:
             email = username.lower()
-            user = next((u for u in self._users.values() if (u.email or "").lower() == email), None)
+            user = next((u for u in self._users.values() if u.email == email), None)
         else:
             user = self._usernames.get(username)
         if user is None or user.password is None:

@@ -10,7 +10,7 @@ from http.cookies import SimpleCookie
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server import Clock, Options, create_app
+from mock_server import Clock, Options, create_app, fixtures
 from mock_server.auth import RateLimiter
 from tests.conftest import ADMIN_API_TOKEN, ADMIN_PAT, ALICE_PAT, TOKENS, auth, create, listed
 
@@ -197,6 +197,16 @@ def test_bad_login_is_password_mismatch(client):
 def test_login_takes_the_username_exactly_or_the_email_in_any_case(client, username, status):
     # As real 5.12.8, 7.6.5 and 8.2.0 answer.
     assert login(client, username, "alice-password-1").status_code == status
+
+
+def test_an_email_is_stored_and_shown_lower_cased_as_unleash_stores_it(tmp_path):
+    path = tmp_path / "fixtures.yaml"
+    path.write_text(
+        "users:\n  - id: 1\n    username: carol\n    password: pw\n    email: Carol@Example.COM\n"
+    )
+    client = TestClient(create_app(fixtures.load(path)))
+    response = login(client, "CAROL@example.com", "pw")
+    assert (response.status_code, response.json()["email"]) == (200, "carol@example.com")
 
 
 def test_current_user_is_the_pat_owner(client):
