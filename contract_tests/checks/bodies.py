@@ -16,32 +16,36 @@ from contract_tests.context import FAR, Context, body_of, expect, expect_error
 from contract_tests.registry import Layer, Need, check
 
 BIG = "9" * 400  # an integer past a double's range: JSON.parse reads it as Infinity
-# Descriptions no schema allows, as sent (JSON text) and as the 400 says they were sent:
+EXPIRES = f'"expiresAt":"{FAR}"'
+# Create bodies (their members) the schema refuses, and how the 400 says the value was sent:
 # `JSON.stringify` of what `JSON.parse` read (array-index keys first and ascending, a repeated
 # key's last value at its first place, numbers as Number#toString writes them, Infinity as null,
-# lone surrogates escaped, other characters as they are). Learnt from the running 8.2.0.
+# lone surrogates escaped, other characters as they are), or for an expiry given as a number,
+# the string Ajv coerced it to (`String(number)`). Learnt from the running 8.2.0.
 SHOWN = (
     (
-        '{"b":1,"4294967295":1,"4294967294":2,"10":3,"9":4,"100":5,"01":6,"0":7,'
+        '"description":{"b":1,"4294967295":1,"4294967294":2,"10":3,"9":4,"100":5,"01":6,"0":7,'
         '"é":"ñ😀\\ud800","__proto__":{"x":1},"a":{},"\\u0061":"dup"}',
         '{"0":7,"9":4,"10":3,"100":5,"4294967294":2,"b":1,"4294967295":1,"01":6,'
         '"é":"ñ😀\\ud800","__proto__":{"x":1},"a":"dup"}',
     ),
     (
-        "[1e21,-0,1.5e-7,0.1,1e20,123456789012345680000,1.5,0.001,0.000001,1e-7,1.2e-7,5e-324,"
-        "1.7976931348623157e308,1e400,-1e400,-2.5,100,0,4294967295,1e300,123e-20]",
+        '"description":[1e21,-0,1.5e-7,0.1,1e20,123456789012345680000,1.5,0.001,0.000001,'
+        "1e-7,1.2e-7,5e-324,1.7976931348623157e308,1e400,-1e400,-2.5,100,0,4294967295,1e300,"
+        "123e-20]",
         "[1e+21,0,1.5e-7,0.1,100000000000000000000,123456789012345680000,1.5,0.001,0.000001,"
         "1e-7,1.2e-7,5e-324,1.7976931348623157e+308,null,null,-2.5,100,0,4294967295,1e+300,"
         "1.23e-18]",
     ),
     (
-        '[true,false,null,[false],[null,1],[],{},[[1]],[[]],[[[2],3]],{"k":{"j":[]}},[1,[2]],'
-        '[1,[[2]]],[[1,[2]],[[3]]],"\\u0000\\u001f\\u007f\\u2028é😀"]',
+        '"description":[true,false,null,[false],[null,1],[],{},[[1]],[[]],[[[2],3]],'
+        '{"k":{"j":[]}},[1,[2]],[1,[[2]]],[[1,[2]],[[3]]],"\\u0000\\u001f\\u007f\\u2028é😀"]',
         '[true,false,null,[false],[null,1],[],{},[[1]],[[]],[[[2],3]],{"k":{"j":[]}},[1,[2]],'
         '[1,[[2]]],[[1,[2]],[[3]]],"\\u0000\\u001f\x7f\u2028é😀"]',
     ),
-    ('{"a":' + BIG + ',"b":[1,-' + BIG + ",2]}", '{"a":null,"b":[1,null,2]}'),
+    ('"description":{"a":' + BIG + ',"b":[1,-' + BIG + ",2]}", '{"a":null,"b":[1,null,2]}'),
 )
+COERCED = (("1e400", '"Infinity"'), ("-1e400", '"-Infinity"'), ("-1.5e-7", '"-1.5e-7"'))
 # Create bodies (their members, `{p}` standing for the run's prefix) and the description the 201
 # echoes: escapes resolved, a lone surrogate stored as U+FFFD, a repeated key's last value.
 ECHOED = (
@@ -85,10 +89,9 @@ def json_syntax_errors_reported(ctx: Context) -> None:
 
 
 def _layouts(ctx: Context, members: list[str]) -> Iterator[tuple[str, str]]:
-    """The body of `members` and an expiry as it is, then (where the version answers them) with
+    """The body of `members` as it is, then (where the version answers them) with
     a member nested `NESTING` deep first, second and last: a server whose parser recurses must
     still read every other member as V8 does."""
-    members = [*members, f'"expiresAt":"{FAR}"']
     yield "flat", "{" + ",".join(members) + "}"
     if ctx.expect.deep_bodies_answered:
         deep = '"nested":' + "[" * NESTING + "]" * NESTING
@@ -102,10 +105,14 @@ def json_values_read_as_javascript(ctx: Context) -> None:
     `JSON.parse` reads them and shown as `JSON.stringify` shows them: in the `You sent` of the
     400 for a description of the wrong type, and in the 201's description."""
     name = "json_values_read_as_javascript"
-    for source, shown in SHOWN:
-        for layout, body in _layouts(ctx, [f'"description":{source}']):
+    refused = [([member, EXPIRES], shown) for member, shown in SHOWN] + [
+        ([f'"description":"{ctx.prefix}"', f'"expiresAt":{number}'], shown)
+        for number, shown in COERCED
+    ]
+    for members, shown in refused:
+        for layout, body in _layouts(ctx, members):
             response = post_raw(ctx, body)
-            why = f"{layout} body, description {source[:60]!r}"
+            why = f"{layout} body {','.join(members)[:100]!r}"
             expect_error(response, ctx.expect.bad_data, name, why)
             details = body_of(response).get("details")
             detail = details[0] if isinstance(details, list) and details else None
@@ -118,7 +125,7 @@ def json_values_read_as_javascript(ctx: Context) -> None:
             )
     for members, echoed in ECHOED:
         want = ctx.prefix + echoed
-        sent = [member.replace("{p}", ctx.prefix) for member in members]
+        sent = [*(member.replace("{p}", ctx.prefix) for member in members), EXPIRES]
         for layout, body in _layouts(ctx, sent):
             response = post_raw(ctx, body)
             got = body_of(response).get("description") if response.status_code == 201 else None
