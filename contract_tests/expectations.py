@@ -189,6 +189,7 @@ UNLEASH_8_2_0 = Expectations(
         ("[[1],[2],,]", "Unexpected token ',', \"[[1],[2],,]\" is not valid JSON"),
         ("[ ]]", "Unexpected non-whitespace character after JSON at position 3"),
         ('{"a":1]', "Expected ',' or '}' after property value in JSON at position 6"),
+        ('[[{"a":[1]]}]]', "Expected ',' or '}' after property value in JSON at position 10"),
         ('{"a":{"b":{}},}', "Expected double-quoted property name in JSON at position 14"),
         ('{"a" :1,"b"}', 'Unexpected token \'}\', "{"a" :1,"b"}" is not valid JSON'),
         (
