@@ -221,6 +221,21 @@ class DeepBodiesRefused:
         await self.app(scope, replay, send)
 
 
+class CharsetIgnored:
+    """Every body is read as UTF-8, whatever charset its Content-Type names."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = [
+                (k, v.split(b";")[0] if k == b"content-type" else v) for k, v in scope["headers"]
+            ]
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
 def _listing(reply: Reply) -> bool:
     return reply.method == "GET" and reply.path == "/api/admin/user/tokens" and reply.status == 200
 
@@ -346,6 +361,7 @@ VARIANTS = [
         _responses(sent_values_as_python_writes_them),
         "json_values_read_as_javascript",
     ),
+    _v("charset ignored", lambda: CharsetIgnored(create_app()), "bodies_decoded_as_express"),
     _v(
         "deeply nested bodies refused",
         lambda: DeepBodiesRefused(create_app()),

@@ -7,6 +7,9 @@ JavaScript shows it."""
 
 from __future__ import annotations
 
+import gzip
+import json
+import zlib
 from collections.abc import Iterator
 
 import httpx
@@ -57,6 +60,7 @@ ECHOED = (
     (['"\\u0064escription":"{p}k\\u00e9y"'], "kéy"),
 )
 NESTING = 2_000  # past a recursive parser's depth (Python's json: about 1,000), within V8's
+LIMIT = 100 * 1024  # body-parser's "100kb", in bytes once inflated
 
 
 def post_raw(ctx: Context, body: str) -> httpx.Response:
@@ -136,4 +140,112 @@ def json_values_read_as_javascript(ctx: Context) -> None:
                 f"{response.status_code} {got if got is not None else response.text[:200]!r}",
                 response,
             )
+            ctx.api.delete(ctx.token, response.json()["id"])
+
+
+def _transport_cases(ctx: Context) -> list[tuple[str, bytes, dict[str, str], int, str]]:
+    """(what, body, headers, status, the 4xx's `message` or the 201's description): how
+    express.json (body-parser 1.20, in every Unleash version) takes the bytes of a body."""
+
+    def create(text: str) -> bytes:
+        document = {"description": ctx.prefix + text, "expiresAt": FAR}
+        return json.dumps(document, ensure_ascii=False).encode()
+
+    json_type = {"Content-Type": "application/json"}
+    oversized = b'{"description":"' + b"a" * LIMIT + b'"}'
+    return [
+        (
+            "gzip",
+            gzip.compress(create("gzip")),
+            {**json_type, "Content-Encoding": "gzip"},
+            201,
+            ctx.prefix + "gzip",
+        ),
+        (
+            "deflate",
+            zlib.compress(create("deflate")),
+            {**json_type, "Content-Encoding": "Deflate"},
+            201,
+            ctx.prefix + "deflate",
+        ),
+        (
+            "br",
+            create("br"),
+            {**json_type, "Content-Encoding": "br"},
+            415,
+            'unsupported content encoding "br"',
+        ),
+        (
+            "no gzip",
+            b"{}",
+            {**json_type, "Content-Encoding": "gzip"},
+            400,
+            "incorrect header check",
+        ),
+        (
+            "gzip over the limit once inflated",
+            gzip.compress(oversized),
+            {**json_type, "Content-Encoding": "gzip"},
+            413,
+            "request entity too large",
+        ),
+        (
+            "one byte over the limit",
+            oversized[: LIMIT + 1],
+            json_type,
+            413,
+            "request entity too large",
+        ),
+        (
+            "latin1",
+            create("latin1"),
+            {"Content-Type": "application/json; charset=latin1"},
+            415,
+            'unsupported charset "LATIN1"',
+        ),
+        (
+            "a form in latin1",
+            b"a=1",
+            {"Content-Type": "application/x-www-form-urlencoded; charset=latin1"},
+            415,
+            'unsupported charset "LATIN1"',
+        ),
+        (
+            "quoted charset",
+            create("quoted"),
+            {"Content-Type": 'Application/JSON; Charset="UTF-8"'},
+            201,
+            ctx.prefix + "quoted",
+        ),
+        ("byte-order mark", b"\xef\xbb\xbf" + create("bom"), json_type, 201, ctx.prefix + "bom"),
+        (
+            "invalid UTF-8",
+            create("utf8").replace(b"utf8", b"\xff\xfe"),
+            json_type,
+            201,
+            ctx.prefix + "\ufffd\ufffd",
+        ),
+    ]
+
+
+@check(Layer.PROPERTY, Need.WRITE)
+def bodies_decoded_as_express(ctx: Context) -> None:
+    """Bodies gzip- or deflate-encoded are inflated, other encodings refused (415); the 100 kB
+    limit holds once inflated (413); a charset other than UTF is refused (415), also on a form;
+    a byte-order mark is dropped and invalid UTF-8 read as U+FFFD."""
+    name = "bodies_decoded_as_express"
+    for what, body, headers, status, said in _transport_cases(ctx):
+        response = ctx.api.request("POST", PATS, token=ctx.token, content=body, headers=headers)
+        ctx.track(ctx.token, response)
+        got = body_of(response) if response.status_code in (201, status) else None
+        shown = got.get("description") if status == 201 and isinstance(got, dict) else got
+        want = said if status == 201 else {"message": said}
+        expect(
+            response.status_code == status and shown == want,
+            name,
+            f"{what}: expected {status} {want!r}, got {response.status_code} "
+            f"{response.text[:200]!r}",
+            response,
+        )
+        if status == 201:
             ctx.api.delete(ctx.token, response.json()["id"])
