@@ -153,7 +153,22 @@ def _transport_cases(ctx: Context) -> list[tuple[str, bytes, dict[str, str], int
 
     json_type = {"Content-Type": "application/json"}
     oversized = b'{"description":"' + b"a" * LIMIT + b'"}'
+    fill = "a" * (LIMIT - len(create("")))  # the body then has exactly LIMIT bytes
     return [
+        (
+            "gzip of exactly the limit once inflated",
+            gzip.compress(create(fill)),
+            {**json_type, "Content-Encoding": "gzip"},
+            201,
+            ctx.prefix + fill,
+        ),
+        (
+            "a UTF charset no decoder has",
+            create("utf-bogus"),
+            {"Content-Type": "application/json; charset=utf-bogus"},
+            415,
+            'unsupported charset "UTF-BOGUS"',
+        ),
         (
             "gzip",
             gzip.compress(create("gzip")),
