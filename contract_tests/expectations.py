@@ -68,6 +68,9 @@ class Expectations:
     # and the PAT feature flags among its `flags` (booleans).
     ui_config_keys: tuple[str, ...]
     ui_config_flags: tuple[str, ...]
+    # A valid body nested 2,000 levels deep is answered like any other (6.10.1's process exits
+    # without answering a deeply nested body: issue 12's report, mock_server/versions/defects.py).
+    deep_bodies_answered: bool = True
     # Secret formats of a new PAT this version can issue (8.2.0's v2 is behind a server flag).
     secret_formats: tuple[re.Pattern[str], ...] = (HEX_SECRET,)
     # Overlays applied to openapi.yaml in order, newest first: the contract chain to this version.
@@ -186,6 +189,61 @@ UNLEASH_8_2_0 = Expectations(
         ('{"a":.5}', 'Unexpected token \'.\', "{"a":.5}" is not valid JSON'),
         ('{"a":+1}', 'Unexpected token \'+\', "{"a":+1}" is not valid JSON'),
         ('{"a":falsy}', 'Unexpected token \'y\', "{"a":falsy}" is not valid JSON'),
+        # Where V8's scanner names the token, and how: a number (`-`, a digit), a string, the
+        # end; a whole source it knows by name; escapes it reads as Latin-1 (up to U+00FF).
+        ("NaN", '"NaN" is not valid JSON'),
+        ('[t"]', "Unexpected string in JSON at position 2"),
+        ("[t-]", "Unexpected number in JSON at position 2"),
+        ("[00]", "Unexpected number in JSON at position 2"),
+        ("[09]", "Unexpected number in JSON at position 2"),
+        ('"abc\\', "Unexpected end of JSON input"),
+        ('"\\X"', "Bad escaped character in JSON at position 2"),
+        ('"\\\xff"', "Bad escaped character in JSON at position 2"),
+        ('"\\\u1234"', 'Unexpected token \'\u1234\', ""\\\u1234"" is not valid JSON'),
+        ('"ab\\u00e9\\/\\b\\f\\n\\r\\t\\"\\\\\\q"', "Bad escaped character in JSON at position 26"),
+        # Numbers that only V8's own scan reads to the end before it fails.
+        ("1e+", "Exponent part is missing a number in JSON at position 3"),
+        ("1E-x", "Exponent part is missing a number in JSON at position 3"),
+        ("[0E]", "Exponent part is missing a number in JSON at position 3"),
+        ("[9.]", "Unterminated fractional number in JSON at position 3"),
+        ("[1.5.]", "Expected ',' or ']' after array element in JSON at position 4"),
+        ("[1e5.]", "Expected ',' or ']' after array element in JSON at position 4"),
+        # Positions count UTF-16 code units (an astral character is two).
+        ('"\U0001f600\\uqqqq"', "Bad Unicode escape in JSON at position 5"),
+        (
+            "\U0001f600" * 15 + " x " + "\U0001f600" * 11,
+            "Unexpected token '\ud83d', \"" + "\U0001f600" * 5 + '"... is not valid JSON',
+        ),
+        # The quoted context: the whole source below 21 units, else 10 units either side.
+        (
+            "[1,2,3,4,5,6,7,8,x9]",
+            "Unexpected token 'x', \"[1,2,3,4,5,6,7,8,x9]\" is not valid JSON",
+        ),
+        ("[1,2,3,4,5,6,7,8,x90]", "Unexpected token 'x', ...\"4,5,6,7,8,x90]\" is not valid JSON"),
+        (
+            "[11,2,3,4,x,6,7,8,9,10,11,12]",
+            "Unexpected token 'x', ...\"[11,2,3,4,x,6,7,8,9,\"... is not valid JSON",
+        ),
+        (
+            "[1,2,3,4,5,6,7,8,9,10,11,x,4,5,6,7]",
+            "Unexpected token 'x', ...\"8,9,10,11,x,4,5,6,7]\" is not valid JSON",
+        ),
+        # Brackets: where a mismatched or missing one is named, also past 1,000 levels.
+        ("[[[[1]]],2}", "Expected ',' or ']' after array element in JSON at position 10"),
+        ("[[1],[2],,]", "Unexpected token ',', \"[[1],[2],,]\" is not valid JSON"),
+        ("[ ]]", "Unexpected non-whitespace character after JSON at position 3"),
+        ('{"a":1]', "Expected ',' or '}' after property value in JSON at position 6"),
+        ('[[{"a":[1]]}]]', "Expected ',' or '}' after property value in JSON at position 10"),
+        ('{"a":{"b":{}},}', "Expected double-quoted property name in JSON at position 14"),
+        ('{"a" :1,"b"}', 'Unexpected token \'}\', "{"a" :1,"b"}" is not valid JSON'),
+        (
+            '{"d":"x","a":' + "[" * 1200 + "1" + "]" * 1200 + ',"b":1,}',
+            "Expected double-quoted property name in JSON at position 2421",
+        ),
+        (
+            "[" + "[" * 1200 + "]" * 1200 + ',1,2,"x",x]',
+            'Unexpected token \'x\', ..."],1,2,"x",x]" is not valid JSON',
+        ),
     ),
     disabled_schemathesis_checks={
         "unsupported_method": "Unleash answers an unrouted method with 404 NotFoundError, not 405",
@@ -229,6 +287,7 @@ UNLEASH_6_10_1 = dataclasses.replace(
     overlays=("7.6.5", "6.10.1"),
     user_keys=("isAPI", *_USER_KEYS),
     ui_config_keys=_UI_CONFIG_KEYS_6,
+    deep_bodies_answered=False,
 )
 # 5.x: no prometheusAPIAvailable, no maxSessionsCount (sessions are not capped).
 UNLEASH_5_12_8 = dataclasses.replace(
@@ -238,6 +297,7 @@ UNLEASH_5_12_8 = dataclasses.replace(
     ui_config_keys=tuple(
         k for k in _UI_CONFIG_KEYS_6 if k not in ("prometheusAPIAvailable", "maxSessionsCount")
     ),
+    deep_bodies_answered=True,
 )
 
 VERSIONS = {e.version: e for e in (UNLEASH_5_12_8, UNLEASH_6_10_1, UNLEASH_7_6_5, UNLEASH_8_2_0)}

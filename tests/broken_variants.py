@@ -11,11 +11,13 @@ import json
 import re
 import secrets
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import PatStore, create_app
@@ -231,6 +233,53 @@ class MissingTokenAccepted:
         await self.app(scope, receive, send)
 
 
+class DeepBodiesRefused:
+    """A JSON parser that recurses: a body nested past its depth is refused as malformed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        try:
+            json.loads(body)
+        except RecursionError:
+            await JSONResponse({"message": "Maximum nesting depth exceeded"}, 400)(
+                scope, receive, send
+            )
+            return
+        except ValueError:
+            pass  # malformed: the mock's own parser answers
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+class CharsetIgnored:
+    """Every body is read as UTF-8, whatever charset its Content-Type names."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = [
+                (k, v.split(b";")[0] if k == b"content-type" else v) for k, v in scope["headers"]
+            ]
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
 def _listing(reply: Reply) -> bool:
     return reply.method == "GET" and reply.path == "/api/admin/user/tokens" and reply.status == 200
 
@@ -271,6 +320,22 @@ def plain_text_401(reply: Reply) -> None:
     if reply.status == 401:
         reply.body = b"Unauthorized"
         reply.headers["content-type"] = "text/plain; charset=utf-8"
+
+
+def sent_values_as_python_writes_them(reply: Reply) -> None:
+    """The value a 400 says was sent, written by Python's json module instead of
+    JSON.stringify (spaces after separators, non-ASCII escaped, 1e-07)."""
+
+    def rewrite(body: Any) -> Any:
+        for detail in body.get("details", []) if isinstance(body, dict) else []:
+            head, said, sent = detail.get("message", "").rpartition(" You sent ")
+            if said and sent.endswith("."):
+                with suppress(ValueError):
+                    detail["message"] = f"{head}{said}{json.dumps(json.loads(sent[:-1]))}."
+        return body
+
+    if reply.status == 400:
+        reply.edit_json(rewrite)
 
 
 def timestamps_without_millis(reply: Reply) -> None:
@@ -384,6 +449,17 @@ VARIANTS = [
         "expiryWarning without the flag",
         _responses(expiry_warning_without_the_flag),
         "expiry_warnings_as_flagged",
+    ),
+    _v(
+        "sent values written by Python's json",
+        _responses(sent_values_as_python_writes_them),
+        "json_values_read_as_javascript",
+    ),
+    _v("charset ignored", lambda: CharsetIgnored(create_app()), "bodies_decoded_as_express"),
+    _v(
+        "deeply nested bodies refused",
+        lambda: DeepBodiesRefused(create_app()),
+        "json_values_read_as_javascript",
     ),
 ]
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from contract_tests.checks.bodies import _layouts
 from contract_tests.context import Settings
 from contract_tests.expectations import SECURE_SECRET, VERSIONS
 from contract_tests.registry import discover
@@ -35,6 +37,15 @@ def test_auto_picks_the_expectations_of_the_version_the_mock_answers_as(version:
 def test_a_major_means_its_newest_known_release(asked: str, version: str) -> None:
     suite = Suite(Settings(app=served_as(version), unleash_version=asked))
     assert suite.ctx.expect is VERSIONS[version]
+
+
+@pytest.mark.parametrize("version", list(VERSIONS))
+def test_deeply_nested_bodies_are_sent_to_every_version_but_the_one_they_crash(
+    version: str,
+) -> None:
+    ctx = SimpleNamespace(expect=VERSIONS[version])
+    deepest = max(body.count("[") for _, body in _layouts(ctx, ['"description":"x"']))  # type: ignore[arg-type]
+    assert (deepest >= 2_000) is (version != "6.10.1")
 
 
 def test_an_unknown_version_cannot_run() -> None:
