@@ -116,7 +116,14 @@ def create_app(
         resolver=Resolver(function_resolver=lambda operation_id: getattr(handlers, operation_id)),
         validator_map={
             "parameter": UnleashParameterValidator,
-            "body": MediaTypeDict({"*/*json": UnleashBodyValidator}),
+            "body": MediaTypeDict(
+                {
+                    "*/*json": functools.partial(
+                        UnleashBodyValidator,
+                        strict_content_type=state.profile.strict_content_type_check,
+                    )
+                }
+            ),
         },
     )
     app.add_url_rule(

@@ -8,6 +8,7 @@ is left in the ASGI scope for the request validator, as Express leaves it in `re
 
 from __future__ import annotations
 
+import re
 import zlib
 from typing import Any
 
@@ -25,38 +26,72 @@ LIMIT_BYTES = 100 * 1024  # body-parser's default "100kb"
 _INLINE_BYTES = 8 * 1024
 
 
+# media-typer 0.3's grammar, as body-parser's type-is reads a Content-Type: a type/subtype with
+# spaces around it, then `; name=value` pairs to the very end, or the body is not read at all.
+_TYPE = r"[A-Za-z0-9][A-Za-z0-9!#$&^_-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+_TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z|~]+"
+_MEDIA_TYPE = re.compile(_TYPE)
+_EXPRESS_TYPE = re.compile(f" *({_TYPE}) *")
+# Alternatives that cannot both match a character: linear in the header.
+_PARAM = re.compile(
+    f'; *({_TOKEN}) *= *("(?:[ !\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\x20-\\x7e])*"|{_TOKEN}) *'
+)
+_QUOTED_PAIR = re.compile(r"\\([\x00-\x7f])")
+
+
 def media_type(content_type: str | None) -> str | None:
-    """The lower-cased `type/subtype` of a Content-Type, or None if it cannot be parsed."""
+    """The lower-cased `type/subtype` Unleash's content-type check reads (what precedes the
+    first `;`, white space around it ignored), or None if that is no media type."""
     if not content_type:
         return None
-    value = content_type.split(";", 1)[0].strip().lower()
-    kind, _, sub = value.partition("/")
-    if not kind or not sub or any(c in value for c in " \t,"):
-        return None
-    return value
+    value = content_type.split(";", 1)[0].strip(" \t").lower()
+    return value if _MEDIA_TYPE.fullmatch(value) else None
 
 
 def is_json(content_type: str | None) -> bool:
-    """type-is's match against "application/json"; `+json` suffixes do not match."""
+    """Unleash's check against "application/json" from 7.x on (type-is 2: the media type
+    alone); `+json` suffixes do not match."""
     return media_type(content_type) == "application/json"
 
 
-def _parsed_type(content_type: str | None) -> str | None:
-    """Which of Unleash's two body parsers (json, urlencoded) reads this body, if any."""
-    kind = media_type(content_type)
-    return kind if kind in ("application/json", "application/x-www-form-urlencoded") else None
+def is_json_strictly(content_type: str | None) -> bool:
+    """The same check before 7.x (type-is 1): the whole header must parse, parameters too."""
+    parsed = _express_type(content_type)
+    return parsed is not None and parsed[0] == "application/json"
 
 
-def _charset(content_type: str) -> str:
-    for param in content_type.split(";")[1:]:
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset":
-            return value.strip().strip('"').lower()
-    return "utf-8"
+def _express_type(content_type: str | None) -> tuple[str, str] | None:
+    """The lower-cased type and charset parameter (`""` if none) body-parser reads from a
+    Content-Type, or None where media-typer cannot parse it (the body is then left unread)."""
+    if not content_type:
+        return None
+    head, semicolon, _ = content_type.partition(";")
+    match = _EXPRESS_TYPE.fullmatch(head)
+    if match is None:
+        return None
+    charset, index = "", len(head)
+    while semicolon and index < len(content_type):
+        param = _PARAM.match(content_type, index)
+        if param is None:
+            return None
+        if param[1].lower() == "charset":
+            value = param[2]
+            charset = _QUOTED_PAIR.sub(r"\1", value[1:-1]) if value[0] == '"' else value
+        index = param.end()
+    return match[1].lower(), charset.lower()
 
 
-def _decode(raw: bytes, content_type: str, *, utf_only: bool) -> str:
-    charset = _charset(content_type)
+def _parsed_type(content_type: str | None) -> tuple[str, str] | None:
+    """Which of Unleash's two body parsers (json, urlencoded) reads this body, and in which
+    charset, if any."""
+    parsed = _express_type(content_type)
+    if parsed and parsed[0] in ("application/json", "application/x-www-form-urlencoded"):
+        return parsed
+    return None
+
+
+def _decode(raw: bytes, charset: str, *, utf_only: bool) -> str:
+    charset = charset or "utf-8"
     if utf_only and not charset.startswith("utf-"):
         raise BodyParserError(f'unsupported charset "{charset.upper()}"', 415)
     try:
@@ -66,9 +101,9 @@ def _decode(raw: bytes, content_type: str, *, utf_only: bool) -> str:
         raise BodyParserError(f'unsupported charset "{charset.upper()}"', 415) from None
 
 
-def parse_json_body(raw: bytes, content_type: str) -> Any:
+def parse_json_body(raw: bytes, charset: str = "") -> Any:
     """express.json: `{}` for an empty body, V8's message for malformed JSON."""
-    text = _decode(raw, content_type, utf_only=True)
+    text = _decode(raw, charset, utf_only=True)
     if not text:
         return {}
     try:
@@ -103,19 +138,20 @@ class BodyParserMiddleware:
             return
         headers = Headers(scope=scope)
         content_type = headers.get("content-type")
-        kind = _parsed_type(content_type)
-        if kind is None:
+        parsed = _parsed_type(content_type)
+        if parsed is None:
             await self.app(scope, receive, send)
             return
+        kind, charset = parsed
         try:
             raw = await _read_body(receive)
             body = _inflate(raw, headers.get("content-encoding", "identity").strip().lower())
             if kind == "application/json" and len(body) <= _INLINE_BYTES:
-                scope[BODY_KEY] = parse_json_body(body, content_type or "")
+                scope[BODY_KEY] = parse_json_body(body, charset)
             elif kind == "application/json":
-                scope[BODY_KEY] = await run_in_threadpool(parse_json_body, body, content_type or "")
+                scope[BODY_KEY] = await run_in_threadpool(parse_json_body, body, charset)
             else:  # Unleash's PAT routes never take a form; parsing it can only fail
-                _decode(body, content_type or "", utf_only=True)
+                _decode(body, charset, utf_only=True)
         except UnleashError as exc:
             await exc.response()(scope, receive, send)
             return

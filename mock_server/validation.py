@@ -27,10 +27,11 @@ from mock_server._compat import (
     operation_of,
     validator_map,
 )
-from mock_server.body_parser import BODY_KEY, is_json
+from mock_server.body_parser import BODY_KEY, is_json, is_json_strictly
 from mock_server.errors import ContentTypeError, SchemaError, Violation
 
 _MISSING = object()
+JSON = "application/json"
 
 # Unleash's Ajv checks "date-time" with ajv-formats 2.1.1, which is looser than RFC 3339: the
 # time zone is optional (a bug there), `23:59:60` passes at any offset, offsets are not
@@ -223,9 +224,13 @@ class UnleashBodyValidator(AbstractRequestBodyValidator):
     """The JSON body: Unleash's content-type check, then Ajv. The body itself was parsed by
     BodyParserMiddleware (as Express parses it before any route)."""
 
+    def __init__(self, *, strict_content_type: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._accepts = is_json_strictly if strict_content_type else is_json
+
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
         content_type = Headers(scope=scope).get("content-type")
-        if not is_json(content_type):
+        if not self._accepts(content_type):
             raise ContentTypeError(content_type)
         body, error = check(self._schema, scope.get(BODY_KEY, {}), "/body")
         if error:
@@ -251,20 +256,20 @@ class _CachedValidationOperation(RequestValidationOperation):
             )
             self._bodies: dict[str, AbstractRequestBodyValidator | None] = {}
         self._parameters.validate(scope)
-        mime_type, encoding = self.extract_content_type(scope["headers"])
-        self.validate_mime_type(mime_type)
-        schema = operation.body_schema(mime_type)
+        # Every body of the contract is JSON; whether this request's Content-Type is taken is
+        # Unleash's check (UnleashBodyValidator), not connexion's stricter matching.
+        schema = operation.body_schema(JSON)
         if schema:
-            if mime_type not in self._bodies:
-                validator_class = self._validators["body"].get(mime_type)
-                self._bodies[mime_type] = validator_class and validator_class(
+            if JSON not in self._bodies:
+                validator_class = self._validators["body"].get(JSON)
+                self._bodies[JSON] = validator_class and validator_class(
                     schema=schema,
                     required=operation.request_body.get("required", False),
                     nullable=False,
-                    encoding=encoding,
+                    encoding="utf-8",
                     strict_validation=self.strict_validation,
                 )
-            if validator := self._bodies[mime_type]:
+            if validator := self._bodies[JSON]:
                 receive, scope = await validator.wrap_receive(receive, scope=scope)
         await self.next_app(scope, receive, send)
 

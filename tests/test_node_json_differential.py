@@ -106,7 +106,7 @@ def node() -> Iterator[Node]:
 
 def mock_parse(body: bytes) -> tuple[bool, Any]:
     try:
-        return True, parse_json_body(body, "application/json")
+        return True, parse_json_body(body)
     except BodyParserError as exc:
         return False, exc.message
 

@@ -439,6 +439,14 @@ ROWS: list[tuple[str, Callable[[versions.VersionProfile], str]]] = [
     ("Set-Cookie again on a session's first use", lambda p: _yes(p.resends_session_cookie)),
     ("`isAPI` on user objects", lambda p: _yes(p.user_is_api)),
     (
+        "`application/json;` (a Content-Type whose parameters do not parse)",
+        lambda p: (
+            "415 `ContentTypeError`"
+            if p.strict_content_type_check
+            else "400: the body is not read (`description` is required)"
+        ),
+    ),
+    (
         "a PAT on `/api/client`, `/api/frontend`",
         lambda p: (
             '403 "invalid token: expected a different token type…"'

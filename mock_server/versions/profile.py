@@ -94,6 +94,10 @@ class VersionProfile:
     id_check: IdCheck = IdCheck.SCHEMA
     # TOKEN_AUTHENTICATION_RATE_LIMIT: RateLimit-* headers and 429 on PAT-authenticated requests.
     pat_rate_limit: bool = True
+    # The content-type check (type-is 1 before 7.x) wants the whole Content-Type to parse, so
+    # `application/json;` is a 415 there; from 7.x only the media type counts (then a 400, as
+    # express.json leaves such a body unread).
+    strict_content_type_check: bool = False
     # The client and front-end APIs refuse a PAT or an admin token with 403 (8.2); before, a
     # PAT reached them (not mocked: the mock goes on to the admin guard, then 404).
     api_token_routes_refuse_user_tokens: bool = True

@@ -20,6 +20,7 @@ PROFILE = VersionProfile(
     id_check=IdCheck.NUMBER_MIDDLEWARE,
     pat_rate_limit=False,
     api_token_routes_refuse_user_tokens=False,
+    strict_content_type_check=True,
     expiry_warnings=False,
     cookie_beats_admin_token=True,
     resends_session_cookie=False,

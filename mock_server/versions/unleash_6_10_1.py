@@ -17,6 +17,7 @@ PROFILE = VersionProfile(
     unknown_delete=UnknownDelete.NOT_FOUND,
     pat_rate_limit=False,
     api_token_routes_refuse_user_tokens=False,
+    strict_content_type_check=True,
     expiry_warnings=False,
     resends_session_cookie=False,
     user_is_api=True,

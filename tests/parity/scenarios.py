@@ -295,6 +295,22 @@ BODIES: dict[str, dict[str, Any]] = {
         **_raw(_VALID),
         "content_type": "application/json; charset=latin1",
     },
+    # Unleash's content-type check reads the media type alone from 7.x, the whole header before
+    # (415); express.json reads a body only when the whole header parses (else a 400: no body).
+    "content-type-json-space-before-parameter": {
+        **_raw(_VALID),
+        "content_type": "application/json ;charset=utf-8",
+    },
+    "content-type-json-tab-before-parameter": {
+        **_raw(_VALID),
+        "content_type": "application/json\t;charset=utf-8",
+    },
+    "content-type-json-empty-parameter": {**_raw(_VALID), "content_type": "application/json;"},
+    "content-type-json-parameter-without-value": {
+        **_raw(_VALID),
+        "content_type": "application/json; foo",
+    },
+    "content-type-json-list": {**_raw(_VALID), "content_type": "application/json , text/plain"},
     "content-encoding-gzip": {
         **_raw(gzip.compress(_VALID.encode(), mtime=0)),
         "headers": {"Content-Encoding": "gzip"},
