@@ -3,6 +3,7 @@
 
     pip install -e '.[mutation]'
     python bench/mutation.py [--only GLOB] [--digits 7] [--children 2] [--minutes 20] [--keep DIR]
+    python bench/mutation.py --profile thorough --mutants NAME...   # e.g. a ci run's survivors
 
 The test command is the contract suite in its `ci` profile against the in-process mock
 (`pytest contract_tests/test_contract.py`, one test per check); mutmut runs, for each mutant,
@@ -70,14 +71,14 @@ STATUS = {
 TIMEOUT_CODES = {36, 24, -24, 152, 255}
 
 
-def _setup_cfg() -> str:
+def _setup_cfg(profile: str) -> str:
     indent = "\n    "
     return (
         "[mutmut]\n"
         "source_paths=mock_server\n"
         f"only_mutate={indent.join(MODULES)}\n"
         "pytest_add_cli_args_test_selection=contract_tests/test_contract.py\n"
-        "pytest_add_cli_args=-p no:cacheprovider -q\n"
+        f"pytest_add_cli_args=-p no:cacheprovider -q --unleash-profile {profile}\n"
         # mutmut's default (15x the checks' time) lets a mutant that hangs the mock hold a
         # child for minutes. The constant covers a child's pytest start on a busy machine:
         # with 5 s, mutants seen to survive when run by hand were reported as timed out.
@@ -100,8 +101,7 @@ def _copy_tracked(into: Path) -> None:
         shutil.copy2(source, target, follow_symlinks=False)
 
 
-def _run_mutmut(work: Path, only: str, digits: str, children: int, minutes: float) -> None:
-    patterns = [f"{only}__mutmut_*{d}" for d in digits]
+def _run_mutmut(work: Path, patterns: list[str], children: int, minutes: float) -> None:
     mutmut = Path(sys.executable).with_name("mutmut")
     command = [str(mutmut), "run", "--max-children", str(children), *patterns]
     # Its own process group, so that the time limit stops mutmut and every child it forked.
@@ -114,12 +114,12 @@ def _run_mutmut(work: Path, only: str, digits: str, children: int, minutes: floa
         print(f"stopped after {minutes} minutes", file=sys.stderr)
 
 
-def _results(work: Path, only: str, digits: str) -> dict[str, int | None]:
-    """Exit code by mutant name, for the sampled mutants (None: not checked)."""
+def _results(work: Path, patterns: list[str]) -> dict[str, int | None]:
+    """Exit code by mutant name, for the mutants asked for (None: not checked)."""
     found: dict[str, int | None] = {}
     for meta in (work / "mutants").rglob("*.py.meta"):
         for name, code in json.loads(meta.read_text())["exit_code_by_key"].items():
-            if name[-1] in digits and fnmatch.fnmatchcase(name, f"{only}__mutmut_*"):
+            if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
                 found[name] = code
     return found
 
@@ -178,6 +178,18 @@ def main() -> int:
         default="mock_server.*",
         help="mutated functions matching this glob, e.g. 'mock_server.auth.*' (default: all)",
     )
+    parser.add_argument(
+        "--mutants",
+        nargs="+",
+        metavar="NAME",
+        help="exactly these mutants (e.g. the survivors of a run, again with --profile thorough)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=["ci", "thorough"],
+        default="ci",
+        help="the contract suite's profile the mutants are checked with (default: ci)",
+    )
     parser.add_argument("--children", type=int, default=2)
     parser.add_argument("--minutes", type=float, default=20)
     parser.add_argument("--keep", type=Path, help="work in DIR and keep it (mutmut's cache)")
@@ -189,9 +201,10 @@ def main() -> int:
         work = args.keep or Path(temporary)
         if not (work / "setup.cfg").is_file():
             _copy_tracked(work)
-            (work / "setup.cfg").write_text(_setup_cfg())
-        _run_mutmut(work, args.only, args.digits, args.children, args.minutes)
-        result = report(_results(work, args.only, args.digits))
+            (work / "setup.cfg").write_text(_setup_cfg(args.profile))
+        patterns = args.mutants or [f"{args.only}__mutmut_*{d}" for d in args.digits]
+        _run_mutmut(work, patterns, args.children, args.minutes)
+        result = report(_results(work, patterns))
     print(json.dumps(result, indent=2, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False))
