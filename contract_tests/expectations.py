@@ -85,6 +85,9 @@ class Expectations:
         "forgotten your password, visit {base}/forgotten-password or get in touch with your "
         "instance administrator."
     )
+    # A login whose password holds a lone surrogate is answered (7.x, 8.x: 401). 5.12.8 and
+    # 6.10.1 die on it (V8 "Fatal JavaScript invalid size error"): the suite never sends one.
+    lone_surrogate_password_answered: bool = True
 
     def contract_path(self) -> Path:
         """The contract document: at the checkout's root, else inside the installed package
@@ -288,6 +291,7 @@ UNLEASH_6_10_1 = dataclasses.replace(
     user_keys=("isAPI", *_USER_KEYS),
     ui_config_keys=_UI_CONFIG_KEYS_6,
     deep_bodies_answered=False,
+    lone_surrogate_password_answered=False,
 )
 # 5.x: no prometheusAPIAvailable, no maxSessionsCount (sessions are not capped).
 UNLEASH_5_12_8 = dataclasses.replace(
