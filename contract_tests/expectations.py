@@ -252,20 +252,8 @@ UNLEASH_8_2_0 = Expectations(
         "unsupported_method": "Unleash answers an unrouted method with 404 NotFoundError, not 405",
     },
     user_keys=_USER_KEYS,
-    ui_config_keys=(
-        "environment",
-        "flags",
-        "version",
-        "emailEnabled",
-        "unleashUrl",
-        "baseUriPath",
-        "authenticationType",
-        "frontendApiOrigins",
-        "versionInfo",
-        "prometheusAPIAvailable",
-        "disablePasswordAuth",
-        "maintenanceMode",
-        "maxSessionsCount",
+    ui_config_keys=tuple(
+        k for k in _UI_CONFIG_KEYS_6 if k not in ("segmentValuesLimit", "strategySegmentsLimit")
     ),
     # tokenExpiryNotifications came in 8.1 (UNLEASH_EXPERIMENTAL_TOKEN_EXPIRY_NOTIFICATIONS).
     ui_config_flags=("personalAccessTokensKillSwitch", "tokenExpiryNotifications"),

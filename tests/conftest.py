@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from starlette.testclient import TestClient
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import create_app, fixtures
 
@@ -46,3 +48,35 @@ def listed(client: TestClient, token: str = ADMIN_PAT) -> list[dict]:
 
 
 pytest_plugins = ["pytester"]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    path: str
+    body: bytes
+
+
+class Recording:
+    """Middleware around a mock that keeps every HTTP request it passes on (the contract suite
+    still finds the mock's fixtures through `.app`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.requests: list[Recorded] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        while not messages or messages[-1].get("more_body", False):
+            messages.append(await receive())
+        body = b"".join(m.get("body", b"") for m in messages)
+        self.requests.append(Recorded(scope["method"], scope["path"], body))
+        pending = iter(messages)
+
+        async def replay() -> Message:
+            return next(pending, None) or await receive()
+
+        await self.app(scope, replay, send)

@@ -38,6 +38,7 @@ from tests.broken_variants import (
     Variant,
     expired_never_warned,
 )
+from tests.conftest import Recording
 
 FULL_SECRET = re.compile(r"user:[0-9a-f]{56}")
 FAR = "2999-01-01T00:00:00.000Z"
@@ -94,19 +95,10 @@ def test_session_checks_name_the_defect_of_a_broken_login(variant: Variant) -> N
 
 def test_session_checks_run_once_logged_in_and_are_not_run_without_a_password() -> None:
     app = create_app()
-    logins: list[str] = []
-
-    class Recording:  # middleware: the suite finds the mock's fixtures through `.app`
-        def __init__(self, app: ASGIApp) -> None:
-            self.app = app
-
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and scope["path"] == "/auth/simple/login":
-                logins.append(scope["path"])
-            await self.app(scope, receive, send)
-
-    outcome = run_suite(Settings(app=Recording(app)), checks=SESSION_CHECKS)
+    recording = Recording(app)
+    outcome = run_suite(Settings(app=recording), checks=SESSION_CHECKS)
     assert all(r.status is Status.PASSED for r in outcome.results)
+    logins = [r for r in recording.requests if r.path == "/auth/simple/login"]
     assert len(logins) == 4  # the run's login, a second one, and two refused
     users = app.state.fixtures.users
     token, token_2 = users[0][1][0].secret, users[1][1][0].secret
@@ -155,20 +147,10 @@ def test_baseline_turns_listed_defects_known_and_keeps_others_failing() -> None:
 
 
 def test_read_only_run_sends_no_create() -> None:
-    methods: list[str] = []
-
-    class Recording:  # middleware: the suite finds the mock's fixtures through `.app`
-        def __init__(self, app: ASGIApp) -> None:
-            self.app = app
-
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http":
-                methods.append(scope["method"])
-            await self.app(scope, receive, send)
-
-    outcome = run_suite(Settings(app=Recording(create_app()), read_only=True))
+    recording = Recording(create_app())
+    outcome = run_suite(Settings(app=recording, read_only=True))
     assert outcome.conforms
-    assert "POST" not in methods
+    assert "POST" not in {r.method for r in recording.requests}
     assert {r.name for r in outcome.results if r.status is Status.NOT_RUN} >= {
         "lifecycle_model",
         "pat_limit_enforced",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
@@ -18,6 +17,7 @@ from contract_tests.report import Baseline, Status, summary
 from contract_tests.suite import CannotRun, Suite, run_suite
 from mock_server import Options, create_app
 from mock_server.versions import resolve as mock_profile
+from tests.conftest import Recording
 
 BASELINES = Path(__file__).resolve().parent.parent / "contract_tests/baselines"
 OLDER = ["5.12.8", "6.10.1", "7.6.5"]
@@ -51,33 +51,11 @@ def test_deeply_nested_bodies_are_sent_to_every_version_but_the_one_they_crash(
 
 @pytest.mark.parametrize("version", list(VERSIONS))
 def test_a_lone_surrogate_password_is_sent_only_to_versions_it_does_not_kill(version: str) -> None:
-    logins: list[bytes] = []
-
-    class Recording:  # middleware: the suite finds the mock's fixtures through `.app`
-        def __init__(self, app: Any) -> None:
-            self.app = app
-
-        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-            if scope["type"] == "http" and scope["path"] == "/auth/simple/login":
-                message = await receive()
-                logins.append(message.get("body", b""))
-                replayed = False
-
-                async def replay() -> Any:
-                    nonlocal replayed
-                    if replayed:
-                        return await receive()
-                    replayed = True
-                    return message
-
-                await self.app(scope, replay, send)
-                return
-            await self.app(scope, receive, send)
-
     checks = [c for c in discover() if c.name == "wrong_password_refused"]
-    assert run_suite(Settings(app=Recording(served_as(version))), checks=checks).conforms
+    recording = Recording(served_as(version))
+    assert run_suite(Settings(app=recording), checks=checks).conforms
     # Real 5.12.8 and 6.10.1 die on one ("Fatal JavaScript invalid size error").
-    sent = any(b"\\ud800" in body for body in logins)
+    sent = any(b"\\ud800" in r.body for r in recording.requests if r.path == "/auth/simple/login")
     assert sent is (version not in ("5.12.8", "6.10.1"))
 
 
