@@ -1,9 +1,9 @@
 """What a check may use: the run's settings and profile, the version's expectations, the API
 client, the callers, and the record of the PATs the run created.
 
-Safety on a real deployment rests here: every PAT the run creates carries `Context.prefix` in its
-description and is recorded in `Context.created` the moment its 201 arrives; `cleanup` deletes
-exactly those (by id, and by prefix for any whose 201 was lost), whatever ended the run.
+Safety on a real deployment rests here: every object the run creates carries `Context.prefix`
+and is recorded in `Context.ledger` the moment its creation is answered; `cleanup` runs each
+resource unit's cleanup, which removes exactly those, whatever ended the run.
 """
 
 from __future__ import annotations
@@ -13,12 +13,16 @@ import secrets
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from contract_tests.api import Api, Budget, RunAborted
+from contract_tests.api import Api, Budget
 from contract_tests.expectations import Error, Expectations
+from contract_tests.ledger import Ledger
+
+if TYPE_CHECKING:
+    from contract_tests.units.base import SuiteUnit
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 # A secret of any format any version issues (8.2.0's secure ones are `user:v2_…`), found anywhere.
@@ -29,6 +33,7 @@ FAR = "2999-01-01T00:00:00.000Z"
 
 
 SESSION_COOKIE = "unleash-session"
+PAT = "pat"  # the ledger's kind of the PATs a run creates (contract_tests/units/pats.py)
 
 
 class Violation(AssertionError):
@@ -136,6 +141,8 @@ class Settings:
     # A release (`7.6.5`), a major (`7`: its newest known release) or `auto`: the version the
     # target names in /api/admin/ui-config (the in-process mock names the one it answers as).
     unleash_version: str = "auto"
+    # Resource units beyond the suite's own (contract_tests.units.UNITS).
+    units: tuple[SuiteUnit, ...] = ()
 
 
 def set_session(response: httpx.Response) -> str | None:
@@ -178,6 +185,7 @@ class Context:
         app: Any,
         tokens: tuple[str, str | None, str | None],
         password_login: tuple[str, str] | None = None,
+        units: tuple[SuiteUnit, ...] = (),
     ) -> None:
         self.settings = settings
         self.profile = profile
@@ -196,7 +204,8 @@ class Context:
         # How far the target's clock may be from ours when judging an expiry.
         self.clock_margin = timedelta(seconds=0.3 if app is not None else 1.5)
         self.callers: list[Caller] = []
-        self.created: dict[int, str] = {}  # id -> owner's token, for every 201 of this run
+        self.units = units
+        self.ledger = Ledger(unit.kind for unit in units)
 
     def login(self) -> Login:
         """The run's one login as `token`'s user, made on first use: Unleash allows 10 logins a
@@ -220,31 +229,24 @@ class Context:
     def description(self, text: str = "") -> str:
         return self.prefix + (text or secrets.token_hex(4))
 
-    def track(self, token: str, response: httpx.Response) -> None:
-        """Remember a PAT this run created, before anything else can go wrong."""
+    def track(self, token: str, response: httpx.Response, kind: str = PAT) -> None:
+        """Remember an object (a PAT unless `kind` says otherwise) this run created, owned by
+        `token`, before anything else can go wrong."""
         # A malformed 201 is a finding elsewhere; cleanup then falls back on the prefix.
         with suppress(ValueError, KeyError, TypeError):
             if response.status_code == 201:
-                self.created[int(response.json()["id"])] = token
+                object_id = int(response.json()["id"])
+                self.ledger.record(kind, object_id, token)
 
     def cleanup(self, deleted: list[str] | None = None) -> list[str]:
-        """Delete every listed PAT this run created (by id, or by prefix should its 201 have
-        been lost), naming each in `deleted`; returns what is left behind."""
-        left: list[str] = []
+        """Remove everything this run created, unit by unit, naming each removal in `deleted`;
+        returns what is left behind."""
         # A budget of its own: cleanup must work when the run's is spent.
         api = Api(self.api.http, Budget(300, 120, self.settings.rate_limit), self.redact)
-        for caller in self.callers:
-            try:
-                for pat_id in sorted(self._ours(api.list(caller.token)) - caller.foreign_ids):
-                    api.delete(caller.token, pat_id)
-                    if deleted is not None:
-                        deleted.append(f"{caller.label}: PAT {pat_id}")
-                left += [
-                    f"{caller.label}: PAT {i}"
-                    for i in sorted(self._ours(api.list(caller.token)) - caller.foreign_ids)
-                ]
-            except (RunAborted, ValueError, KeyError, TypeError) as exc:
-                left.append(f"{caller.label}: cleanup failed: {exc}")
+        removed: list[str] = []
+        left = [problem for unit in self.units for problem in unit.cleanup(self, api, removed)]
+        if deleted is not None:
+            deleted += removed
         return left
 
     def reset(self) -> None:
@@ -253,11 +255,3 @@ class Context:
         expect(
             not left, "delete_removes", f"still listed after a DELETE answered 200: {left}", None
         )
-
-    def _ours(self, listing: httpx.Response) -> set[int]:
-        """The listed PATs this run created: by id, or by prefix should a 201 have been lost."""
-        return {
-            int(p["id"])
-            for p in listing.json()["pats"]
-            if int(p["id"]) in self.created or str(p.get("description", "")).startswith(self.prefix)
-        }

@@ -154,3 +154,85 @@ def expiry_warnings(created: datetime, expires: datetime, now: datetime) -> set[
     if (today - created.astimezone(UTC).date()).days < days_left:
         return {None}
     return {"expires-soon"} if days_left == 0 else {None, "expires-soon"}
+
+
+# Bodies that are no JSON, and the 400 `{"message": ...}` express.json answers: V8's JSON.parse
+# messages, learnt from real servers on Node.js 20 (every release here runs on the machine's
+# Node; a deployment on another Node major may word them otherwise).
+V8_SYNTAX_ERRORS: tuple[tuple[str, str], ...] = (
+    ('{"description":"x",}', "Expected double-quoted property name in JSON at position 19"),
+    ('{"description":"x"', "Expected ',' or '}' after property value in JSON at position 18"),
+    ("[1,2", "Expected ',' or ']' after array element in JSON at position 4"),
+    ('{"a":1e}', "Exponent part is missing a number in JSON at position 7"),
+    ('"\\u12"', "Bad Unicode escape in JSON at position 5"),
+    ('{"a":tru}', 'Unexpected token \'}\', "{"a":tru}" is not valid JSON'),
+    ('{"a":nul}', 'Unexpected token \'}\', "{"a":nul}" is not valid JSON'),
+    ('{"a":-}', "No number after minus sign in JSON at position 6"),
+    ('{"a":01}', "Unexpected number in JSON at position 6"),
+    ('{"a":1.}', "Unterminated fractional number in JSON at position 7"),
+    ('{"a":"\\x"}', "Bad escaped character in JSON at position 7"),
+    ('{"a":"b', "Unterminated string in JSON at position 7"),
+    ("{a:1}", "Expected property name or '}' in JSON at position 1"),
+    ('{"a" 1}', "Expected ':' after property name in JSON at position 5"),
+    ('{"a":1}}', "Unexpected non-whitespace character after JSON at position 7"),
+    ('{"a":"\t"}', "Bad control character in string literal in JSON at position 6"),
+    ('{"a":[}', 'Unexpected token \'}\', "{"a":[}" is not valid JSON'),
+    ('{"a":.5}', 'Unexpected token \'.\', "{"a":.5}" is not valid JSON'),
+    ('{"a":+1}', 'Unexpected token \'+\', "{"a":+1}" is not valid JSON'),
+    ('{"a":falsy}', 'Unexpected token \'y\', "{"a":falsy}" is not valid JSON'),
+    # Where V8's scanner names the token, and how: a number (`-`, a digit), a string, the
+    # end; a whole source it knows by name; escapes it reads as Latin-1 (up to U+00FF).
+    ("NaN", '"NaN" is not valid JSON'),
+    ('[t"]', "Unexpected string in JSON at position 2"),
+    ("[t-]", "Unexpected number in JSON at position 2"),
+    ("[00]", "Unexpected number in JSON at position 2"),
+    ("[09]", "Unexpected number in JSON at position 2"),
+    ('"abc\\', "Unexpected end of JSON input"),
+    ('"\\X"', "Bad escaped character in JSON at position 2"),
+    ('"\\\xff"', "Bad escaped character in JSON at position 2"),
+    ('"\\\u1234"', 'Unexpected token \'\u1234\', ""\\\u1234"" is not valid JSON'),
+    ('"ab\\u00e9\\/\\b\\f\\n\\r\\t\\"\\\\\\q"', "Bad escaped character in JSON at position 26"),
+    # Numbers that only V8's own scan reads to the end before it fails.
+    ("1e+", "Exponent part is missing a number in JSON at position 3"),
+    ("1E-x", "Exponent part is missing a number in JSON at position 3"),
+    ("[0E]", "Exponent part is missing a number in JSON at position 3"),
+    ("[9.]", "Unterminated fractional number in JSON at position 3"),
+    ("[1.5.]", "Expected ',' or ']' after array element in JSON at position 4"),
+    ("[1e5.]", "Expected ',' or ']' after array element in JSON at position 4"),
+    # Positions count UTF-16 code units (an astral character is two).
+    ('"\U0001f600\\uqqqq"', "Bad Unicode escape in JSON at position 5"),
+    (
+        "\U0001f600" * 15 + " x " + "\U0001f600" * 11,
+        "Unexpected token '\ud83d', \"" + "\U0001f600" * 5 + '"... is not valid JSON',
+    ),
+    # The quoted context: the whole source below 21 units, else 10 units either side.
+    (
+        "[1,2,3,4,5,6,7,8,x9]",
+        "Unexpected token 'x', \"[1,2,3,4,5,6,7,8,x9]\" is not valid JSON",
+    ),
+    ("[1,2,3,4,5,6,7,8,x90]", "Unexpected token 'x', ...\"4,5,6,7,8,x90]\" is not valid JSON"),
+    (
+        "[11,2,3,4,x,6,7,8,9,10,11,12]",
+        "Unexpected token 'x', ...\"[11,2,3,4,x,6,7,8,9,\"... is not valid JSON",
+    ),
+    (
+        "[1,2,3,4,5,6,7,8,9,10,11,x,4,5,6,7]",
+        "Unexpected token 'x', ...\"8,9,10,11,x,4,5,6,7]\" is not valid JSON",
+    ),
+    # Brackets: where a mismatched or missing one is named, also past 1,000 levels.
+    ("[[[[1]]],2}", "Expected ',' or ']' after array element in JSON at position 10"),
+    ("[[1],[2],,]", "Unexpected token ',', \"[[1],[2],,]\" is not valid JSON"),
+    ("[ ]]", "Unexpected non-whitespace character after JSON at position 3"),
+    ('{"a":1]', "Expected ',' or '}' after property value in JSON at position 6"),
+    ('[[{"a":[1]]}]]', "Expected ',' or '}' after property value in JSON at position 10"),
+    ('{"a":{"b":{}},}', "Expected double-quoted property name in JSON at position 14"),
+    ('{"a" :1,"b"}', 'Unexpected token \'}\', "{"a" :1,"b"}" is not valid JSON'),
+    (
+        '{"d":"x","a":' + "[" * 1200 + "1" + "]" * 1200 + ',"b":1,}',
+        "Expected double-quoted property name in JSON at position 2421",
+    ),
+    (
+        "[" + "[" * 1200 + "]" * 1200 + ',1,2,"x",x]',
+        'Unexpected token \'x\', ..."],1,2,"x",x]" is not valid JSON',
+    ),
+)

@@ -21,9 +21,10 @@ from contract_tests.context import (
     Settings,
     Violation,
 )
-from contract_tests.expectations import VERSIONS, Expectations, resolve
+from contract_tests.expectations import Expectations, UnknownRelease, resolve
 from contract_tests.registry import Check, Need, discover
 from contract_tests.report import Baseline, CheckResult, Finding, Status
+from contract_tests.units import UNITS
 
 MIN_FREE_SLOTS = 3  # fewer leaves the lifecycle model nothing to create
 
@@ -36,9 +37,11 @@ def open_context(settings: Settings) -> Context:
     """The context of a run on `settings`' target; raises CannotRun on bad settings."""
     if settings.profile not in PROFILES:
         raise CannotRun(f"unknown profile {settings.profile!r}")
-    known = ", ".join(VERSIONS)
-    if settings.unleash_version != "auto" and resolve(settings.unleash_version) is None:
-        raise CannotRun(f"unknown Unleash version {settings.unleash_version!r} (known: {known})")
+    if settings.unleash_version != "auto":
+        try:
+            resolve(settings.unleash_version)
+        except UnknownRelease as exc:
+            raise CannotRun(str(exc)) from None
     profile = PROFILES[settings.profile]
     budget = Budget(profile.max_requests, profile.max_seconds, settings.rate_limit)
     given = (settings.token, settings.token_2, settings.admin_token)
@@ -76,7 +79,8 @@ def open_context(settings: Settings) -> Context:
     api = Api(http, budget, redact)
     expectations, found = _expectations(settings.unleash_version, api, token)
     tokens = (token, token_2, admin_token)
-    ctx = Context(settings, profile, expectations, api, target, app, tokens, login)
+    units = (*UNITS, *settings.units)
+    ctx = Context(settings, profile, expectations, api, target, app, tokens, login, units)
     ctx.target_version = found
     return ctx
 
@@ -98,11 +102,10 @@ def _expectations(version: str, api: Api, token: str) -> tuple[Expectations, str
                 f"--unleash-version auto: the target's /api/admin/ui-config names no version "
                 f"({response.status_code}); give the version"
             ) from None
-    expectations = resolve(version)
-    if expectations is None:
-        known = ", ".join(VERSIONS)
-        raise CannotRun(f"the target is Unleash {version}; the suite knows {known} (and majors)")
-    return expectations, version
+    try:
+        return resolve(version), version
+    except UnknownRelease as exc:
+        raise CannotRun(f"the target is Unleash {version}: {exc}") from None
 
 
 # Why a check with each need cannot run, when the run lacks it.

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from mock_server.fixtures import FixtureError, Fixtures
     from mock_server.options import Options
     from mock_server.state import MockState
-    from mock_server.store import PatStore
+    from mock_server.units import UNITS, Unit
     from mock_server.versions import VersionProfile
 
 _HOMES = {
@@ -25,19 +25,21 @@ _HOMES = {
     "MockApp": "mock_server.app",
     "MockState": "mock_server.state",
     "Options": "mock_server.options",
-    "PatStore": "mock_server.store",
+    "UNITS": "mock_server.units",
+    "Unit": "mock_server.units",
     "VersionProfile": "mock_server.versions",
     "create_app": "mock_server.app",
 }
 
 __all__ = [
+    "UNITS",
     "Clock",
     "FixtureError",
     "Fixtures",
     "MockApp",
     "MockState",
     "Options",
-    "PatStore",
+    "Unit",
     "VersionProfile",
     "create_app",
 ]

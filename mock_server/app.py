@@ -1,15 +1,18 @@
-"""The app factory: openapi.yaml, routed by connexion, in front of the mock's state."""
+"""The app factory: the release's contract, routed by connexion to the units' handlers, behind
+Express's middleware in Unleash's order, with the control plane in front."""
 
 from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from mock_server import fixtures as fixture_files
 from mock_server._compat import (
@@ -24,32 +27,30 @@ from mock_server._compat import (
     UntypedPathRoutingMiddleware,
     set_api_class,
 )
-from mock_server.auth import AuthMiddleware
-from mock_server.body_parser import BodyParserMiddleware
+from mock_server.auth import MOUNT_POINTS, AuthMiddleware
 from mock_server.clock import Clock
-from mock_server.compression import CompressionMiddleware
 from mock_server.control.middleware import PREFIX as CONTROL_PREFIX
 from mock_server.control.middleware import ControlMiddleware
 from mock_server.control.routes import ControlApi
 from mock_server.errors import ContentTypeError, UnleashError
-from mock_server.handlers import PatHandlers, spec_document
-from mock_server.operations import DirectApi
-from mock_server.options import Options
-from mock_server.responses import json_response
-from mock_server.routing import ExpressPathMiddleware, RouteTable
-from mock_server.state import MockState
-from mock_server.store import PatStore
-from mock_server.validation import (
+from mock_server.node.ajv import (
     CachedRequestValidationMiddleware,
     UnleashBodyValidator,
     UnleashParameterValidator,
 )
+from mock_server.node.body_parser import BodyParserMiddleware
+from mock_server.node.compression import CompressionMiddleware
+from mock_server.node.routing import ExpressPathMiddleware, RouteTable, route_prefixes
+from mock_server.operations import DirectApi
+from mock_server.options import Options
+from mock_server.state import MockState
+from mock_server.units import UNITS, Call, Handler, Unit
 
 _log = logging.getLogger("mock_server")
 
 
 class MockApp(AsyncApp):
-    """The mock as an ASGI app; `state` is everything it holds (store, clock, options …)."""
+    """The mock as an ASGI app; `state` is everything it holds (backends, clock, options …)."""
 
     state: MockState
 
@@ -59,26 +60,25 @@ def create_app(
     *,
     options: Options | None = None,
     clock: Clock | None = None,
-    store_class: type[PatStore] = PatStore,
+    units: Iterable[Unit] = UNITS,
     control: bool = True,
     control_token: str | None = None,
     state_path: Path | None = None,
 ) -> MockApp:
     """The mock as an ASGI app. `fixtures` is a YAML path or parsed Fixtures (default:
-    fixtures/default.yaml); `options` picks the Unleash version and its flags; `clock` lets a
-    test hold or move time; `control` serves the control API under /_unleash-pat/ (with
+    fixtures/default.yaml); `options` picks the Unleash release and its flags; `clock` lets a
+    test hold or move time; `units` are the resource units it serves (default: all of
+    mock_server.units.UNITS); `control` serves the control API under /_unleash-pat/ (with
     `control_token`, only to callers that send it); `state_path` keeps users, PATs and ids in
-    that SQLite file across restarts. Raises FixtureError for fixtures the version refuses."""
+    that SQLite file across restarts. Raises FixtureError for fixtures the release refuses."""
+    units = tuple(units)
     if not isinstance(fixtures, fixture_files.Fixtures):
-        fixtures = fixture_files.load(fixtures)
-    state = MockState(
-        fixtures, options, clock=clock, store_class=store_class, state_path=state_path
-    )
-    handlers = PatHandlers(state)
+        fixtures = fixture_files.load(fixtures, units)
+    state = MockState(fixtures, options, clock=clock, units=units, state_path=state_path)
     control_api = ControlApi(state, prefix=CONTROL_PREFIX, token=control_token) if control else None
-
-    spec = state.profile.spec()
-    style = state.profile.errors
+    profile = state.profile
+    spec = profile.spec()
+    operations = {op: handler for unit in units for op, handler in unit.operations.items()}
 
     def unknown_error(request: Request, exc: Exception) -> Response:
         # A bug in the mock: logged once, with the request line only (no query, no headers, so
@@ -86,21 +86,27 @@ def create_app(
         _log.error(
             "unexpected error answering %s %s", request.method, request.url.path, exc_info=exc
         )
-        return UnleashError("An unexpected error occurred in the unleash-pat mock.").response(style)
+        return UnleashError("An unexpected error occurred in the unleash-pat mock.").response(
+            profile
+        )
 
     # Connexion's stack, rearranged to Express's order in Unleash: compression wraps every
     # response; the JSON body parser and authentication run before routing, so they apply to
     # unknown paths too.
+    paths = [*spec.get("paths", {}), *(r.path for u in units for r in u.routes), *MOUNT_POINTS]
+    prefixes = route_prefixes(paths)
     app = MockApp(
         __name__,
         middlewares=[
             # The control plane sees every request first: faults and the journal wrap the rest.
-            functools.partial(ControlMiddleware, state=state, control=control_api),
+            functools.partial(
+                ControlMiddleware, state=state, control=control_api, prefixes=prefixes
+            ),
             # Starlette's, with a handler: connexion's own calls an async handler synchronously.
             functools.partial(ServerErrorMiddleware, handler=unknown_error),
             CompressionMiddleware,
-            ExpressPathMiddleware,
-            BodyParserMiddleware,
+            functools.partial(ExpressPathMiddleware, prefixes=prefixes),
+            functools.partial(BodyParserMiddleware, profile=profile),
             functools.partial(AuthMiddleware, state=state),
             ExceptionMiddleware,
             UntypedPathRoutingMiddleware,
@@ -111,38 +117,37 @@ def create_app(
     app.state = state
     set_api_class(app, DirectApi)
 
+    def resolve(operation_id: str) -> object:
+        if operation_id not in operations:
+            raise LookupError(f"no unit answers the contract's operation {operation_id}")
+        return _called_with_scope(state, operations[operation_id])
+
     app.add_api(
         spec,
-        resolver=Resolver(function_resolver=lambda operation_id: getattr(handlers, operation_id)),
+        resolver=Resolver(function_resolver=resolve),
         validator_map={
             "parameter": UnleashParameterValidator,
             "body": MediaTypeDict(
                 {
                     "*/*json": functools.partial(
                         UnleashBodyValidator,
-                        strict_content_type=state.profile.strict_content_type_check,
+                        strict_content_type=profile.strict_content_type_check,
                     )
                 }
             ),
         },
     )
-    app.add_url_rule(
-        "/docs/openapi.json", "openapi", lambda request: spec_document(spec), methods=["GET"]
-    )
-    # The readiness probe deployments (and scripts/real-unleash.sh) wait on.
-    app.add_url_rule(
-        "/health", "health", lambda request: json_response({"health": "GOOD"}), methods=["GET"]
-    )
-    app.add_url_rule("/auth/simple/login", "login", handlers.login, methods=["POST"])
-    app.add_url_rule("/api/admin/user", "current_user", handlers.current_user, methods=["GET"])
-    app.add_url_rule("/api/admin/ui-config", "ui_config", handlers.ui_config, methods=["GET"])
-    routes = RouteTable(spec, style)
+    for unit in units:
+        for route in unit.routes:
+            endpoint = _called_with_request(state, route.handler)
+            app.add_url_rule(route.path, route.path, endpoint, methods=list(route.methods))
+    routes = RouteTable(spec, profile)
 
     def problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
         # Connexion's own problems are about the body's media type (415) or routing.
         if exc.status == 415:
             provided = request.headers.get("content-type")
-            return _connexion_response(ContentTypeError(provided).response(style))
+            return _connexion_response(ContentTypeError(provided).response(profile))
         return _connexion_response(routes.unrouted(request.scope, request.method))
 
     def http_exception(request: ConnexionRequest, exc: HTTPException) -> ConnexionResponse:
@@ -150,7 +155,10 @@ def create_app(
         return _connexion_response(routes.unrouted(request.scope, request.method))
 
     def unleash_error(request: ConnexionRequest, exc: UnleashError) -> ConnexionResponse:
-        return _connexion_response((handlers.defect_of(request.scope, exc) or exc).response(style))
+        call = Call.of(state, request.scope)
+        answers = (unit.rewrite_error(call, exc) for unit in units if unit.rewrite_error)
+        answer = next((a for a in answers if a is not None), exc)
+        return _connexion_response(answer.response(profile))
 
     app.add_error_handler(UnleashError, unleash_error)
     app.add_error_handler(
@@ -159,6 +167,24 @@ def create_app(
     app.add_error_handler(ProblemException, problem)
     app.add_error_handler(HTTPException, http_exception)
     return app
+
+
+def _called_with_scope(
+    state: MockState, handler: Handler
+) -> Callable[[Scope], Awaitable[Response]]:
+    async def operation(scope: Scope) -> Response:
+        return await handler(Call.of(state, scope))
+
+    return operation
+
+
+def _called_with_request(
+    state: MockState, handler: Handler
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        return await handler(Call.of(state, request.scope))
+
+    return endpoint
 
 
 def _connexion_response(response: Response) -> ConnexionResponse:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from mock_server import fixtures as fixture_files
+from mock_server import versions
 from mock_server.options import Options
-from mock_server.versions import PROFILES
 
 _SHOWN_USERS = 10
 
@@ -46,7 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Everything that can fail is checked before the banner: a newcomer who sees the banner may
     # take for granted that the mock answers on that port.
     from mock_server.app import create_app
-    from mock_server.serving import CannotListen, listen, run_server
+    from mock_server.node.serving import CannotListen, listen, run_server
 
     options = Options(
         unleash_version=args.unleash_version,
@@ -178,9 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--fixtures", help="seed data YAML (default: the bundled default.yaml)")
     serve.add_argument(
         "--unleash-version",
-        default="8.2.0",
         metavar="X",
-        help=f"the Unleash to answer as: {', '.join(PROFILES)}, or a major (default 8.2.0)",
+        help=f"the Unleash to answer as: {', '.join(versions.profiles())}, or a major "
+        f"(default {versions.default().version})",
     )
     serve.add_argument(
         "--secure-account-tokens",

@@ -62,6 +62,3 @@ class Clock:
         """Back to the wall clock, running."""
         with self._lock:
             self._offset, self._frozen_at = 0.0, None
-
-    def snapshot(self) -> dict[str, object]:
-        return {"now": self.now().isoformat().replace("+00:00", "Z"), "frozen": self.frozen}

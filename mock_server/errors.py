@@ -1,12 +1,14 @@
 """Unleash-shaped errors and their HTTP responses.
 
-Unleash sends three JSON error shapes (see README, "Error bodies"):
+Unleash sends three JSON error shapes:
 - middleware errors (401, 404, 415, schema 400): `{id, name, message, details}`;
 - service errors (403, 409, service 400, "PATs are disabled." 404): the same without `id`;
 - body-parser errors (malformed JSON 400, 413): just `{message}`.
 Every `details` holds one entry equal to `message` unless a validator gave its own list.
-How a version writes them (an `id` on every error, `description` beside each detail, property
-names in schema errors) is its profile's ErrorStyle, applied when the response is written.
+An error is raised with what it is (its kind, and which of the release's messages it says);
+the release's profile decides, when the response is written, its status and `name`, its words,
+and how its body is written (an `id` on every error, `description` beside each detail, property
+names in schema errors).
 """
 
 from __future__ import annotations
@@ -19,20 +21,8 @@ from typing import Any, ClassVar
 
 from starlette.responses import Response
 
-from mock_server.responses import VARY, json_response, weak_etag
-from mock_server.versions import ErrorStyle
-
-REFERENCE_STYLE = ErrorStyle()
-
-SCHEMA_400 = (
-    "Request validation failed: your request body or params contain invalid data. "
-    "Refer to the `details` list for more information."
-)
-SERVICE_400 = "Request validation failed: your request body or params contain invalid data: "
-LOGIN_HINT = (
-    "You must log in to use Unleash. Your request had no authorization header, so we could not "
-    "authorize you. Try logging in at /auth/simple/login"
-)
+from mock_server.node.responses import VARY, json_response, weak_etag
+from mock_server.versions import ErrorKind, Message, VersionProfile
 
 # The error-id source of the request being served: a seeded mock sets it per request (a context
 # variable, so that no other mock or app in the process is affected); else a random UUID.
@@ -40,37 +30,67 @@ ERROR_IDS: ContextVar[Callable[[], str] | None] = ContextVar("unleash_pat_error_
 
 
 class UnleashError(Exception):
-    """An error Unleash sends as JSON. Subclasses set the status, name and whether an id is sent."""
+    """An error Unleash sends as JSON: its kind, and its message (one of the release's texts,
+    filled with `values`, or `text` as given)."""
 
-    status: ClassVar[int] = 500
-    name: ClassVar[str] = "UnknownError"
-    with_id: ClassVar[bool] = False
+    kind: ClassVar[ErrorKind] = ErrorKind.UNKNOWN
+    with_id: ClassVar[bool] = False  # a middleware error: it carries an `id` in every release
 
     def __init__(
-        self,
-        message: str,
-        details: list[dict[str, str]] | None = None,
+        self, message: Message | str, *, kind: ErrorKind | None = None, **values: object
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.details = details or [{"message": message}]
+        self.values = values
+        if kind is not None:
+            self.kind = kind  # type: ignore[misc]
 
-    def body(self, style: ErrorStyle = REFERENCE_STYLE) -> dict[str, Any]:
-        with_id = self.with_id or style.every_error_has_id
+    def text(self, profile: VersionProfile) -> str:
+        if isinstance(self.message, Message):
+            return profile.message(self.message, **self.values)
+        return self.message
+
+    def details(self, profile: VersionProfile) -> list[dict[str, str]]:
+        return [{"message": self.text(profile)}]
+
+    def status(self, profile: VersionProfile) -> int:
+        return profile.answer(self.kind).status
+
+    def body(self, profile: VersionProfile) -> dict[str, Any]:
+        style = profile.errors
         new_id = ERROR_IDS.get()
+        with_id = self.with_id or style.every_error_has_id
         head = {"id": new_id() if new_id else str(uuid.uuid4())} if with_id else {}
-        return {**head, "name": self.name, "message": self.message, "details": self._details(style)}
+        details = self.details(profile)
+        if style.detail_descriptions:
+            details = [
+                d if "description" in d else {**d, "description": d["message"]} for d in details
+            ]
+        name = profile.answer(self.kind).name
+        return {**head, "name": name, "message": self.text(profile), "details": details}
 
-    def _details(self, style: ErrorStyle) -> list[dict[str, str]]:
-        if not style.detail_descriptions:
-            return self.details
-        return [
-            {**d, "description": d["message"]} if "description" not in d else d
-            for d in self.details
-        ]
+    def response(self, profile: VersionProfile) -> Response:
+        return json_response(self.body(profile), self.status(profile))
 
-    def response(self, style: ErrorStyle = REFERENCE_STYLE) -> Response:
-        return json_response(self.body(style), self.status)
+
+class ServiceError(UnleashError):
+    """A service rule refused the request: 403, 404, 409 in the release's words."""
+
+
+class BadDataError(UnleashError):
+    """A service rule rejected the data (an empty description …): the release's service 400,
+    which wraps the rule's text."""
+
+    kind = ErrorKind.BAD_DATA
+
+    def text(self, profile: VersionProfile) -> str:
+        return profile.message(Message.SERVICE_INVALID, text=self.rule(profile))
+
+    def rule(self, profile: VersionProfile) -> str:
+        return super().text(profile)
+
+    def details(self, profile: VersionProfile) -> list[dict[str, str]]:
+        return [{"message": self.rule(profile)}]
 
 
 @dataclass(frozen=True)
@@ -83,93 +103,83 @@ class Violation:
     predicate: str
     sent: str | None = None
 
-    def detail(self, style: ErrorStyle) -> dict[str, str]:
-        if not style.property_paths:
-            text = self._text(self.pointer, self.sent)
+    def detail(self, profile: VersionProfile) -> dict[str, str]:
+        if not profile.errors.property_paths:
+            text = self._text(profile, self.pointer, self.sent)
             if self.sent is None:
                 return {"path": self.pointer, "message": text}
             return {"message": text, "path": self.pointer}
         # 5.x validates the body alone: the property is named relative to it, and its value is
         # looked up by that name, so the body itself ("") is reported as `undefined`.
         name = self.pointer.partition("/")[2].partition("/")[2]
-        text = self._text(name, self.sent if name else "undefined")
+        text = self._text(profile, name, self.sent if name else "undefined")
         if self.sent is None:
             return {"path": name, "description": text, "message": text}
         return {"description": text, "message": text, "path": name}
 
-    def _text(self, name: str, sent: str | None) -> str:
+    def _text(self, profile: VersionProfile, name: str, sent: str | None) -> str:
         if self.sent is None:
-            return f"The `{name}` property is required. It was not present on the data you sent."
-        return f"The `{name}` property {self.predicate}. You sent {sent}."
+            return profile.message(Message.PROPERTY_REQUIRED, name=name)
+        return profile.message(
+            Message.PROPERTY_INVALID, name=name, predicate=self.predicate, sent=sent
+        )
 
 
 class SchemaError(UnleashError):
     """The request does not match the OpenAPI schema (raised where Unleash's validator runs)."""
 
-    status, name, with_id = 400, "BadDataError", True
+    kind, with_id = ErrorKind.BAD_DATA, True
 
     def __init__(self, violation: Violation) -> None:
-        super().__init__(SCHEMA_400)
+        super().__init__(Message.SCHEMA_INVALID)
         self.violation = violation
 
-    def _details(self, style: ErrorStyle) -> list[dict[str, str]]:
-        return [self.violation.detail(style)]
-
-
-class BadDataError(UnleashError):
-    """A service rule rejected the data, e.g. an empty description."""
-
-    status, name = 400, "BadDataError"
-
-    def __init__(self, text: str) -> None:
-        super().__init__(SERVICE_400 + text, [{"message": text}])
+    def details(self, profile: VersionProfile) -> list[dict[str, str]]:
+        return [self.violation.detail(profile)]
 
 
 class BareError(UnleashError):
-    """An error written by middleware outside Unleash's error handler: just `{message}`."""
+    """An error written by middleware outside Unleash's error handler: just `{message}`, with a
+    status of its own."""
 
-    def body(self, style: ErrorStyle = REFERENCE_STYLE) -> dict[str, Any]:
-        return {"message": self.message}
+    def __init__(self, message: Message | str, status: int) -> None:
+        super().__init__(message)
+        self._status = status
+
+    def status(self, profile: VersionProfile) -> int:
+        return self._status
+
+    def body(self, profile: VersionProfile) -> dict[str, Any]:
+        return {"message": self.text(profile)}
 
 
 class BodyParserError(BareError):
-    """Express's body parser: malformed JSON (400) or a body over its limit (413)."""
+    """Express's body parser: malformed JSON (400), a body over its limit (413), an encoding or
+    charset it cannot read (415); its texts are Node's, the same in every release."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status  # type: ignore[misc]
+    def __init__(self, text: str, status: int = 400) -> None:
+        super().__init__(text, status)
 
 
-class WrongTokenType(BareError):
+def wrong_token_type() -> BareError:
     """8.2's client and front-end APIs, given a user's token or an admin API token."""
-
-    status = 403
-
-    def __init__(self) -> None:
-        super().__init__("invalid token: expected a different token type for this endpoint")
+    return BareError(Message.WRONG_TOKEN_TYPE, 403)
 
 
-class ApiTokenRequired(BareError):
+def api_token_required() -> BareError:
     """The API-token guard of the client and front-end APIs, when no credential could be one."""
-
-    status = 401
-
-    def __init__(self) -> None:
-        super().__init__(
-            "This endpoint requires an API token. Please add an authorization header to your "
-            "request with a valid token"
-        )
+    return BareError(Message.API_TOKEN_REQUIRED, 401)
 
 
 class AuthenticationRequired(UnleashError):
-    status, name, with_id = 401, "AuthenticationRequired", True
+    kind, with_id = ErrorKind.MISSING_TOKEN, True
 
     def __init__(self) -> None:
-        super().__init__(LOGIN_HINT)
+        super().__init__(Message.LOGIN_REQUIRED)
 
-    def body(self, style: ErrorStyle = REFERENCE_STYLE) -> dict[str, Any]:
+    def body(self, profile: VersionProfile) -> dict[str, Any]:
         return {
-            **super().body(style),
+            **super().body(profile),
             "path": "/auth/simple/login",
             "type": "password",
             "defaultHidden": False,
@@ -177,74 +187,49 @@ class AuthenticationRequired(UnleashError):
 
 
 class Unauthorized(UnleashError):
-    status, name, with_id = 401, "UnauthorizedError", True
+    kind, with_id = ErrorKind.UNKNOWN_TOKEN, True
 
     def __init__(self) -> None:
-        super().__init__("You must log in to use Unleash.")
+        super().__init__(Message.UNAUTHORIZED)
 
 
 class PasswordMismatch(UnleashError):
-    status, name = 401, "PasswordMismatch"
+    kind = ErrorKind.PASSWORD_MISMATCH
 
     def __init__(self) -> None:
-        super().__init__(
-            "The combination of password and username you provided is invalid. If you have "
-            "forgotten your password, visit /forgotten-password or get in touch with your "
-            "instance administrator."
-        )
-
-
-class Forbidden(UnleashError):
-    status, name = 403, "ForbiddenError"
-
-
-class OperationDenied(UnleashError):
-    status, name = 403, "OperationDeniedError"
-
-
-class NameExists(UnleashError):
-    status, name = 409, "NameExistsError"
-
-
-class NotFound(UnleashError):
-    """A service's 404: "PATs are disabled.", or an unknown PAT where the version says so."""
-
-    status, name = 404, "NotFoundError"
+        super().__init__(Message.PASSWORD_MISMATCH)
 
 
 class PathNotFound(UnleashError):
     """Unleash's answer to an unknown path, or a known path with a method it does not route."""
 
-    status, name, with_id = 404, "NotFoundError", True
+    kind, with_id = ErrorKind.NOT_FOUND, True
 
     def __init__(self, path: str) -> None:
-        super().__init__(f"The path you were looking for ({path}) is not available.")
+        super().__init__(Message.PATH_NOT_FOUND, path=path)
 
 
 class ContentTypeError(UnleashError):
-    status, name, with_id = 415, "ContentTypeError", True
+    kind, with_id = ErrorKind.CONTENT_TYPE, True
 
     def __init__(self, provided: str | None) -> None:
-        provided = provided or "you didn't provide one"
-        super().__init__(
-            f"We do not accept the content-type you provided "
-            f"({provided}). Try using one of the content-types we "
-            f"do accept instead (application/json) and make sure the body is in the "
-            f"corresponding format."
-        )
+        super().__init__(Message.CONTENT_TYPE)
+        self.provided = provided
+
+    def text(self, profile: VersionProfile) -> str:
+        provided = self.provided or profile.message(Message.CONTENT_TYPE_MISSING)
+        return profile.message(Message.CONTENT_TYPE, provided=provided)
 
 
 class TooManyRequests(UnleashError):
     """express-rate-limit's answer: plain HTML text, not JSON."""
 
-    status = 429
-
     def __init__(self, retry_after: int) -> None:
-        super().__init__("Too many requests, please try again later.")
+        super().__init__(Message.TOO_MANY_REQUESTS)
         self.retry_after = retry_after
 
-    def response(self, style: ErrorStyle = REFERENCE_STYLE) -> Response:
-        body = self.message.encode()
+    def response(self, profile: VersionProfile) -> Response:
+        body = self.text(profile).encode()
         return Response(
             body,
             status_code=429,

@@ -1,8 +1,15 @@
-"""Seed data: users, their PATs and admin API tokens, from a YAML file (fixtures/default.yaml)."""
+"""Seed data: users, their PATs and admin API tokens (and any section a unit adds), from a YAML
+file (fixtures/default.yaml) or parsed data.
+
+The file's JSON Schema is assembled from the units' sections, so a unit's fixtures are checked
+like the rest; a file is checked whole before anything is seeded.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -10,54 +17,16 @@ from typing import Any
 import jsonschema
 import yaml
 
-from mock_server.store import PatStore, StoreError, User
-from mock_server.validation import is_date_time, parse_date_time
-from mock_server.versions import VersionProfile
+from mock_server.instants import is_date_time, parse_date_time
+from mock_server.units import UNITS, Unit
+from mock_server.units.accounts.models import User
+from mock_server.units.base import FixtureError
 
-# Either format authenticates on any version: `user:<56 hex>`, or 8.2.0's secure account token.
-SECRET_PATTERN = "^user:([0-9a-f]{56}|v2_[A-Za-z0-9_-]{22}_[A-Za-z0-9_-]{43})$"
-_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "users": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["id", "username"],
-                "properties": {
-                    "id": {"type": "integer", "minimum": 1},
-                    "username": {"type": "string", "minLength": 1},
-                    "password": {"type": "string", "minLength": 1},
-                    "name": {"type": "string"},
-                    "email": {"type": "string"},
-                    "rootRole": {"enum": ["Admin", "Editor", "Viewer"]},
-                    "pats": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "required": ["description", "secret", "expiresAt"],
-                            "properties": {
-                                "description": {"type": "string", "minLength": 1},
-                                "secret": {"type": "string", "pattern": SECRET_PATTERN},
-                                "expiresAt": {"type": "string", "format": "date-time"},
-                            },
-                        },
-                    },
-                },
-            },
-        },
-        "adminTokens": {"type": "array", "items": {"type": "string", "minLength": 1}},
-    },
-}
+__all__ = ["FixtureError", "Fixtures", "SeedPat", "load", "parse", "schema"]
+
 _FORMATS = jsonschema.FormatChecker(formats=())
 _FORMATS.checks("date-time")(is_date_time)
-
-
-class FixtureError(Exception):
-    """An unusable fixture file; the message names the file and the problem."""
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 2-3x faster on big files
 
 
 @dataclass(frozen=True)
@@ -72,36 +41,8 @@ class Fixtures:
     users: tuple[tuple[User, tuple[SeedPat, ...]], ...]
     admin_tokens: tuple[str, ...]
     source: str = "<fixtures>"  # the file, for error messages
-
-    def seed(self, store: PatStore, profile: VersionProfile) -> None:
-        """Fill an empty store. Raises FixtureError where the version's rules refuse the data."""
-        over = [
-            f"user {user.id} ({user.username}) holds {len(pats)} PATs; "
-            f"{profile.name} allows at most {profile.pat_limit} per user"
-            for user, pats in self.users
-            if len(pats) > profile.pat_limit
-        ]
-        if over:
-            raise FixtureError(f"{self.source}: " + "; ".join(over))
-        for token in self.admin_tokens:
-            store.add_admin_token(token)
-        for user, pats in self.users:
-            store.add_user(user)
-            for pat in pats:
-                try:
-                    # A fixture may hold an already expired PAT, to test how clients handle one.
-                    store.create(
-                        user.id,
-                        pat.description,
-                        pat.expires_at,
-                        secret=pat.secret,
-                        check_expiry=False,
-                    )
-                except StoreError as exc:
-                    raise FixtureError(
-                        f"{self.source}: user {user.id}, PAT {pat.description!r}: "
-                        f"refused by {profile.name} ({exc.kind})"
-                    ) from None
+    # The whole validated document, for units with sections of their own.
+    data: Mapping[str, Any] = field(default_factory=dict)
 
     def credentials(self) -> set[str]:
         """Every secret a client could authenticate with: PATs, admin tokens, passwords."""
@@ -110,6 +51,16 @@ class Fixtures:
             found |= {pat.secret for pat in pats}
             found |= {user.password} if user.password else set()
         return found
+
+
+def schema(units: Iterable[Unit] = UNITS) -> dict[str, Any]:
+    """The fixture file's JSON Schema: an object of the units' sections, nothing else."""
+    import json_merge_patch
+
+    document: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
+    for unit in units:
+        document = json_merge_patch.merge(document, copy.deepcopy(dict(unit.fixture_schema)))
+    return document
 
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "fixtures" / "default.yaml"
@@ -122,17 +73,27 @@ def published_credentials() -> set[str]:
     return load(DEFAULT_PATH).credentials()
 
 
-def load(path: str | Path | None = None) -> Fixtures:
+def read_yaml(text: str, source: str) -> Any:
+    """YAML without aliases: a few nested aliases make a document exponentially large to walk,
+    and fixtures never need one."""
+    try:
+        for event in yaml.parse(text, Loader=_LOADER):
+            if isinstance(event, yaml.AliasEvent):
+                raise FixtureError(f"{source}: YAML aliases are not accepted in fixtures")
+        return yaml.load(text, Loader=_LOADER)
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise FixtureError(f"{source}: not valid YAML: {exc}") from None
+
+
+def load(path: str | Path | None = None, units: Iterable[Unit] = UNITS) -> Fixtures:
     path = Path(path) if path is not None else DEFAULT_PATH
     try:
-        # libyaml's loader, where PyYAML has it, reads large fixture files 2-3x faster.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise FixtureError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise FixtureError(f"{path}: not valid YAML: {exc}") from None
-    return parse(data or {}, str(path))
+    return parse(read_yaml(text, str(path)) or {}, str(path), units)
 
 
 def _schema_problem(error: jsonschema.ValidationError) -> str:
@@ -146,10 +107,13 @@ def _schema_problem(error: jsonschema.ValidationError) -> str:
     return f"at {where}: {error.message}"
 
 
-def parse(data: Any, source: str = "<fixtures>") -> Fixtures:
-    """Parsed fixtures, or FixtureError naming every problem in the file."""
-    validator = jsonschema.Draft7Validator(_SCHEMA, format_checker=_FORMATS)
-    problems = [_schema_problem(e) for e in sorted(validator.iter_errors(data), key=str)]
+def parse(data: Any, source: str = "<fixtures>", units: Iterable[Unit] = UNITS) -> Fixtures:
+    """Parsed fixtures, or FixtureError naming every problem in them."""
+    validator = jsonschema.Draft7Validator(schema(units), format_checker=_FORMATS)
+    try:
+        problems = [_schema_problem(e) for e in sorted(validator.iter_errors(data), key=str)]
+    except RecursionError:
+        raise FixtureError(f"{source}: nested too deeply") from None
     if problems:
         raise FixtureError(f"{source}: " + "; ".join(problems))
     users = []
@@ -192,4 +156,4 @@ def parse(data: Any, source: str = "<fixtures>") -> Fixtures:
         users.append((user, tuple(pats)))
     if problems:
         raise FixtureError(f"{source}: " + "; ".join(problems))
-    return Fixtures(tuple(users), tuple(data.get("adminTokens", [])), source)
+    return Fixtures(tuple(users), tuple(data.get("adminTokens", [])), source, data)

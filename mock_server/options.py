@@ -10,7 +10,8 @@ from mock_server.versions import VersionProfile
 
 @dataclass(frozen=True)
 class Options:
-    unleash_version: str | VersionProfile = "8.2.0"  # a version, a major ("8"), or a profile
+    # A release ("8.2.0"), a major ("8": its newest), or a profile; None: the newest bundled.
+    unleash_version: str | VersionProfile | None = None
     token_expiry_notifications: bool = False  # flag tokenExpiryNotifications
     token_expiry_notification_days: tuple[int, ...] = (14, 3)  # TOKEN_EXPIRY_NOTIFICATION_DAYS
     pats_kill_switch: bool = False  # flag personalAccessTokensKillSwitch

@@ -1,9 +1,10 @@
 """`serve --state PATH`: users, PATs, admin tokens and the id sequence kept in SQLite (the
 standard library's), so that a local stand-in keeps its data across restarts.
 
-Every write is committed (WAL, synchronous FULL) before the store returns, so before the
-handler answers: a PAT whose 201 was sent survives a `kill -9`. seenAt, sessions and rate-limit
-windows stay in memory, as they do in Unleash's own process.
+The store tells this module of every change before it returns (it observes the accounts and
+the PATs), and every write is committed (WAL, synchronous FULL) then, so before the handler
+answers: a PAT whose 201 was sent survives a `kill -9`. seenAt, sessions and rate-limit windows
+stay in memory, as they do in Unleash's own process.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from mock_server.store import Pat, PatStore, User
+from mock_server.units.accounts.models import User
+from mock_server.units.pats.models import Pat
+
+if TYPE_CHECKING:
+    from mock_server.state import MockState
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -30,23 +35,26 @@ CREATE TABLE IF NOT EXISTS admin_tokens (secret TEXT PRIMARY KEY);
 """
 
 
-class SqlitePatStore(PatStore):
-    """The in-memory store, written through to SQLite on every change."""
+class StateFile:
+    """The SQLite file behind `--state`, written through on every change of the store."""
 
-    def __init__(self, path: Path, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, path: Path) -> None:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
-        self._db_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._batched = False
 
-    # -- reading and wiping the file ----------------------------------------------------------
-    def load(self) -> bool:
-        """Fill the store from the file; False when the file holds nothing yet."""
-        rows = self._db.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
-        if rows is None:
+    def attach(self, state: MockState) -> None:
+        """Observe `state`'s accounts and PATs from now on."""
+        state.accounts.observer = self
+        state.pats.observer = self
+
+    def restore(self, state: MockState) -> bool:
+        """Fill `state`'s fresh accounts and PATs from the file; False when it holds nothing."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
+        if row is None:
             return False
         users = [
             User(id_, username, password, name, email, bool(admin), _instant(created))
@@ -62,27 +70,30 @@ class SqlitePatStore(PatStore):
             )
         ]
         tokens = [token for (token,) in self._db.execute("SELECT secret FROM admin_tokens")]
-        self.restore(users, pats, tokens, rows[0])
+        state.accounts.restore(users, tokens)
+        state.pats.restore(pats, row[0])
         return True
 
     def wipe(self) -> None:
-        with self._db_lock:
+        with self._lock:
             self._db.executescript(
                 "BEGIN; DELETE FROM pats; DELETE FROM users; DELETE FROM admin_tokens; "
                 "DELETE FROM meta; COMMIT;"
             )
 
     @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, state: MockState) -> Iterator[None]:
         """Many writes in one transaction (seeding the fixtures), committed at the end."""
-        with self._db_lock:
+        with self._lock:
             self._db.execute("BEGIN")
             self._batched = True
         try:
             yield
-            self._write(("INSERT OR REPLACE INTO meta VALUES ('next_id', ?)", (self.next_id,)))
+            self._write(
+                ("INSERT OR REPLACE INTO meta VALUES ('next_id', ?)", (state.pats.next_id,))
+            )
         finally:
-            with self._db_lock:
+            with self._lock:
                 self._batched = False
                 self._db.execute("COMMIT")
 
@@ -90,7 +101,7 @@ class SqlitePatStore(PatStore):
         self._db.close()
 
     def _write(self, *statements: tuple[str, tuple]) -> None:
-        with self._db_lock:
+        with self._lock:
             if self._batched:
                 for sql, params in statements:
                     self._db.execute(sql, params)
@@ -104,42 +115,27 @@ class SqlitePatStore(PatStore):
                 raise
             self._db.execute("COMMIT")
 
-    # -- PatStore's writes, written through -----------------------------------------------------
-    def add_user(self, user: User) -> None:
-        super().add_user(user)
-        stored = self.user(user.id)
-        assert stored is not None
+    # -- the store's changes, written through ---------------------------------------------------
+    def user_added(self, user: User) -> None:
         self._write(
             (
                 "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
-                    stored.id,
-                    stored.username,
-                    stored.password,
-                    stored.name,
-                    stored.email,
-                    int(stored.admin),
-                    stored.created_at.isoformat(),
+                    user.id,
+                    user.username,
+                    user.password,
+                    user.name,
+                    user.email,
+                    int(user.admin),
+                    user.created_at.isoformat(),
                 ),
             )
         )
 
-    def add_admin_token(self, secret: str) -> None:
-        super().add_admin_token(secret)
+    def admin_token_added(self, secret: str) -> None:
         self._write(("INSERT OR IGNORE INTO admin_tokens VALUES (?)", (secret,)))
 
-    def create(
-        self,
-        user_id: int,
-        description: str,
-        expires_at: datetime,
-        *,
-        secret: str | None = None,
-        check_expiry: bool = True,
-    ) -> tuple[Pat, str]:
-        pat, secret = super().create(
-            user_id, description, expires_at, secret=secret, check_expiry=check_expiry
-        )
+    def pat_created(self, pat: Pat, secret: str, next_id: int) -> None:
         self._write(
             (
                 "INSERT INTO pats VALUES (?, ?, ?, ?, ?, ?)",
@@ -152,15 +148,11 @@ class SqlitePatStore(PatStore):
                     secret,
                 ),
             ),
-            ("INSERT OR REPLACE INTO meta VALUES ('next_id', ?)", (self.next_id,)),
+            ("INSERT OR REPLACE INTO meta VALUES ('next_id', ?)", (next_id,)),
         )
-        return pat, secret
 
-    def delete(self, user_id: int, pat_id: int) -> bool:
-        deleted = super().delete(user_id, pat_id)
-        if deleted:
-            self._write(("DELETE FROM pats WHERE id = ?", (pat_id,)))
-        return deleted
+    def pat_deleted(self, pat_id: int) -> None:
+        self._write(("DELETE FROM pats WHERE id = ?", (pat_id,)))
 
 
 def _instant(text: str) -> datetime:

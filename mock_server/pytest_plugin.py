@@ -85,8 +85,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("unleash_pat_fixtures", "fixtures YAML for the unleash mock (default: bundled)")
     parser.addini(
         "unleash_pat_version",
-        "the Unleash version the mock answers as: 5.12.8, 6.10.1, 7.6.5, 8.2.0 or a major",
-        default="8.2.0",
+        "the Unleash release the mock answers as (a major: its newest; default: the newest)",
+        default="",
     )
 
 
@@ -96,7 +96,7 @@ def _create(config: pytest.Config) -> MockApp:
 
     return create_app(
         config.getini("unleash_pat_fixtures") or None,
-        options=Options(unleash_version=config.getini("unleash_pat_version")),
+        options=Options(unleash_version=config.getini("unleash_pat_version") or None),
     )
 
 
@@ -111,7 +111,7 @@ def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]
     import uvicorn
 
     from mock_server.control.client import ControlClient
-    from mock_server.serving import server_config
+    from mock_server.node.serving import server_config
 
     app = _create(pytestconfig)
     port = _free_port()

@@ -1,18 +1,19 @@
 """Deliberately broken mocks, one defect each, to prove the contract suite catches it.
 
-Built without touching mock_server: a PatStore subclass passed to
-`create_app(store_class=...)`, a Sessions subclass put in the app's state, or a
-small ASGI middleware that alters requests or responses of the correct mock.
+Built without touching mock_server: a unit whose backend is a broken subclass (a PatStore,
+Accounts or Sessions), passed to `create_app(units=...)`, or a small ASGI middleware that alters
+requests or responses of the correct mock.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,9 +21,17 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server import PatStore, create_app
-from mock_server.auth import SESSION_COOKIE, Sessions, _Session, cookie_value
-from mock_server.store import Pat, User, _digest
+from mock_server import UNITS, create_app
+from mock_server.units import accounts, pats
+from mock_server.units.accounts.models import (
+    SESSION_COOKIE,
+    Accounts,
+    Session,
+    Sessions,
+    User,
+    cookie_value,
+)
+from mock_server.units.pats.models import Pat, PatStore, _digest
 from tests.conftest import ADMIN_PAT
 
 
@@ -38,15 +47,17 @@ class _CountsZero(dict):
 
 
 class DuplicatesAllowed(PatStore):
-    def add_user(self, user: User) -> None:
-        super().add_user(user)
-        self._pats[user.id].descriptions = _NeverContains()
+    def create(self, user_id: int, *args: Any, **kwargs: Any) -> tuple[Pat, str]:
+        created = super().create(user_id, *args, **kwargs)
+        self._pats[user_id].descriptions = _NeverContains()
+        return created
 
 
 class LimitNotEnforced(PatStore):
-    def add_user(self, user: User) -> None:
-        super().add_user(user)
-        self._pats[user.id].by_id = _CountsZero()
+    def create(self, user_id: int, *args: Any, **kwargs: Any) -> tuple[Pat, str]:
+        created = super().create(user_id, *args, **kwargs)
+        self._pats[user_id].by_id = _CountsZero(self._pats[user_id].by_id)
+        return created
 
 
 class PastExpiryAllowed(PatStore):
@@ -95,32 +106,31 @@ class ReusesIds(PatStore):
 class DeletedTokenAccepted(PatStore):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._ghosts: dict[bytes, tuple[User, Pat]] = {}
+        self._ghosts: dict[bytes, Pat] = {}
 
     def delete(self, user_id: int, pat_id: int) -> bool:
         digest = self._digest_of.get(pat_id)
         pat = self._pats.get(user_id, None) and self._pats[user_id].by_id.get(pat_id)
         deleted = super().delete(user_id, pat_id)
         if deleted and digest and pat:
-            self._ghosts[digest] = (self._users[user_id], pat)
+            self._ghosts[digest] = pat
         return deleted
 
-    def authenticate(self, secret: str) -> tuple[User, Pat] | None:
-        return super().authenticate(secret) or self._ghosts.get(_digest(secret))
+    def find(self, secret: str) -> Pat | None:
+        return super().find(secret) or self._ghosts.get(_digest(secret))
 
 
 class ExpiredTokenAccepted(PatStore):
-    def authenticate(self, secret: str) -> tuple[User, Pat] | None:
+    def find(self, secret: str) -> Pat | None:
         pat_id = self._by_digest.get(_digest(secret))
         if pat_id is None:
             return None
-        user_id = self._pat_owner[pat_id]
-        return self._users[user_id], self._pats[user_id].by_id[pat_id]
+        return self._pats[self._pat_owner[pat_id]].by_id[pat_id]
 
 
 class AnyTokenAccepted(PatStore):
-    def authenticate(self, secret: str) -> tuple[User, Pat] | None:
-        return super().authenticate(secret) or super().authenticate(ADMIN_PAT)
+    def find(self, secret: str) -> Pat | None:
+        return super().find(secret) or super().find(ADMIN_PAT)
 
 
 class DeleteOfUnknownIdFails(PatStore):
@@ -130,12 +140,12 @@ class DeleteOfUnknownIdFails(PatStore):
         return super().delete(user_id, pat_id)
 
 
-class PasswordsNotChecked(PatStore):
+class PasswordsNotChecked(Accounts):
     def check_password(self, username: str, password: str) -> User | None:
         return self._usernames.get(username)
 
 
-class RightPasswordRefused(PatStore):
+class RightPasswordRefused(Accounts):
     def check_password(self, username: str, password: str) -> User | None:
         return None
 
@@ -144,7 +154,7 @@ class RightPasswordRefused(PatStore):
 class UnsignedSessionsAccepted(Sessions):
     """Takes the session id from the cookie without checking its signature."""
 
-    def lookup(self, cookie_header: str | None) -> _Session | None:
+    def lookup(self, cookie_header: str | None) -> Session | None:
         raw = cookie_value(cookie_header, SESSION_COOKIE) if cookie_header else None
         sid = raw[2:].rpartition(".")[0] if raw and raw.startswith("s:") else raw
         return self._by_id.get(sid or "")
@@ -154,7 +164,7 @@ class LastCookieWins(Sessions):
     """Reads the last `unleash-session` pair of the header, where the `cookie` package takes
     the first."""
 
-    def lookup(self, cookie_header: str | None) -> _Session | None:
+    def lookup(self, cookie_header: str | None) -> Session | None:
         pairs = (cookie_header or "").split(";")
         return super().lookup(";".join(reversed(pairs)))
 
@@ -162,14 +172,14 @@ class LastCookieWins(Sessions):
 class OneSessionPerUser(Sessions):
     """A login ends the user's other sessions."""
 
-    def create(self, user: User) -> str:
+    def create(self, user: User) -> tuple[str, int]:
         for sid in [sid for sid, session in self._by_id.items() if session.user.id == user.id]:
             del self._by_id[sid]
         return super().create(user)
 
 
 class SessionsIgnored(Sessions):
-    def lookup(self, cookie_header: str | None) -> _Session | None:
+    def lookup(self, cookie_header: str | None) -> Session | None:
         return None
 
 
@@ -390,8 +400,25 @@ class Variant:
     caught_by: frozenset[str]  # the suite must report at least one of these checks
 
 
-def _store(cls: type[PatStore]) -> Callable[[], ASGIApp]:
-    return lambda: create_app(store_class=cls)
+def _with(unit_name: str, **classes: type) -> Callable[[], ASGIApp]:
+    """The mock whose `unit_name` unit builds its backends from these broken classes."""
+
+    def build() -> ASGIApp:
+        units = [
+            replace(u, build=functools.partial(u.build, **classes)) if u.name == unit_name else u
+            for u in UNITS
+        ]
+        return create_app(units=units)
+
+    return build
+
+
+def store_variant(cls: type[PatStore]) -> Callable[[], ASGIApp]:
+    return _with(pats.UNIT.name, store_class=cls)
+
+
+def _accounts(cls: type[Accounts]) -> Callable[[], ASGIApp]:
+    return _with(accounts.UNIT.name, accounts_class=cls)
 
 
 def _responses(edit: Callable[[Reply], None]) -> Callable[[], ASGIApp]:
@@ -404,15 +431,19 @@ def _v(name: str, build: Callable[[], ASGIApp], *checks: str) -> Variant:
 
 VARIANTS = [
     _v("secret in the list", _responses(secret_in_list), "secret_placement", "secret_never_listed"),
-    _v("duplicates allowed", _store(DuplicatesAllowed), "duplicate_description_rejected"),
-    _v("past expiry allowed", _store(PastExpiryAllowed), "past_expiry_rejected"),
-    _v("limit not enforced", _store(LimitNotEnforced), "pat_limit_enforced"),
-    _v("expiry rounded, not truncated", _store(ExpiryRoundedToMilliseconds), "expiry_forms_stored"),
-    _v("another user's PATs listed", _store(ListsEveryonesPats), "other_users_pats_hidden"),
-    _v("another user's PAT deleted", _store(DeletesAnyonesPat), "cross_user_delete_ignored"),
-    _v("deleted token accepted", _store(DeletedTokenAccepted), "deleted_token_rejected"),
-    _v("expired token accepted", _store(ExpiredTokenAccepted), "expired_token_rejected"),
-    _v("any token accepted", _store(AnyTokenAccepted), "unknown_token_rejected"),
+    _v("duplicates allowed", store_variant(DuplicatesAllowed), "duplicate_description_rejected"),
+    _v("past expiry allowed", store_variant(PastExpiryAllowed), "past_expiry_rejected"),
+    _v("limit not enforced", store_variant(LimitNotEnforced), "pat_limit_enforced"),
+    _v(
+        "expiry rounded, not truncated",
+        store_variant(ExpiryRoundedToMilliseconds),
+        "expiry_forms_stored",
+    ),
+    _v("another user's PATs listed", store_variant(ListsEveryonesPats), "other_users_pats_hidden"),
+    _v("another user's PAT deleted", store_variant(DeletesAnyonesPat), "cross_user_delete_ignored"),
+    _v("deleted token accepted", store_variant(DeletedTokenAccepted), "deleted_token_rejected"),
+    _v("expired token accepted", store_variant(ExpiredTokenAccepted), "expired_token_rejected"),
+    _v("any token accepted", store_variant(AnyTokenAccepted), "unknown_token_rejected"),
     _v(
         "missing token accepted",
         lambda: MissingTokenAccepted(create_app()),
@@ -421,12 +452,12 @@ VARIANTS = [
     ),
     _v(
         "delete does not delete",
-        _store(DeleteDoesNothing),
+        store_variant(DeleteDoesNothing),
         "delete_removes",
         "deleted_token_rejected",
     ),
-    _v("create missing from the list", _store(HidesNewPats), "create_listed"),
-    _v("ids reused", _store(ReusesIds), "ids_increase"),
+    _v("create missing from the list", store_variant(HidesNewPats), "create_listed"),
+    _v("ids reused", store_variant(ReusesIds), "ids_increase"),
     _v(
         "wrong status (200 for a create)",
         _responses(created_answers_200),
@@ -435,7 +466,7 @@ VARIANTS = [
     _v("missing field", _responses(listed_without_created_at), "response_schema_conformance"),
     _v("mistyped field", _responses(id_as_string), "response_schema_conformance"),
     _v("non-JSON error", _responses(plain_text_401), "unleash_error_shape"),
-    _v("a 500", _store(DeleteOfUnknownIdFails), "not_a_server_error"),
+    _v("a 500", store_variant(DeleteOfUnknownIdFails), "not_a_server_error"),
     _v(
         "timestamps without milliseconds", _responses(timestamps_without_millis), "timestamp_format"
     ),
@@ -465,20 +496,14 @@ VARIANTS = [
 
 
 def _sessions(cls: type[Sessions]) -> Callable[[], ASGIApp]:
-    def build() -> ASGIApp:
-        app = create_app()
-        state = app.state
-        state.sessions = cls(state.clock, state.profile, state.rng)
-        return app
-
-    return build
+    return _with(accounts.UNIT.name, sessions_class=cls)
 
 
 # Defects of the password login and the session cookie, caught by the checks of
 # contract_tests/checks/sessions.py alone.
 SESSION_VARIANTS = [
-    _v("right password refused", _store(RightPasswordRefused), "password_login"),
-    _v("any password accepted", _store(PasswordsNotChecked), "wrong_password_refused"),
+    _v("right password refused", _accounts(RightPasswordRefused), "password_login"),
+    _v("any password accepted", _accounts(PasswordsNotChecked), "wrong_password_refused"),
     _v("session cookie ignored", _sessions(SessionsIgnored), "session_authenticates"),
     _v("unsigned session accepted", _sessions(UnsignedSessionsAccepted), "forged_session_refused"),
     _v(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import uvicorn
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import create_app, fixtures
+from mock_server.node.serving import server_config
 
 # The default fixtures' credentials: user 1 `admin`, user 2 `alice`, the admin API token.
 DEFAULT_FIXTURES = fixtures.load()
@@ -48,6 +53,25 @@ def listed(client: TestClient, token: str = ADMIN_PAT) -> list[dict]:
 
 
 pytest_plugins = ["pytester"]
+
+
+@contextlib.contextmanager
+def served(app: ASGIApp) -> Iterator[str]:
+    """`app` served as `unleash-pat serve` serves it (uvicorn under Node's limits), on a thread,
+    on a free loopback port; yields its URL."""
+    server = uvicorn.Server(server_config(app, "127.0.0.1", 0))
+    thread = threading.Thread(target=server.run, name="served-mock", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the mock did not start")
+        thread.join(0.01)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 @dataclass(frozen=True)

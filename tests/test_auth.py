@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server import Clock, Options, create_app, fixtures
-from mock_server.auth import RateLimiter
+from mock_server.node.rate_limit import RateLimiter
 from tests.conftest import ADMIN_API_TOKEN, ADMIN_PAT, ALICE_PAT, TOKENS, auth, create, listed
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -106,7 +106,7 @@ def test_admin_api_token_is_forbidden_on_every_operation(client, method, path, b
 
 def test_expired_pat_is_unauthorized(app, client):
     soon = datetime.now(UTC) + timedelta(milliseconds=200)
-    _, secret = app.state.store.create(1, "short-lived", soon)
+    _, secret = app.state.pats.create(1, "short-lived", soon)
     assert client.get(TOKENS, headers=auth(secret)).status_code == 200
     time.sleep(0.25)
     response = client.get(TOKENS, headers=auth(secret))

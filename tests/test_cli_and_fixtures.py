@@ -8,12 +8,12 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from mock_server import FixtureError, fixtures, versions
+from mock_server import FixtureError, fixtures
+from mock_server.versions import releases
 from tests.conftest import ADMIN_PAT, TOKENS, auth
 
 SERVE = [sys.executable, "-m", "mock_server.cli", "serve"]
@@ -155,10 +155,10 @@ def test_pytest_plugin_serves_one_mock_and_resets_it_per_test(pytester):
     result.assert_outcomes(passed=2)
 
 
-def test_installed_package_finds_its_contract_and_fixtures():
-    assert versions.DEFAULT.contract.is_file()
+def test_installed_package_finds_its_contract_releases_and_fixtures():
+    assert releases.REFERENCE.is_file() and releases.REFERENCE.name == "openapi.yaml"
+    assert (releases.BUNDLED / "schema.yaml").is_file()
     assert fixtures.DEFAULT_PATH.is_file()
-    assert Path(versions.DEFAULT.contract).name == "openapi.yaml"
 
 
 def _secret(n: int) -> str:

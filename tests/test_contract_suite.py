@@ -14,20 +14,22 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import yaml
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from contract_tests import _compat
+from contract_tests import _compat, expectations
 from contract_tests.api import Api, Budget, Redactor, RunAborted
 from contract_tests.checks.openapi import UNLEASH_RULES
 from contract_tests.context import Context, Settings
-from contract_tests.expectations import UNLEASH_8_2_0
 from contract_tests.oracles import is_date_time, iso_timestamp, js_number, stored_ms, timestamp
 from contract_tests.registry import Check, Layer, Need, check, discover
 from contract_tests.report import Baseline, KnownDefect, Status, junit_xml, summary
 from contract_tests.suite import CannotRun, Outcome, run_suite
+from contract_tests.units import Guard, SuiteUnit
 from mock_server import Options, create_app
 from mock_server.cli import main
 from tests.broken_variants import (
@@ -37,6 +39,7 @@ from tests.broken_variants import (
     DeleteOfUnknownIdFails,
     Variant,
     expired_never_warned,
+    store_variant,
 )
 from tests.conftest import Recording
 
@@ -63,8 +66,8 @@ def test_ci_profile_passes_on_the_mock_within_its_bounds() -> None:
     assert outcome.conforms, report
     assert all(r.status is Status.PASSED for r in outcome.results), report
     assert outcome.seconds < 60 and outcome.suite.budget.sent < 2_000, report
-    assert [p.id for p in app.state.store.list(1)] == [1] and [
-        p.id for p in app.state.store.list(2)
+    assert [p.id for p in app.state.pats.list(1)] == [1] and [
+        p.id for p in app.state.pats.list(2)
     ] == [2]
 
 
@@ -139,7 +142,7 @@ def test_baseline_turns_listed_defects_known_and_keeps_others_failing() -> None:
     baseline = Baseline(
         [KnownDefect(every_check, "DELETE /api/admin/user/tokens/{id}", re.compile(""), "test")]
     )
-    known = run_suite(Settings(app=create_app(store_class=DeleteOfUnknownIdFails)), baseline)
+    known = run_suite(Settings(app=store_variant(DeleteOfUnknownIdFails)()), baseline)
     assert known.conforms, found(known)
     assert any(r.status is Status.KNOWN for r in known.results)
     other = next(v for v in VARIANTS if v.name == "ids reused")
@@ -160,10 +163,10 @@ def test_read_only_run_sends_no_create() -> None:
 def test_user_without_room_under_the_limit_stops_before_writing() -> None:
     app = create_app()
     for n in range(8):  # with the fixture's PAT: 9 of 10 slots taken
-        app.state.store.create(1, f"someone's {n}", datetime(2999, 1, 1, tzinfo=UTC))
+        app.state.pats.create(1, f"someone's {n}", datetime(2999, 1, 1, tzinfo=UTC))
     with pytest.raises(CannotRun, match="slots free"):
         run_suite(Settings(app=app))
-    assert len(app.state.store.list(1)) == 9
+    assert len(app.state.pats.list(1)) == 9
 
 
 def test_interrupted_run_deletes_what_it_created() -> None:
@@ -181,7 +184,7 @@ def test_interrupted_run_deletes_what_it_created() -> None:
     checks = [Check("interrupt", Layer.PROPERTY, create_then_interrupt)]
     outcome = run_suite(Settings(app=app), checks=checks)
     assert outcome.interrupted and not outcome.left_behind
-    assert [p.id for p in app.state.store.list(1)] == [1]
+    assert [p.id for p in app.state.pats.list(1)] == [1]
 
 
 def test_a_sigterm_swallowed_on_the_way_still_interrupts_the_run_and_cleans_up() -> None:
@@ -208,7 +211,7 @@ def test_a_sigterm_swallowed_on_the_way_still_interrupts_the_run_and_cleans_up()
     outcome = run_suite(Settings(app=app), checks=checks)
     assert outcome.interrupted and outcome.suite.budget.interrupted_by is signal.SIGTERM
     assert not ran and len(outcome.deleted) == 1 and not outcome.left_behind
-    assert [p.id for p in app.state.store.list(1)] == [1]
+    assert [p.id for p in app.state.pats.list(1)] == [1]
     assert signal.getsignal(signal.SIGTERM) is before
 
 
@@ -347,17 +350,14 @@ def test_schemathesis_runs_after_the_suite_use_none_of_its_checks_or_hooks() -> 
     assert response.json() == body
 
 
-def test_an_operation_schemathesis_could_not_finish_is_a_finding_not_a_pass(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from contract_tests.checks import openapi
-
-    def broken_oracle(text: str) -> int:
+def test_an_operation_schemathesis_could_not_finish_is_a_finding_not_a_pass() -> None:
+    def broken_prepare(ctx: Any, case: Any) -> None:
         raise TypeError("a hook that fails")
 
-    monkeypatch.setattr(openapi, "stored_ms", broken_oracle)
+    # A unit whose guard of the create fails (it takes the PAT unit's place for that operation).
+    broken = SuiteUnit("broken", lambda *args: [], lambda ctx: {"createPat": Guard(broken_prepare)})
     checks = [c for c in discover() if c.name == "openapi_conformance"]
-    outcome = run_suite(Settings(), checks=checks)
+    outcome = run_suite(Settings(units=(broken,)), checks=checks)
     [result] = outcome.results
     assert result.status is Status.FAILED
     messages = [f.message for f in result.findings if "a hook that fails" in f.message]
@@ -466,11 +466,16 @@ def test_timestamp_oracle_is_date_to_iso_string() -> None:
     assert iso_timestamp(-62_198_755_200_000) == "-000001-01-01T00:00:00.000Z"
 
 
-def test_contract_document_is_found_without_the_mock() -> None:
+def test_contract_document_and_releases_are_found_without_the_mock() -> None:
     root = Path(__file__).resolve().parent.parent
-    found_path = UNLEASH_8_2_0.contract_path()
-    assert found_path.read_bytes() == (root / "openapi.yaml").read_bytes()
-    assert (root / "contract_tests" / "openapi.yaml").read_bytes() == found_path.read_bytes()
+    reference = yaml.safe_load((root / "openapi.yaml").read_text(encoding="utf-8"))
+    assert expectations.resolve("8").contract() == reference
+    assert (root / "contract_tests" / "openapi.yaml").read_bytes() == (
+        root / "openapi.yaml"
+    ).read_bytes()
+    assert sorted(p.name for p in expectations.RELEASES.glob("*.yaml")) == sorted(
+        p.name for p in (root / "releases").glob("*.yaml")
+    )
 
 
 # -- against a real Unleash 8.2.0 (scripts/real-unleash.sh) ---------------------------------------
@@ -572,7 +577,7 @@ def test_lifecycle_model_stays_reproducible_while_another_client_takes_pat_slots
     meet different answers; hypothesis must still see the same draws (no FlakyStrategyDefinition),
     and the model, which counts slots on the server, must report nothing."""
     app = create_app()
-    store = app.state.store
+    store = app.state.pats
     foreign: list[int] = []
 
     class OtherClient:  # after each DELETE: takes all but one of user 1's free slots, or frees them

@@ -22,7 +22,10 @@ MOCK_SERVER = Path(__file__).resolve().parent.parent / "mock_server"
 
 def test_a_made_up_version_profile_changes_the_mock_end_to_end():
     made_up = dataclasses.replace(
-        versions.DEFAULT, version="8.2.0-five", pat_limit=5, unknown_delete=UnknownDelete.NOT_FOUND
+        versions.default(),
+        version="8.2.0-five",
+        pat_limit=5,
+        unknown_delete=UnknownDelete.NOT_FOUND,
     )
     with TestClient(create_app(options=Options(unleash_version=made_up))) as client:
         statuses = [create(client, f"pat {n}").status_code for n in range(5)]
@@ -46,7 +49,7 @@ def test_the_default_profile_answers_200_for_a_missing_id():
 
 
 def test_a_major_version_resolves_to_its_newest_profile():
-    assert versions.resolve("8") is versions.resolve("8.2.0") is versions.DEFAULT
+    assert versions.resolve("8") is versions.resolve("8.2.0") is versions.default()
 
 
 def test_the_one_clock_moves_expiry_warnings_expiry_sessions_and_rate_limit_windows():
@@ -97,7 +100,7 @@ def test_the_snapshot_is_json_data_of_users_pats_and_the_clock():
     clock.freeze(datetime(2031, 3, 1, tzinfo=UTC))
     snapshot = create_app(clock=clock).state.snapshot()
     assert snapshot["unleashVersion"] == "8.2.0"
-    assert snapshot["clock"] == {"now": "2031-03-01T00:00:00Z", "frozen": True}
+    assert snapshot["clock"] == {"now": "2031-03-01T00:00:00.000Z", "frozen": True}
     assert [u["username"] for u in snapshot["users"]] == ["admin", "alice"]
     assert snapshot["users"][0]["pats"][0]["description"] == "default"
 

@@ -322,7 +322,7 @@ def test_two_hundred_concurrent_creates_give_exactly_ten():
     assert (statuses.count(201), statuses.count(403)) == (10, 190)
     ids = [r.json()["id"] for r in responses if r.status_code == 201]
     assert len(set(ids)) == 10
-    assert len(app.state.store.list(7)) == 10
+    assert len(app.state.pats.list(7)) == 10
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ def test_bad_bodies_are_4xx_and_change_nothing(app, client, body, credential):
     response = client.post(TOKENS, headers=headers, content=body)
     assert 400 <= response.status_code < 500, response.text
     assert response.headers["content-type"] == "application/json; charset=utf-8"
-    assert [p.id for p in app.state.store.list(1)] == [1]
+    assert [p.id for p in app.state.pats.list(1)] == [1]
 
 
 @pytest.mark.parametrize(

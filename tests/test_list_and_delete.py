@@ -8,8 +8,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server import Options, create_app
-from mock_server.handlers import expiry_warning
-from mock_server.store import Pat
+from mock_server.units.pats.handlers import expiry_warning
+from mock_server.units.pats.models import Pat
 from tests.conftest import ADMIN_PAT, ALICE_PAT, TOKENS, auth, create, listed
 
 
@@ -52,7 +52,7 @@ def test_matching_if_none_match_gives_304(client):
 
 
 def test_expired_pats_stay_listed_count_toward_the_limit_and_keep_their_description(app, client):
-    app.state.store.create(1, "expired", datetime.now(UTC) - timedelta(days=1), check_expiry=False)
+    app.state.pats.create(1, "expired", datetime.now(UTC) - timedelta(days=1), check_expiry=False)
     assert "expired" in [p["description"] for p in listed(client)]
     assert create(client, "expired").status_code == 409
     for i in range(8):
@@ -153,13 +153,13 @@ def test_kill_switch_disables_list_and_create_but_not_delete():
 
 def test_expiry_warnings_appear_only_with_the_flag(app):
     now = datetime.now(UTC)
-    app.state.store.create(1, "soon", now + timedelta(days=2), check_expiry=False)
-    app.state.store.create(1, "old", now - timedelta(days=1), check_expiry=False)
+    app.state.pats.create(1, "soon", now + timedelta(days=2), check_expiry=False)
+    app.state.pats.create(1, "old", now - timedelta(days=1), check_expiry=False)
     with TestClient(app) as client:
         assert all("expiryWarning" not in p for p in listed(client))
     flagged = create_app(options=Options(token_expiry_notifications=True))
-    flagged.state.store.create(1, "soon", now + timedelta(days=2), check_expiry=False)
-    flagged.state.store.create(1, "old", now - timedelta(days=1), check_expiry=False)
+    flagged.state.pats.create(1, "soon", now + timedelta(days=2), check_expiry=False)
+    flagged.state.pats.create(1, "old", now - timedelta(days=1), check_expiry=False)
     with TestClient(flagged) as client:
         warnings = {p["description"]: p.get("expiryWarning") for p in listed(client)}
     # "soon" was created today: its life is not half over yet, so no warning (Unleash's rule).

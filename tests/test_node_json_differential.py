@@ -30,10 +30,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from mock_server import node_json
-from mock_server.body_parser import parse_json_body
 from mock_server.errors import BodyParserError
-from mock_server.validation import js_number
+from mock_server.node import javascript as node_json
+from mock_server.node.body_parser import parse_json_body
+from mock_server.node.javascript import js_number
 
 DRAWN = 3  # bodies drawn per example, each also sent cut short at TRUNCATIONS points
 TRUNCATIONS = 7

@@ -145,7 +145,7 @@ def test_a_bug_in_the_mock_is_an_unleash_shaped_500_logged_once_without_credenti
     level = log.level
     log.setLevel(logging.ERROR)
     log.addHandler(handler)
-    app.state.store.list = broken  # a handler-level bug
+    app.state.pats.list = broken  # a handler-level bug
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             response = client.get(f"{TOKENS}?token={ADMIN_PAT}", headers=auth(ADMIN_PAT))
@@ -167,7 +167,7 @@ def test_a_bug_before_routing_is_an_unleash_shaped_500(app):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    app.state.store.authenticate = broken  # fails inside the auth middleware, outside connexion's
+    app.state.pats.find = broken  # fails inside the auth middleware, outside connexion's
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get(TOKENS, headers=auth(ADMIN_PAT))
     assert response.status_code == 500

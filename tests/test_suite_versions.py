@@ -1,5 +1,6 @@
-"""The contract suite knows every Unleash version: `auto` reads the target's version, each
-version's expectations pass on the mock served as that version, and the wrong version's fail."""
+"""The contract suite knows every Unleash release of releases/: `auto` reads the target's
+release, each release's expectations pass on the mock served as that release, and another
+release's fail where the two differ. The tests ask the expectations; none compares versions."""
 
 from __future__ import annotations
 
@@ -11,16 +12,19 @@ import pytest
 
 from contract_tests.checks.bodies import _layouts
 from contract_tests.context import Settings
-from contract_tests.expectations import SECURE_SECRET, VERSIONS
+from contract_tests.expectations import SECURE_SECRET, known
 from contract_tests.registry import discover
 from contract_tests.report import Baseline, Status, summary
 from contract_tests.suite import CannotRun, Suite, run_suite
 from mock_server import Options, create_app
+from mock_server.versions import IdCheck
 from mock_server.versions import resolve as mock_profile
 from tests.conftest import Recording
 
 BASELINES = Path(__file__).resolve().parent.parent / "contract_tests/baselines"
-OLDER = ["5.12.8", "6.10.1", "7.6.5"]
+VERSIONS = known()
+NEWEST = list(VERSIONS)[-1]
+OLDER = list(VERSIONS)[:-1]
 
 
 def served_as(version: str, **options: object) -> object:
@@ -34,10 +38,11 @@ def test_auto_picks_the_expectations_of_the_version_the_mock_answers_as(version:
     assert suite.target.endswith(f"(Unleash {version})")
 
 
-@pytest.mark.parametrize(("asked", "version"), [("5", "5.12.8"), ("7", "7.6.5"), ("8", "8.2.0")])
-def test_a_major_means_its_newest_known_release(asked: str, version: str) -> None:
-    suite = Suite(Settings(app=served_as(version), unleash_version=asked))
-    assert suite.ctx.expect is VERSIONS[version]
+@pytest.mark.parametrize("major", sorted({v.split(".")[0] for v in VERSIONS}))
+def test_a_major_means_its_newest_known_release(major: str) -> None:
+    newest = [v for v in VERSIONS if v.split(".")[0] == major][-1]
+    suite = Suite(Settings(app=served_as(newest), unleash_version=major))
+    assert suite.ctx.expect is VERSIONS[newest]
 
 
 @pytest.mark.parametrize("version", list(VERSIONS))
@@ -46,7 +51,7 @@ def test_deeply_nested_bodies_are_sent_to_every_version_but_the_one_they_crash(
 ) -> None:
     ctx = SimpleNamespace(expect=VERSIONS[version])
     deepest = max(body.count("[") for _, body in _layouts(ctx, ['"description":"x"']))  # type: ignore[arg-type]
-    assert (deepest >= 2_000) is (version != "6.10.1")
+    assert (deepest >= 2_000) is VERSIONS[version].deep_bodies_answered
 
 
 @pytest.mark.parametrize("version", list(VERSIONS))
@@ -56,17 +61,17 @@ def test_a_lone_surrogate_password_is_sent_only_to_versions_it_does_not_kill(ver
     assert run_suite(Settings(app=recording), checks=checks).conforms
     # Real 5.12.8 and 6.10.1 die on one ("Fatal JavaScript invalid size error").
     sent = any(b"\\ud800" in r.body for r in recording.requests if r.path == "/auth/simple/login")
-    assert sent is (version not in ("5.12.8", "6.10.1"))
+    assert sent is VERSIONS[version].lone_surrogate_password_answered
 
 
 def test_an_unknown_version_cannot_run() -> None:
-    with pytest.raises(CannotRun, match=r"unknown Unleash version '9'.*known: 5\.12\.8"):
-        Suite(Settings(unleash_version="9"))
+    with pytest.raises(CannotRun, match=rf"unknown Unleash version '99'.*known: {OLDER[0]}"):
+        Suite(Settings(unleash_version="99"))
 
 
 def test_auto_with_a_token_the_target_refuses_cannot_run() -> None:
     unknown = "user:" + "0" * 56
-    settings = Settings(app=served_as("7.6.5"), token=unknown, token_2=unknown, admin_token="x")
+    settings = Settings(app=served_as(OLDER[-1]), token=unknown, token_2=unknown, admin_token="x")
     with pytest.raises(CannotRun, match=r"--token is not accepted by the target \(401\)"):
         Suite(settings)
 
@@ -82,19 +87,30 @@ def baseline(version: str) -> Baseline:
 
 @pytest.mark.parametrize("version", OLDER)
 def test_the_suite_passes_on_the_mock_served_as_each_older_version(version: str) -> None:
-    """Only the real defect the mock keeps on purpose is known: 5.12.8's document declares the
-    DELETE id a string, yet the server refuses any id that is not an integer (so does the mock)."""
+    """Only the real defect the mock keeps on purpose is known: where id-number-middleware checks
+    the DELETE id, the release's document declares it a string, yet the server refuses any id
+    that is not an integer (so does the mock)."""
     outcome = run_suite(Settings(app=served_as(version)), baseline(version))
     report = summary(outcome.results, version, outcome.suite.budget.sent, outcome.seconds)
     assert outcome.suite.ctx.expect.version == version, report
     assert all(r.status is not Status.NOT_RUN for r in outcome.results), report
     known = {f.check for r in outcome.results for f in r.findings}
-    assert outcome.conforms and known == (
-        {"positive_data_acceptance"} if version == "5.12.8" else set()
-    ), report
+    string_id = mock_profile(version).id_check is IdCheck.NUMBER_MIDDLEWARE
+    assert outcome.conforms and known == ({"positive_data_acceptance"} if string_id else set()), (
+        report
+    )
 
 
-@pytest.mark.parametrize(("expected", "served"), [("8.2.0", "7.6.5"), ("7.6.5", "8.2.0")])
+# The newest release and the newest that differs from it in DELETE and the rate limit.
+PAIR = (
+    NEWEST,
+    next(
+        v for v in reversed(OLDER) if VERSIONS[v].unknown_id and not VERSIONS[v].rate_limit_headers
+    ),
+)
+
+
+@pytest.mark.parametrize(("expected", "served"), [PAIR, PAIR[::-1]])
 def test_another_versions_expectations_fail_where_the_versions_differ(
     expected: str, served: str
 ) -> None:
@@ -110,13 +126,16 @@ def test_another_versions_expectations_fail_where_the_versions_differ(
     assert run_suite(Settings(app=served_as(served)), checks=checks).conforms
 
 
-def test_8_2_0_secure_account_tokens_are_accepted_and_older_versions_reject_them() -> None:
-    outcome = run_suite(Settings(app=served_as("8.2.0", secure_account_tokens=True)))
+SECURE = [v for v, e in VERSIONS.items() if SECURE_SECRET in e.secret_formats]
+
+
+def test_secure_account_tokens_are_accepted_where_the_release_has_them_and_only_there() -> None:
+    outcome = run_suite(Settings(app=served_as(SECURE[-1], secure_account_tokens=True)))
     report = summary(outcome.results, "secure", outcome.suite.budget.sent, outcome.seconds)
     assert outcome.conforms, report
     secure = "user:v2_" + "A" * 22 + "_" + "b-" * 21 + "c"
-    assert SECURE_SECRET.match(secure) and VERSIONS["8.2.0"].is_secret(secure)
-    assert not any(VERSIONS[v].is_secret(secure) for v in OLDER)
+    assert SECURE_SECRET.match(secure)
+    assert [v for v, e in VERSIONS.items() if e.is_secret(secure)] == SECURE
 
 
 # -- against real servers of each version (scripts/real-unleash.sh up --version X) ----------------

@@ -16,6 +16,7 @@ import httpx
 
 from contract_tests.api import PATS
 from contract_tests.context import FAR, Context, body_of, expect, expect_error
+from contract_tests.oracles import V8_SYNTAX_ERRORS
 from contract_tests.registry import Layer, Need, check
 
 BIG = "9" * 400  # an integer past a double's range: JSON.parse reads it as Infinity
@@ -80,7 +81,7 @@ def post_raw(ctx: Context, body: str) -> httpx.Response:
 def json_syntax_errors_reported(ctx: Context) -> None:
     """Each malformed body of the version's table answers 400 `{"message": <V8's text>}` and
     creates nothing (still a POST: --read-only sends none)."""
-    for body, message in ctx.expect.json_syntax_errors:
+    for body, message in V8_SYNTAX_ERRORS:
         response = post_raw(ctx, body)
         got = body_of(response) if response.status_code == 400 else None
         expect(

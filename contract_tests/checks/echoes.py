@@ -19,7 +19,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from contract_tests.api import PATS
-from contract_tests.context import Context, body_of, expect, listed_pats
+from contract_tests.context import PAT, Context, body_of, expect, listed_pats
 from contract_tests.oracles import iso_timestamp, stored_ms
 from contract_tests.registry import Layer, Need, check
 
@@ -116,7 +116,7 @@ class Assigned:
         self.ctx = ctx
         self.user_id = ctx.callers[0].user_id
         self.secrets: set[str] = set()
-        self.last_id = max(ctx.callers[0].foreign_ids | ctx.created.keys(), default=0)
+        self.last_id = max(ctx.callers[0].foreign_ids | ctx.ledger.ids(PAT), default=0)
 
     def check(self, response: httpx.Response, sent_ms: int) -> dict:
         pat = body_of(response)

@@ -29,6 +29,7 @@ from contract_tests.api import Api, RunAborted
 from contract_tests.context import (
     FAR,
     PAST,
+    PAT,
     SHORT_EXPIRY,
     TIMESTAMP,
     Caller,
@@ -103,7 +104,9 @@ class Lifecycle(RuleBasedStateMachine):
         self.gone: list[ModelPat] = []
         self.used: list[set[str]] = [set() for _ in self.callers]  # descriptions ever used
         self.delete_attempts_by_others: set[int] = set()
-        self.max_id = max([0, *self.ctx.created, *(i for c in self.callers for i in c.foreign_ids)])
+        self.max_id = max(
+            [0, *self.ctx.ledger.ids(PAT), *(i for c in self.callers for i in c.foreign_ids)]
+        )
         self.margin = self.ctx.clock_margin
 
     @property
@@ -213,7 +216,7 @@ class Lifecycle(RuleBasedStateMachine):
         mine = {p.id: p for p in self.owned(who)}
         others = {p.id for p in self.live.values() if p.owner != who}
         # PATs the run did not create are left alone: others may use the same account.
-        extra = {i for i in set(listed) - set(mine) if i in self.ctx.created}
+        extra = {i for i in set(listed) - set(mine) if i in self.ctx.ledger.ids(PAT)}
         missing = set(mine) - set(listed)
         expect(not extra & others, "other_users_pats_hidden", f"lists {extra}", response)
         gone = {p.id for p in self.gone} | self.deleted_ids

@@ -9,9 +9,6 @@ are deleted before a create would otherwise always meet the 10-PAT limit.
 from __future__ import annotations
 
 import functools
-import json
-import math
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,12 +16,15 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 
 from contract_tests import _compat
-from contract_tests.context import ANY_SECRET, FAR, TIMESTAMP, Context
-from contract_tests.oracles import is_date_time, js_number, stored_ms
+from contract_tests.context import ANY_SECRET, TIMESTAMP, Context
 from contract_tests.registry import Layer, check
 from contract_tests.report import Finding
+from contract_tests.units.base import Guard
 
-EARLIEST_EXPIRY_MS = 5 * 60 * 1000  # a valid expiry closer than this may be past on arrival
+# schemathesis' built-in checks Unleash contradicts on purpose, with the reason.
+DISABLED_CHECKS = {
+    "unsupported_method": "Unleash answers an unrouted method with 404 NotFoundError, not 405",
+}
 
 
 # -- Unleash's own rules, as schemathesis checks (registered only while the suite's run lasts) --
@@ -67,7 +67,7 @@ def secret_placement(run: Context, response: Any, case: Any) -> None:
     """A secret in a format of the version (`user:<56 hex>`, 8.2.0 also `user:v2_…`) is in the
     201 of a create, and in no other response; a listed PAT has no `secret` at all."""
     body = _json(response) if response.status_code < 300 else None
-    if case.method.upper() == "POST" and response.status_code == 201:
+    if _operation_id(case.operation) == "createPat" and response.status_code == 201:
         secret = body.get("secret") if isinstance(body, dict) else None
         if not run.expect.is_secret(secret):
             raise AssertionError(f"the 201 secret {str(secret)[:9]!r}… has no known format")
@@ -93,13 +93,31 @@ def _only_for(schema: Any, run: Context, rule: Callable[[Context, Any, Any], Non
     return schemathesis_check
 
 
-def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
-    """Keep a failure unless it is Unleash's deliberate type coercion: Ajv's `coerceTypes`
-    stores a number or boolean description as a string (201), documented in the contract."""
-    body = case.body if isinstance(case.body, dict) else {}
-    description = body.get("description")
-    coerced = isinstance(description, bool | int | float) and response.status_code == 201
-    return not (type(failure).__name__ == "AcceptedNegativeData" and coerced)
+def coercion_filter(document: dict[str, Any]) -> Callable[[Any, Any, Any, Any], bool]:
+    """A schemathesis `filter_failure` hook that keeps a failure unless it is Unleash's
+    deliberate type coercion: Ajv's `coerceTypes` accepts a number or boolean where the body's
+    schema says string, and stores it as a string (documented in the contract)."""
+
+    def resolved(schema: Any) -> Any:
+        while isinstance(schema, dict) and "$ref" in schema:
+            *_, name = schema["$ref"].split("/")
+            schema = document["components"]["schemas"][name]
+        return schema
+
+    def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
+        if type(failure).__name__ != "AcceptedNegativeData" or response.status_code >= 300:
+            return True
+        body = case.body if isinstance(case.body, dict) else {}
+        declared = resolved(case.operation.body[0].definition.get("schema")) if body else {}
+        strings = {
+            name
+            for name, sub in resolved(declared).get("properties", {}).items()
+            if resolved(sub).get("type") == "string"
+        }
+        coerced = any(isinstance(body.get(name), bool | int | float) for name in strings)
+        return not coerced
+
+    return filter_failure
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -113,7 +131,7 @@ def _config(ctx: Context) -> SchemathesisConfig:
     }
     if settings.seed is None:
         generation["deterministic"] = True
-    disabled = ctx.expect.disabled_schemathesis_checks
+    disabled = DISABLED_CHECKS
     config: dict[str, Any] = {
         "generation": generation,
         "headers": {"Authorization": ctx.token},
@@ -141,77 +159,56 @@ def _rate(per_second: float | None) -> str:
 
 
 class _Guard:
-    """The hooks that keep layer 1 inside the run's PATs and budget, for one schema."""
+    """The hooks that keep layer 1 inside the run, for one schema: each operation's guard from
+    the run's units (prepare the request, record what it created), and the run's budget."""
 
     def __init__(self, ctx: Context, schema: Any) -> None:
         self.ctx = ctx
         self.schema = schema
-        self.protected = frozenset().union(*(c.foreign_ids for c in ctx.callers))
-        # Keep one slot free, so creates test the rules rather than always meeting the limit.
-        self.room = ctx.expect.pat_limit - len(ctx.callers[0].foreign_ids) - 1
-        self.live: list[int] = []
+        self.guards: dict[str, Guard] = {}
+        for unit in ctx.units:
+            self.guards.update(unit.guards(ctx))
 
     # schemathesis has `before_call` only as a process-wide hook: it sees every schema's cases.
     def before_call(self, case: Any) -> None:
-        if case.operation.schema is not self.schema:
-            return
-        if case.method.upper() == "POST" and isinstance(case.body, dict):
-            self._make_room()
-            description = case.body.get("description")
-            if isinstance(description, str):
-                case.body["description"] = self.ctx.prefix + description
-            elif self.ctx.app is None and isinstance(description, bool | int | float):
-                # On a deployment every PAT the run may create carries the prefix, so that
-                # cleanup finds it even when an interrupt loses its 201; coercion of such
-                # descriptions is still exercised against the in-process mock.
-                case.body["description"] = self.ctx.prefix + json.dumps(description)
-            expires = case.body.get("expiresAt")
-            # A past expiry is a service 400 by design (checked by layers 2 and 3), one that
-            # PostgreSQL cannot store a known 500; keep schema-valid bodies valid and storable
-            # so that positive_data_acceptance keeps its meaning.
-            if isinstance(expires, str) and is_date_time(expires):
-                stored = stored_ms(expires)
-                if stored is None or stored < time.time() * 1000 + EARLIEST_EXPIRY_MS:
-                    case.body["expiresAt"] = FAR
-        if case.method.upper() == "DELETE" and self._protected(case.path_parameters or {}):
-            case.path_parameters["id"] = self.ctx.expect.max_id
+        guard = self._guard(case)
+        if guard is not None and guard.prepare is not None:
+            guard.prepare(self.ctx, case)
 
     def after_call(self, case: Any, response: Any) -> None:
         self.ctx.budget.sent += 1
-        if case.method.upper() == "POST" and response.status_code == 201:
-            before = set(self.ctx.created)
-            self.ctx.track(self.ctx.token, response)
-            self.live += sorted(set(self.ctx.created) - before)
+        guard = self._guard(case)
+        if guard is not None and guard.record is not None:
+            guard.record(self.ctx, case, response)
 
-    def _protected(self, params: dict[str, Any]) -> bool:
-        raw = params.get("id")
-        # Unleash coerces the id like JavaScript's Number(): "0x2", " 2", "2.0" all mean 2.
-        number = js_number(raw) if isinstance(raw, str) else raw
-        return (
-            isinstance(number, int | float)
-            and not isinstance(number, bool)
-            and math.isfinite(number)
-            and int(number) == number
-            and int(number) in self.protected
-        )
+    def _guard(self, case: Any) -> Guard | None:
+        if case.operation.schema is not self.schema:
+            return None
+        return self.guards.get(_operation_id(case.operation))
 
-    def _make_room(self) -> None:
-        if len(self.live) >= self.room:
-            for pat_id in self.live:
-                self.ctx.api.delete(self.ctx.token, pat_id)
-            self.live.clear()
+    def unguarded(self, operation: Any) -> bool:
+        """An operation no unit keeps inside the run: never sent to a deployment."""
+        return _operation_id(operation) not in self.guards
+
+
+def _operation_id(operation: Any) -> str:
+    return str(operation.definition.raw.get("operationId", ""))
 
 
 @check(Layer.OPENAPI)
 def openapi_conformance(ctx: Context) -> list[Finding]:
     """Every distinct (check, operation, failure) schemathesis finds, in one result."""
-    schema = schemathesis.openapi.from_dict(ctx.expect.contract(), config=_config(ctx))
+    document = ctx.expect.contract()
+    schema = schemathesis.openapi.from_dict(document, config=_config(ctx))
     if ctx.settings.read_only:
-        schema = schema.include(operation_id="getPats")  # the one operation that writes nothing
+        schema = schema.include(method="GET")  # the operations that write nothing
     if ctx.app is not None:
         schema.app = ctx.app
     guard = _Guard(ctx, schema)
-    schema.hook(filter_failure)
+    if ctx.app is None:
+        schema = schema.exclude(func=lambda context: guard.unguarded(context.operation))
+        guard.schema = schema
+    schema.hook("filter_failure")(coercion_filter(document))
     # Plain functions: schemathesis marks a hook with attributes, which a bound method refuses.
     schema.hook("after_call")(lambda context, case, response: guard.after_call(case, response))
     findings: dict[tuple[str, str, str], Finding] = {}

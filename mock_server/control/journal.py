@@ -15,8 +15,9 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
+
+from mock_server.instants import epoch_timestamp
 
 EXCERPT_BYTES = 256  # of each body
 QUERY_BYTES = 1024
@@ -71,7 +72,7 @@ class Entry:
     def json(self) -> dict[str, Any]:
         return {
             "seq": self.seq,
-            "at": datetime.fromtimestamp(self.at, UTC).isoformat().replace("+00:00", "Z"),
+            "at": epoch_timestamp(self.at),
             "method": self.method,
             "path": self.path,
             "query": self.query,

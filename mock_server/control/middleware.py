@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mock_server import callers
 from mock_server._compat import close_connection
-from mock_server.auth import PRINCIPAL_KEY, Principal, credential
 from mock_server.control.faults import FaultRule
 from mock_server.control.journal import EXCERPT_BYTES
 from mock_server.errors import ERROR_IDS
-from mock_server.responses import json_response
-from mock_server.routing import normalize
+from mock_server.node.responses import json_response
+from mock_server.node.routing import normalize
 
 if TYPE_CHECKING:
     from mock_server.control.routes import ControlApi
@@ -31,22 +31,26 @@ PREFIX = "/_unleash-pat"
 
 
 def caller_id(state: MockState, headers: Headers) -> int | None:
-    """Who a request authenticates as, as AuthMiddleware decides it, without side effects
-    (no seenAt, no rate-limit hit): for fault rules that match a user."""
-    authorization = credential(headers)
-    if authorization and state.store.is_admin_token(authorization):
-        return None
-    session = state.sessions.lookup(headers.get("cookie"))
-    if session is not None:
-        return session.user.id
-    return state.store.owner(authorization) if authorization.startswith("user:") else None
+    """The user a request acts as, as the authentication middleware decides it (the caller
+    resolver's answer, without counting a use): for fault rules that match a user."""
+    caller = callers.resolve(state, headers)
+    return caller.user_id if caller is not None else None
 
 
 class ControlMiddleware:
-    def __init__(self, app: ASGIApp, *, state: MockState, control: ControlApi | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        state: MockState,
+        control: ControlApi | None,
+        prefixes: tuple[str, ...] = (),
+    ) -> None:
+        """`prefixes`: the app's routes, so that a fault's path matches as Express routes."""
         self.app = app
         self.state = state
         self.control = control
+        self.prefixes = prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,7 +71,9 @@ class ControlMiddleware:
             return
         if state.faults:
             rule = state.faults.fire(
-                scope["method"], normalize(path), lambda: caller_id(state, Headers(scope=scope))
+                scope["method"],
+                normalize(path, self.prefixes),
+                lambda: caller_id(state, Headers(scope=scope)),
             )
             if rule is not None:
                 await self._journalled(scope, receive, send, rule)
@@ -106,8 +112,7 @@ class ControlMiddleware:
             else:
                 await self._fault(rule, scope, with_body, journal_send, receive)
         finally:
-            principal: Principal | None = scope.get(PRINCIPAL_KEY)
-            user = principal.user if principal is not None else None
+            caller = callers.of(scope)
             self.state.journal.record(
                 arrived,
                 scope["method"],
@@ -115,11 +120,11 @@ class ControlMiddleware:
                 scope.get("query_string", b""),
                 status,
                 (time.perf_counter() - started) * 1000,
-                user.id if user is not None else None,
-                principal.via if principal is not None else None,
+                caller.user_id if caller is not None else None,
+                caller.via.value if caller is not None else None,
                 request_body,
                 response_body,
-                self.state.store.admin_tokens,
+                self.state.accounts.admin_tokens,
             )
 
     async def _fault(

@@ -22,9 +22,9 @@ from starlette.types import Receive, Scope, Send
 
 from mock_server import fixtures as fixture_files
 from mock_server.control.journal import Filter
-from mock_server.responses import json_response
+from mock_server.instants import clock_json, is_date_time, parse_date_time
+from mock_server.node.responses import json_response
 from mock_server.state import MockState
-from mock_server.validation import is_date_time, parse_date_time
 
 DOCUMENT = Path(__file__).resolve().parent / "openapi.yaml"
 MAX_BODY = 16 * 1024 * 1024  # a fixtures file of ~100,000 users
@@ -97,15 +97,6 @@ def _checked(data: Any, schema: str) -> Any:
     return data
 
 
-def _no_aliases(text: str) -> None:
-    # An alias makes a shared node; a few nested ones make a document exponentially large to
-    # walk. Fixtures never need one.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, yaml.AliasEvent):
-            raise ControlError(400, "YAML aliases are not accepted in fixtures")
-
-
 class ControlApi:
     """An ASGI app for the paths under the control prefix (given without it)."""
 
@@ -168,17 +159,19 @@ class ControlApi:
             raise ControlError(400, "mode must be add or replace")
         raw = await call.raw_body()
         media = call.headers.get("content-type", "").split(";")[0].strip().lower()
+        source = "<request body>"
         try:
             text = raw.decode("utf-8")
             if media in _YAML_TYPES:
-                _no_aliases(text)
-                data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+                data = fixture_files.read_yaml(text, source)
             else:
                 data = json.loads(text)
-        except (UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ControlError(400, f"the body is not {media or 'JSON'}: {exc}") from None
+        except fixture_files.FixtureError as exc:
+            raise ControlError(400, str(exc)) from None
         try:
-            fixtures = fixture_files.parse(data or {}, "<request body>")
+            fixtures = fixture_files.parse(data or {}, source, self.state.units)
         except fixture_files.FixtureError as exc:
             raise ControlError(400, str(exc)) from None
         if mode == "replace":
@@ -190,29 +183,30 @@ class ControlApi:
 
     def _add(self, fixtures: fixture_files.Fixtures) -> None:
         """Add users, their PATs and admin tokens, or nothing if any clashes."""
-        store = self.state.store
-        names = {u.username for u in store.users()}
+        state = self.state
         clashes = [
             f"user {user.id} ({user.username}) exists"
             for user, _ in fixtures.users
-            if store.user(user.id) is not None or user.username in names
+            if state.accounts.user(user.id) or state.accounts.by_username(user.username)
         ]
         clashes += [
             f"user {user.username}, PAT {pat.description!r}: its secret is in use"
             for user, pats in fixtures.users
             for pat in pats
-            if store.owner(pat.secret) is not None
+            if state.pats.in_use(pat.secret)
         ]
         if clashes:
             raise ControlError(409, "; ".join(clashes))
         try:
-            fixtures.seed(store, self.state.profile)
+            for unit in state.units:
+                if unit.seed is not None:
+                    unit.seed(state, fixtures)
         except fixture_files.FixtureError as exc:
             raise ControlError(400, str(exc)) from None
 
     # -- clock ------------------------------------------------------------------------------
     async def get_clock(self, call: _Call) -> Response:
-        return JSONResponse(self.state.clock.snapshot())
+        return JSONResponse(clock_json(self.state.clock))
 
     async def put_clock(self, call: _Call) -> Response:
         body = await call.json("ClockChange")
@@ -227,11 +221,11 @@ class ControlApi:
                 clock.resume()
             if at is not None:
                 clock.set(at)
-        return JSONResponse(clock.snapshot())
+        return JSONResponse(clock_json(clock))
 
     async def reset_clock(self, call: _Call) -> Response:
         self.state.clock.reset()
-        return JSONResponse(self.state.clock.snapshot())
+        return JSONResponse(clock_json(self.state.clock))
 
     async def advance_clock(self, call: _Call) -> Response:
         body = await call.json("Advance")
@@ -239,7 +233,7 @@ class ControlApi:
         if not 0 <= target <= LAST_INSTANT:
             raise ControlError(400, "the clock must stay between 1970 and 9998")
         self.state.clock.advance(body["seconds"])
-        return JSONResponse(self.state.clock.snapshot())
+        return JSONResponse(clock_json(self.state.clock))
 
     # -- faults -----------------------------------------------------------------------------
     async def list_faults(self, call: _Call) -> Response:

@@ -1,53 +1,65 @@
-"""One profile per Unleash version the mock can answer as.
+"""One profile per Unleash release the mock can answer as, read from the release files.
 
-`resolve("8.2.0")`, `resolve("8")` (the newest profile of a major) or a VersionProfile itself,
-for a made-up version in a test.
+`resolve("8.2.0")`, `resolve("8")` (the newest release of a major), `resolve(None)` (the newest
+bundled release) or a VersionProfile itself, for a made-up release in a test.
 """
 
 from __future__ import annotations
 
-from mock_server.versions import unleash_5_12_8, unleash_6_10_1, unleash_7_6_5, unleash_8_2_0
 from mock_server.versions.profile import (
+    Answer,
+    Defect,
+    ErrorKind,
     ErrorStyle,
     IdCheck,
+    Message,
     UnknownDelete,
     VersionProfile,
 )
-
-PROFILES: dict[str, VersionProfile] = {
-    p.version: p
-    for p in (
-        unleash_5_12_8.PROFILE,
-        unleash_6_10_1.PROFILE,
-        unleash_7_6_5.PROFILE,
-        unleash_8_2_0.PROFILE,
-    )
-}
-DEFAULT = unleash_8_2_0.PROFILE
+from mock_server.versions.releases import BUNDLED, ENV, ReleaseError, load
 
 
-def _key(profile: VersionProfile) -> tuple[int, ...]:
-    return tuple(int(n) for n in profile.version.split("."))
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in version.split("."))
 
 
-def resolve(version: str | VersionProfile) -> VersionProfile:
+def profiles() -> dict[str, VersionProfile]:
+    """Every known release, oldest first: the bundled ones and those of $UNLEASH_PAT_RELEASES."""
+    return dict(sorted(load().items(), key=lambda item: _key(item[0])))
+
+
+def default() -> VersionProfile:
+    """The newest bundled release: what the mock answers as unless told otherwise."""
+    bundled = load((BUNDLED,))
+    return bundled[max(bundled, key=_key)]
+
+
+def resolve(version: str | VersionProfile | None) -> VersionProfile:
     if isinstance(version, VersionProfile):
         return version
-    if version in PROFILES:
-        return PROFILES[version]
-    of_major = [p for v, p in PROFILES.items() if v.split(".")[0] == version]
+    if version is None:
+        return default()
+    known = profiles()
+    if version in known:
+        return known[version]
+    of_major = [v for v in known if v.split(".")[0] == version]
     if of_major:
-        return max(of_major, key=_key)
-    known = ", ".join(sorted(PROFILES, key=lambda v: _key(PROFILES[v])))
-    raise ValueError(f"unknown Unleash version {version!r} (known: {known}, or a major)")
+        return known[max(of_major, key=_key)]
+    raise ValueError(f"unknown Unleash version {version!r} (known: {', '.join(known)}, or a major)")
 
 
 __all__ = [
-    "DEFAULT",
-    "PROFILES",
+    "ENV",
+    "Answer",
+    "Defect",
+    "ErrorKind",
     "ErrorStyle",
     "IdCheck",
+    "Message",
+    "ReleaseError",
     "UnknownDelete",
     "VersionProfile",
+    "default",
+    "profiles",
     "resolve",
 ]

@@ -7,7 +7,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server import Options, create_app
+from mock_server import Options, create_app, versions
+from mock_server.versions import Defect, IdCheck, UnknownDelete
 from tests.conftest import ADMIN_API_TOKEN, ADMIN_PAT, FUTURE, TOKENS, auth
 
 # Each request real Unleash 8.2.0 answers with a 500 leaking SQL: (name, method, path, body,
@@ -66,19 +67,27 @@ def _versioned(version: str) -> TestClient:
     return TestClient(create_app(options=Options(unleash_version=version, bug_compatible=True)))
 
 
-@pytest.mark.parametrize("version", ["5", "6", "7"])
-def test_before_8_an_admin_token_deletes_a_missing_id_as_404_and_an_existing_one_as_the_defect(
+LOOKED_UP_FIRST = [
+    v for v, p in versions.profiles().items() if p.unknown_delete is UnknownDelete.NOT_FOUND
+]
+
+
+@pytest.mark.parametrize("version", LOOKED_UP_FIRST)
+def test_where_the_pat_is_looked_up_first_an_admin_tokens_delete_fails_only_on_an_existing_id(
     version,
 ):
     with _versioned(version) as client:
         assert client.delete(f"{TOKENS}/999", headers=auth(ADMIN_API_TOKEN)).status_code == 404
         defect = client.delete(f"{TOKENS}/1", headers=auth(ADMIN_API_TOKEN))
         assert defect.status_code == 500
-        assert defect.json()["message"] == client.app.state.profile.defects["admin_token_delete"]
+        defects = client.app.state.profile.defects
+        assert defect.json()["message"] == defects[Defect.ADMIN_TOKEN_DELETE]
 
 
-@pytest.mark.parametrize(("version", "query"), [("5", "select"), ("7", "select"), ("8", "delete")])
-def test_an_id_beyond_int4_fails_in_the_query_the_version_runs_first(version, query):
+@pytest.mark.parametrize("version", list(versions.profiles()))
+def test_an_id_beyond_int4_fails_in_the_query_the_version_runs_first(version):
+    looked_up_first = versions.resolve(version).unknown_delete is UnknownDelete.NOT_FOUND
+    query = "select" if looked_up_first else "delete"
     with _versioned(version) as client:
         response = client.delete(f"{TOKENS}/2147483648", headers=auth(ADMIN_PAT))
         assert response.status_code == 500
@@ -87,8 +96,12 @@ def test_an_id_beyond_int4_fails_in_the_query_the_version_runs_first(version, qu
         assert message.endswith('value "2147483648" is out of range for type integer')
 
 
-def test_5x_hands_an_id_like_1e3_to_postgresql_as_text():
-    with _versioned("5") as client:
+@pytest.mark.parametrize(
+    "version",
+    [v for v, p in versions.profiles().items() if p.id_check is IdCheck.NUMBER_MIDDLEWARE],
+)
+def test_id_number_middleware_hands_an_id_like_1e3_to_postgresql_as_text(version):
+    with _versioned(version) as client:
         response = client.delete(f"{TOKENS}/1e3", headers=auth(ADMIN_PAT))
         assert response.status_code == 500
         assert response.json()["message"].endswith('invalid input syntax for type integer: "1e3"')

@@ -7,6 +7,8 @@ import time
 import httpx
 import pytest
 
+from mock_server import versions
+
 TOKENS = "/api/admin/user/tokens"
 
 
@@ -92,3 +94,30 @@ def test_control_requests_are_never_faulted(unleash):
     assert unleash.snapshot()["users"]
     unleash.faults.clear()
     assert _get(unleash).status_code == 200
+
+
+@pytest.mark.parametrize("version", list(versions.profiles()))
+def test_a_user_fault_fires_exactly_when_the_request_acts_as_that_user(version):
+    """One caller resolver decides for authentication, faults and the journal: a session cookie
+    sent with an admin API token acts as the cookie's user where the release lets the cookie win
+    (then user 1's fault fires), and as the API user elsewhere (then it does not: 403)."""
+    from starlette.testclient import TestClient
+
+    from mock_server import Options, create_app
+
+    app = create_app(options=Options(unleash_version=version))
+    admin_token = app.state.fixtures.admin_tokens[0]
+    with TestClient(app) as client:
+        login = client.post(
+            "/auth/simple/login", json={"username": "admin", "password": "unleash4all"}
+        )
+        cookie = login.headers["set-cookie"].split(";")[0]
+        client.cookies.clear()
+        client.post("/_unleash-pat/faults", json={"match": {"user": 1}, "status": 503})
+        response = client.get(TOKENS, headers={"Authorization": admin_token, "Cookie": cookie})
+        entry = client.get("/_unleash-pat/journal").json()["requests"][-1]
+    if versions.resolve(version).cookie_beats_admin_token:
+        assert response.status_code == 503
+    else:
+        assert response.status_code == 403
+        assert entry["user"] is None and entry["auth"] == "admin-token"

@@ -25,7 +25,7 @@ def test_the_plugin_drives_the_mock_and_restores_it_for_the_next_test(pytester):
         def test_moves_time_faults_and_counts(unleash):
             unleash.clock.freeze("2031-01-01T00:00:00Z")
             unleash.clock.advance(days=15)
-            assert unleash.clock.get() == {"now": "2031-01-16T00:00:00Z", "frozen": True}
+            assert unleash.clock.get() == {"now": "2031-01-16T00:00:00.000Z", "frozen": True}
             unleash.faults.add(method="GET", path=TOKENS, status=503, times=1)
             assert get(unleash).status_code == 503
             httpx.delete(unleash.url + TOKENS + "/1", headers={"Authorization": unleash.token})

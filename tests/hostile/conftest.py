@@ -1,11 +1,10 @@
 """Hostile-input tests: the mock served by uvicorn on a loopback port under Node's HTTP limits
-(mock_server.serving, as `unleash-pat serve` runs it), reached over real sockets, so that a
+(mock_server.node.serving, as `unleash-pat serve` runs it), reached over real sockets, so that a
 request which stalls the event loop shows up as a slow `GET /health` next to it."""
 
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,10 +13,9 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 
 from mock_server import create_app
-from mock_server.serving import server_config
+from tests.conftest import served
 
 T = TypeVar("T")
 HEALTH_LIMIT_S = 0.1
@@ -35,20 +33,11 @@ class ServedMock:
 def served_mock() -> Iterator[ServedMock]:
     """A fresh mock, served by uvicorn on a thread on a free loopback port, for one test."""
     app = create_app()
-    server = uvicorn.Server(server_config(app, "127.0.0.1", 0))
-    thread = threading.Thread(target=server.run, name="hostile-mock", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the mock did not start")
-        thread.join(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    mock = ServedMock(f"http://127.0.0.1:{port}", "127.0.0.1", port, app)
-    _warm_up(mock)
-    yield mock
-    server.should_exit = True
-    thread.join(10)
+    with served(app) as url:
+        port = int(url.rsplit(":", 1)[1])
+        mock = ServedMock(url, "127.0.0.1", port, app)
+        _warm_up(mock)
+        yield mock
 
 
 def _warm_up(mock: ServedMock) -> None:

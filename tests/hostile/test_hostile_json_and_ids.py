@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server.validation import js_number
+from mock_server.node.javascript import js_number
 
 pytestmark = pytest.mark.hostile
 

@@ -18,8 +18,8 @@ import uvicorn
 from starlette.testclient import TestClient
 
 from mock_server import Clock, create_app
-from mock_server.auth import MAX_CLIENTS, RateLimiter
-from mock_server.serving import HttpLimits, server_config
+from mock_server.node.rate_limit import MAX_CLIENTS, RateLimiter
+from mock_server.node.serving import HttpLimits, server_config
 from tests.conftest import ADMIN_PAT, TOKENS
 
 pytestmark = pytest.mark.hostile

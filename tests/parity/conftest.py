@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from mock_server import Clock as MockClock
 from mock_server import Options, create_app
 from mock_server.fixtures import parse
-from mock_server.versions import DEFAULT, VersionProfile, resolve
+from mock_server.versions import VersionProfile, default, resolve
 
 from .deliberate import Deliberate
 from .deliberate import load as load_deliberate
@@ -218,7 +218,7 @@ def target_profile() -> VersionProfile:
         return resolve(version)
     env = real_env()
     if env is None:
-        return DEFAULT
+        return default()
     response = httpx.get(
         f"{env['UNLEASH_URL']}/api/admin/ui-config",
         headers={"Authorization": env["UNLEASH_ADMIN_TOKEN"]},

@@ -13,6 +13,20 @@ from decimal import Decimal
 from typing import Any
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# ECMAScript WhiteSpace and LineTerminator: what String#trim and Number() strip.
+JS_WHITESPACE = (
+    " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+# StringNumericLiteral. Possessive quantifiers: no backtracking, so linear in the input.
+_JS_DECIMAL = re.compile(
+    r"[+-]?+(?:Infinity|(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+)"
+)
+_JS_NON_DECIMAL = {
+    "x": (re.compile(r"[0-9a-fA-F]++"), 16),
+    "o": (re.compile(r"[0-7]++"), 8),
+    "b": (re.compile(r"[01]++"), 2),
+}
 
 
 def number_to_string(value: float) -> str:
@@ -422,3 +436,24 @@ def _utf16_units(text: str) -> str:
         return chr(0xD800 + (offset >> 10)) + chr(0xDC00 + (offset & 0x3FF))
 
     return _ASTRAL.sub(split, text)
+
+
+def js_number(text: str) -> float:
+    """ECMAScript `Number(text)` for the strings a URL can carry."""
+    s = text.strip(JS_WHITESPACE)
+    if not s:
+        return 0.0
+    if s[:1] == "0" and (radix := _JS_NON_DECIMAL.get(s[1:2].lower())):
+        digits, base = radix
+        if not digits.fullmatch(s, 2):
+            return math.nan
+        # Over 1,100 significant digits is at least 2**1100 in any of these bases: past the
+        # largest double, which V8 rounds to Infinity.
+        significant = s[2:].lstrip("0")
+        try:
+            return math.inf if len(significant) > 1100 else float(int(significant or "0", base))
+        except OverflowError:
+            return math.inf
+    if _JS_DECIMAL.fullmatch(s):
+        return float(s.replace("Infinity", "inf"))  # float() has no digit limit
+    return math.nan

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from urllib.parse import quote
 
 from starlette.datastructures import Headers
@@ -17,56 +18,53 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.errors import PathNotFound
-from mock_server.responses import VARY, weak_etag
-from mock_server.versions import ErrorStyle
+from mock_server.node.responses import VARY, weak_etag
+from mock_server.versions import VersionProfile
 
 RAW_PATH_KEY = "unleash_pat.raw_path"
-ROUTE_PREFIXES = (
-    "/health",
-    "/api/admin/user/tokens",
-    "/api/admin/user",
-    "/api/admin/ui-config",
-    "/auth/simple/login",
-    "/docs/openapi.json",
-    "/api/admin",
-    "/api/client",
-    "/api/frontend",
-    "/api/proxy",
-    "/api",
-)
 _METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 _SLASHES = re.compile(r"/{2,}")
 
 
-def normalize(path: str) -> str:
+def route_prefixes(paths: Iterable[str]) -> tuple[str, ...]:
+    """The fixed part of each route (up to its first path parameter) and each mount point,
+    longest first: the prefixes `normalize` matches case-insensitively."""
+    fixed = {path.split("{", 1)[0].rstrip("/") or "/" for path in paths}
+    return tuple(sorted(fixed, key=len, reverse=True))
+
+
+def normalize(path: str, prefixes: tuple[str, ...]) -> str:
     """The path Express would route: slashes collapsed, no trailing slash, known prefixes in
     lower case (the rest keeps its case, as Ajv echoes it)."""
     path = _SLASHES.sub("/", path)
     if len(path) > 1:
         path = path.rstrip("/") or "/"
     lower = path.lower()
-    for prefix in ROUTE_PREFIXES:
+    for prefix in prefixes:
         if lower.startswith(prefix) and (len(lower) == len(prefix) or lower[len(prefix)] == "/"):
             return prefix + path[len(prefix) :]
     return path
 
 
 class ExpressPathMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    """Rewrites the path as Express routes it; `prefixes` from route_prefixes()."""
+
+    def __init__(self, app: ASGIApp, *, prefixes: tuple[str, ...]) -> None:
         self.app = app
+        self.prefixes = prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope[RAW_PATH_KEY] = scope["path"]
-            scope["path"] = normalize(scope["path"])
+            scope["path"] = normalize(scope["path"], self.prefixes)
         await self.app(scope, receive, send)
 
 
 class RouteTable:
     """Which methods each path of the contract takes, for Express's automatic OPTIONS answer."""
 
-    def __init__(self, spec: dict, style: ErrorStyle) -> None:
-        self._style = style
+    def __init__(self, spec: dict, profile: VersionProfile) -> None:
+        self._profile = profile
         self._routes = [
             (
                 re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"),
@@ -103,7 +101,7 @@ class RouteTable:
         raw = _SLASHES.sub("/", scope.get(RAW_PATH_KEY, scope["path"]))
         if raw.lower().startswith("/api/"):
             raw = "/api" + raw[4:]
-        return PathNotFound(raw).response(self._style)
+        return PathNotFound(raw).response(self._profile)
 
 
 # Unleash serves its web app's page for any GET outside /api; a stand-in page of the same type.

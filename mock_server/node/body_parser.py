@@ -16,8 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server import node_json
 from mock_server.errors import BodyParserError, UnleashError
+from mock_server.node import javascript
+from mock_server.versions import VersionProfile
 
 BODY_KEY = "unleash_pat.body"
 LIMIT_BYTES = 100 * 1024  # body-parser's default "100kb"
@@ -107,7 +108,7 @@ def parse_json_body(raw: bytes, charset: str = "") -> Any:
     if not text:
         return {}
     try:
-        return node_json.parse(text)
+        return javascript.parse(text)
     except ValueError as exc:
         raise BodyParserError(str(exc)) from None
 
@@ -129,8 +130,9 @@ def _inflate(raw: bytes, encoding: str) -> bytes:
 
 
 class BodyParserMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, profile: VersionProfile) -> None:
         self.app = app
+        self.profile = profile
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -153,7 +155,7 @@ class BodyParserMiddleware:
             else:  # Unleash's PAT routes never take a form; parsing it can only fail
                 _decode(body, charset, utf_only=True)
         except UnleashError as exc:
-            await exc.response()(scope, receive, send)
+            await exc.response(self.profile)(scope, receive, send)
             return
         await self.app(scope, _replay(raw, receive), send)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mock_server import node_json
+from mock_server.node import javascript
 
 JSON_UTF8 = "application/json; charset=utf-8"
 # Unleash's compression middleware marks every response that has a body.
@@ -29,7 +29,7 @@ def json_response(
     if_none_match: str | None = None,
 ) -> Response:
     """`res.json()`. Pass a GET's If-None-Match to get Express's 304 when the tag matches."""
-    body = node_json.dumps_bytes(content)
+    body = javascript.dumps_bytes(content)
     etag = weak_etag(body)
     if if_none_match and 200 <= status < 300 and _matches(if_none_match, etag):
         return Response(status_code=304, headers={"ETag": etag, **(headers or {})})

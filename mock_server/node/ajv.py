@@ -9,14 +9,11 @@ reach the handler. The schemas come from openapi.yaml through connexion.
 from __future__ import annotations
 
 import math
-import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
-from mock_server import node_json
 from mock_server._compat import (
     AbstractOperation,
     AbstractRequestBodyValidator,
@@ -27,109 +24,13 @@ from mock_server._compat import (
     operation_of,
     validator_map,
 )
-from mock_server.body_parser import BODY_KEY, is_json, is_json_strictly
 from mock_server.errors import ContentTypeError, SchemaError, Violation
+from mock_server.instants import is_date_time, parse_date_time
+from mock_server.node.body_parser import BODY_KEY, is_json, is_json_strictly
+from mock_server.node.javascript import js_number, number_to_string, stringify
 
 _MISSING = object()
 JSON = "application/json"
-
-# Unleash's Ajv checks "date-time" with ajv-formats 2.1.1, which is looser than RFC 3339: the
-# time zone is optional (a bug there), `23:59:60` passes at any offset, offsets are not
-# range-checked. Its regexes are JavaScript's: `\d` is ASCII only (full-width or Arabic-Indic
-# digits are refused), `\s` is ECMAScript white space. PostgreSQL then reads the string (no
-# zone: UTC, the server's zone).
-_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_TIME = re.compile(
-    r"([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(z|([+-])([0-9]{2})(?::?([0-9]{2}))?)?", re.I
-)
-_DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-_JS_WHITESPACE = (
-    " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
-    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
-_SEPARATOR = re.compile(f"[tT{_JS_WHITESPACE}]")
-# The separators PostgreSQL's date/time reader takes (C `isspace`, and `T`): with any other
-# (U+00A0, U+2003, ...) real 8.2.0 answers 500 with the SQL; the mock answers 400.
-_PG_SEPARATORS = frozenset("tT \t\n\v\f\r")
-_PG_MAX_OFFSET = timedelta(hours=15, minutes=59)
-# StringNumericLiteral. Possessive quantifiers: no backtracking, so linear in the input.
-_JS_DECIMAL = re.compile(
-    r"[+-]?+(?:Infinity|(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+)"
-)
-_JS_NON_DECIMAL = {
-    "x": (re.compile(r"[0-9a-fA-F]++"), 16),
-    "o": (re.compile(r"[0-7]++"), 8),
-    "b": (re.compile(r"[01]++"), 2),
-}
-
-
-def is_date_time(value: str) -> bool:
-    """ajv-formats 2.1.1's "date-time"."""
-    parts = _SEPARATOR.split(value)
-    if len(parts) != 2:
-        return False
-    m, t = _DATE.fullmatch(parts[0]), _TIME.fullmatch(parts[1])
-    if not m or not t:
-        return False
-    year, month, day = int(m[1]), int(m[2]), int(m[3])
-    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-    if not (1 <= month <= 12 and 1 <= day <= (29 if month == 2 and leap else _DAYS[month])):
-        return False
-    hr, mi, sec = int(t[1]), int(t[2]), int(t[3])
-    return (hr <= 23 and mi <= 59 and sec <= 59) or (hr, mi, sec) == (23, 59, 60)
-
-
-def parse_date_time(value: str) -> datetime | None:
-    """The instant PostgreSQL stores for a valid date-time (microseconds, a leap second rolling
-    over), or None where real Unleash fails with a 500 (PostgreSQL cannot read it: a separator
-    other than its own, offset minutes past 59 or an offset beyond ±15:59, a leap second with a
-    fraction) or answers what a Python datetime cannot hold (a year past 9999 once in UTC: real
-    8.2.0 answers 201 with `+010000-…`; the mock refuses it, the safe direction)."""
-    date, time = _SEPARATOR.split(value)
-    t = _TIME.fullmatch(time)
-    assert t is not None
-    if value[len(date)] not in _PG_SEPARATORS:
-        return None
-    year = int(date[:4])
-    micro = round(float("0" + (t[4] or ".0")) * 1_000_000)
-    if int(t[3]) == 60 and micro:
-        return None  # PostgreSQL: "date/time field value out of range"
-    offset = timedelta()
-    if t[5] and t[5].lower() != "z":
-        if int(t[8] or 0) > 59:
-            return None  # PostgreSQL: "time zone displacement out of range"
-        offset = timedelta(hours=int(t[7]), minutes=int(t[8] or 0))
-        if offset > _PG_MAX_OFFSET:
-            return None
-        offset = -offset if t[6] == "-" else offset
-    if year == 0:  # year 0 is long past: Unleash's past-expiry check rejects it
-        return datetime.min.replace(tzinfo=UTC)
-    try:
-        base = datetime.fromisoformat(f"{date}T{t[1]}:{t[2]}:00+00:00")
-        return base + timedelta(seconds=int(t[3]), microseconds=micro) - offset
-    except OverflowError:
-        return None
-
-
-def js_number(text: str) -> float:
-    """ECMAScript `Number(text)` for the strings a URL can carry."""
-    s = text.strip(_JS_WHITESPACE)
-    if not s:
-        return 0.0
-    if s[:1] == "0" and (radix := _JS_NON_DECIMAL.get(s[1:2].lower())):
-        digits, base = radix
-        if not digits.fullmatch(s, 2):
-            return math.nan
-        # Over 1,100 significant digits is at least 2**1100 in any of these bases: past the
-        # largest double, which V8 rounds to Infinity.
-        significant = s[2:].lstrip("0")
-        try:
-            return math.inf if len(significant) > 1100 else float(int(significant or "0", base))
-        except OverflowError:
-            return math.inf
-    if _JS_DECIMAL.fullmatch(s):
-        return float(s.replace("Infinity", "inf"))  # float() has no digit limit
-    return math.nan
 
 
 def _coerce(value: Any, kind: str) -> Any:
@@ -140,7 +41,7 @@ def _coerce(value: Any, kind: str) -> Any:
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, int | float):
-            return node_json.number_to_string(value)
+            return number_to_string(value)
     elif kind in ("number", "integer"):
         if isinstance(value, bool) or value is None:
             return int(bool(value))
@@ -170,7 +71,7 @@ def _type_ok(value: Any, kind: str) -> bool:
 
 def _error(path: str, message: str, value: Any) -> Violation:
     try:
-        sent = node_json.stringify(value)
+        sent = stringify(value)
     except RecursionError:
         sent = "[value too large or deeply nested to display]"
     return Violation(path, message, sent)
@@ -199,6 +100,18 @@ def check(schema: dict[str, Any], value: Any, path: str) -> tuple[Any, Violation
             return value, _error(path, f"must be <= {schema['maximum']}", value)
         if "minimum" in schema and value < schema["minimum"]:
             return value, _error(path, f"must be >= {schema['minimum']}", value)
+    # Lengths count code points (Ajv's ucs2length: a surrogate pair is one). `pattern` is not
+    # checked: the PAT contract documents one Unleash's own schema lacks (no NUL in a
+    # description), which the release refuses after validation instead.
+    if isinstance(value, str):
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            limit = schema["maxLength"]
+            return value, _error(path, f"must NOT have more than {limit} characters", value)
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            limit = schema["minLength"]
+            return value, _error(path, f"must NOT have fewer than {limit} characters", value)
+    if "enum" in schema and value not in schema["enum"]:
+        return value, _error(path, "must be equal to one of the allowed values", value)
     if (
         schema.get("format") == "date-time"
         and isinstance(value, str)

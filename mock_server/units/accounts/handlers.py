@@ -1,0 +1,87 @@
+"""Logging in, and the user object Unleash writes for a user."""
+
+from __future__ import annotations
+
+import hashlib
+
+from starlette.responses import Response
+
+from mock_server.callers import client_address
+from mock_server.errors import PasswordMismatch, SchemaError, TooManyRequests
+from mock_server.instants import timestamp
+from mock_server.node.ajv import check
+from mock_server.node.responses import json_response
+from mock_server.units.accounts.models import User
+from mock_server.units.base import Call
+from mock_server.versions import VersionProfile
+
+_LOGIN_SCHEMA = {
+    "type": "object",
+    "required": ["username", "password"],
+    "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+}
+
+
+def image_url(user: User) -> str:
+    """Unleash's generateImageUrl: the gravatar of the email, else the username (Unleash falls
+    back on the id, but every user of the mock has a username), lower-cased and trimmed unless
+    it starts with `@` (its `ident.indexOf('@')` test)."""
+    ident = user.email or user.username
+    ident = ident.strip() if ident.startswith("@") else ident.lower().strip()
+    digest = hashlib.sha256(ident.encode()).hexdigest()
+    return f"https://gravatar.com/avatar/{digest}?s=42&d=retro&r=g"
+
+
+def user_json(
+    user: User, *, session: bool, profile: VersionProfile, deleted_sessions: int = 0
+) -> dict:
+    """Unleash's user object; a session (login, cookie) adds keys that a PAT does not see (a
+    login says how many old sessions it ended). An empty name or email is no key at all
+    (Unleash reads it as `undefined`, which JSON drops)."""
+    body: dict = {"isAPI": False} if profile.user_is_api else {}
+    body |= {"accountType": "User", "id": user.id}
+    body |= {"name": user.name} if user.name else {}
+    body |= {"username": user.username}
+    body |= {"email": user.email} if user.email else {}
+    body |= {
+        "imageUrl": image_url(user),
+        "seenAt": None,
+        "loginAttempts": 0,
+        "createdAt": timestamp(user.created_at),
+    }
+    if session:
+        values = {
+            "scimId": None,
+            "seatType": None,
+            "companyRole": None,
+            "productUpdatesEmailConsent": None,
+            "deletedSessions": deleted_sessions,
+            "activeSessions": profile.max_sessions_per_user,
+        }
+        body |= {key: values[key] for key in profile.session_user_keys}
+    return body
+
+
+async def login(call: Call) -> Response:
+    state = call.state
+    limit_headers, retry_after = state.login_limiter.hit(client_address(call.scope))
+    response = _login(call, retry_after)
+    response.headers.update({k.decode(): v.decode() for k, v in limit_headers})
+    return response
+
+
+def _login(call: Call, retry_after: int | None) -> Response:
+    profile = call.state.profile
+    if retry_after is not None:
+        return TooManyRequests(retry_after).response(profile)
+    body, error = check(_LOGIN_SCHEMA, call.body, "/body")
+    if error:
+        return SchemaError(error).response(profile)
+    user = call.state.accounts.check_password(body["username"], body["password"])
+    if user is None:
+        return PasswordMismatch().response(profile)
+    cookie, ended = call.state.sessions.create(user)
+    return json_response(
+        user_json(user, session=True, profile=profile, deleted_sessions=ended),
+        headers={"Set-Cookie": cookie},
+    )

@@ -1,0 +1,196 @@
+"""Users, admin API tokens and login sessions, in memory. Knows nothing about HTTP."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import random
+import secrets
+import threading
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import formatdate
+from typing import Protocol
+from urllib.parse import quote, unquote
+
+from mock_server.clock import Clock
+from mock_server.versions import VersionProfile
+
+SESSION_COOKIE = "unleash-session"
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    password: str | None = None
+    name: str | None = None
+    email: str | None = None
+    admin: bool = False  # Unleash's Admin root role; others are Viewers
+    created_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)  # stamped by Accounts.add_user
+
+
+class AccountsObserver(Protocol):
+    """Told of every change, before the change returns (`--state` writes it through)."""
+
+    def user_added(self, user: User) -> None: ...
+
+    def admin_token_added(self, secret: str) -> None: ...
+
+
+class Accounts:
+    """Users and admin API tokens. Thread-safe."""
+
+    def __init__(self, clock: Clock, observer: AccountsObserver | None = None) -> None:
+        self._clock = clock
+        self.observer = observer
+        self._lock = threading.Lock()
+        self._users: dict[int, User] = {}
+        self._usernames: dict[str, User] = {}
+        self._admin_tokens: dict[str, str] = {}
+
+    def add_user(self, user: User) -> User:
+        with self._lock:
+            if user.id in self._users or user.username in self._usernames:
+                raise ValueError(f"duplicate user {user.id} ({user.username})")
+            # Unleash stores e-mail addresses lower-cased (and so shows and matches them).
+            email = user.email.lower() if user.email else user.email
+            user = replace(user, email=email, created_at=self._clock.now())
+            self._users[user.id] = self._usernames[user.username] = user
+        if self.observer:
+            self.observer.user_added(user)
+        return user
+
+    def restore(self, users: list[User], admin_tokens: list[str]) -> None:
+        """Refill empty accounts with what they held before (a `--state` file), as they were."""
+        with self._lock:
+            for user in users:
+                self._users[user.id] = self._usernames[user.username] = user
+            self._admin_tokens.update((token, token) for token in admin_tokens)
+
+    def user(self, user_id: int) -> User | None:
+        return self._users.get(user_id)
+
+    def users(self) -> list[User]:
+        return list(self._users.values())
+
+    def by_username(self, username: str) -> User | None:
+        return self._usernames.get(username)
+
+    def check_password(self, username: str, password: str) -> User | None:
+        """The user whose password this is; Unleash's login takes a username (exact) or an
+        e-mail address (any case)."""
+        if "@" in username:
+            email = username.lower()
+            user = next((u for u in self._users.values() if u.email == email), None)
+        else:
+            user = self._usernames.get(username)
+        if user is None or user.password is None:
+            return None
+        # A lone surrogate (valid in a JSON escape) must mismatch, not fail to encode.
+        given = password.encode("utf-8", "surrogatepass")
+        if not hmac.compare_digest(user.password.encode("utf-8", "surrogatepass"), given):
+            return None
+        return user
+
+    def add_admin_token(self, secret: str) -> None:
+        self._admin_tokens[secret] = secret
+        if self.observer:
+            self.observer.admin_token_added(secret)
+
+    def admin_tokens(self) -> list[str]:
+        return list(self._admin_tokens)
+
+    def is_admin_token(self, secret: str) -> bool:
+        known = self._admin_tokens.get(secret)
+        return known is not None and hmac.compare_digest(known.encode(), secret.encode())
+
+
+def cookie_value(header: str, name: str) -> str | None:
+    """The `cookie` package's parse (0.7, as express-session runs it) for one name: pairs split
+    on `;`, spaces and tabs trimmed, the first pair of that name wins, surrounding quotes
+    dropped, percent-decoded where it decodes (else kept as sent). Linear in the header's
+    length, unlike http.cookies (CVE-2024-7592)."""
+    for pair in header.split(";"):
+        key, eq, value = pair.partition("=")
+        if not eq or key.strip(" \t") != name:
+            continue
+        value = value.strip(" \t")
+        if value.startswith('"'):
+            value = value[1:-1]
+        if "%" in value:
+            # Where decodeURIComponent throws, `cookie` keeps the raw value.
+            with contextlib.suppress(UnicodeDecodeError):
+                value = unquote(value, errors="strict")
+        return value
+    return None
+
+
+@dataclass
+class Session:
+    user: User
+    expires: float
+    cookie: str
+    # express-session saves a new session on its first use and sends the cookie again then.
+    resent: bool = False
+
+
+class Sessions:
+    """Login sessions, in memory, behind a cookie signed as express-session signs it
+    (`s:<id>.<HMAC-SHA256>`, with the mock's own secret); an unsigned or badly signed cookie is
+    no session. Like Unleash, a user keeps at most the release's number of sessions (if it has a
+    cap): a login drops the oldest before adding its own."""
+
+    def __init__(
+        self, clock: Clock, profile: VersionProfile, rng: random.Random | None = None
+    ) -> None:
+        """`rng`: a seeded mock's generator, which makes cookies repeat; else the OS's."""
+        self._clock = clock
+        self._profile = profile
+        self._rng = rng
+        self._secret = rng.randbytes(32) if rng else secrets.token_bytes(32)
+        self._by_id: dict[str, Session] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def _sign(self, sid: str) -> str:
+        mac = hmac.new(self._secret, sid.encode(), hashlib.sha256).digest()
+        return base64.b64encode(mac).decode().rstrip("=")
+
+    def create(self, user: User) -> tuple[str, int]:
+        """Start a session; returns its Set-Cookie header value, written as Express writes it,
+        and how many of the user's oldest sessions it ended to stay within the cap."""
+        cap = self._profile.max_sessions_per_user
+        ended: list[str] = []
+        if cap is not None:
+            own = [sid for sid, session in self._by_id.items() if session.user.id == user.id]
+            ended = own[: max(0, len(own) - (cap - 1))]
+            for sid in ended:
+                del self._by_id[sid]
+        raw = self._rng.randbytes(24) if self._rng else secrets.token_bytes(24)
+        sid = base64.urlsafe_b64encode(raw).decode().rstrip("=")  # as secrets.token_urlsafe
+        expires = self._clock.time() + self._profile.session_seconds
+        signed = quote(f"s:{sid}.{self._sign(sid)}", safe="!*'()")
+        cookie = (
+            f"{SESSION_COOKIE}={signed}; Path=/; "
+            f"Expires={formatdate(expires, usegmt=True)}; HttpOnly; SameSite=Lax"
+        )
+        self._by_id[sid] = Session(user, expires, cookie)
+        return cookie, len(ended)
+
+    def lookup(self, cookie_header: str | None) -> Session | None:
+        raw = cookie_value(cookie_header, SESSION_COOKIE) if cookie_header else None
+        if raw is None or not raw.startswith("s:"):
+            return None
+        sid, dot, signature = raw[2:].rpartition(".")
+        if not dot or not hmac.compare_digest(
+            self._sign(sid).encode(), signature.encode("utf-8", "surrogatepass")
+        ):
+            return None
+        session = self._by_id.get(sid)
+        if session is None or session.expires < self._clock.time():
+            return None
+        return session

@@ -1,0 +1,175 @@
+"""The release files (releases/unleash-<release>.yaml), read into VersionProfiles.
+
+A file names the release it is `based_on` and gives only what differs: each section's keys
+replace the base's, and its `contract` patch is applied after the base's patches. Files are
+read from the bundled directory and from each directory in $UNLEASH_PAT_RELEASES (os.pathsep
+separated), so a new release is one file, also outside the package.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import jsonschema
+import yaml
+
+from mock_server.versions.profile import (
+    Answer,
+    Defect,
+    ErrorKind,
+    ErrorStyle,
+    IdCheck,
+    Message,
+    UnknownDelete,
+    VersionProfile,
+)
+
+ENV = "UNLEASH_PAT_RELEASES"
+_PACKAGE = Path(__file__).resolve().parents[1]
+BUNDLED = _PACKAGE / "releases"
+# The wheel carries openapi.yaml inside the package; a source checkout has it at the top.
+REFERENCE = next(
+    p for p in (_PACKAGE / "openapi.yaml", _PACKAGE.parent / "openapi.yaml") if p.exists()
+)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class ReleaseError(ValueError):
+    """A release file that cannot be used; the message names the file and the problem."""
+
+
+@functools.cache
+def reference_document() -> dict[str, Any]:
+    return yaml.load(REFERENCE.read_text(encoding="utf-8"), Loader=_LOADER)
+
+
+def directories() -> tuple[Path, ...]:
+    extra = os.environ.get(ENV, "")
+    return (BUNDLED, *(Path(p) for p in extra.split(os.pathsep) if p))
+
+
+def load(dirs: tuple[Path, ...] | None = None) -> dict[str, VersionProfile]:
+    """Every release in `dirs` (default: directories()), by release string."""
+    return _load(dirs if dirs is not None else directories())
+
+
+@functools.cache
+def _load(dirs: tuple[Path, ...]) -> dict[str, VersionProfile]:
+    schema = yaml.load((BUNDLED / "schema.yaml").read_text(encoding="utf-8"), Loader=_LOADER)
+    validator = jsonschema.Draft7Validator(schema)
+    raw: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for directory in dirs:
+        for path in sorted(directory.glob("unleash-*.yaml")):
+            data = _read(path, validator)
+            release = data["release"]
+            if path.name != f"unleash-{release}.yaml":
+                raise ReleaseError(
+                    f"{path}: holds release {release}; name it unleash-{release}.yaml"
+                )
+            if release in raw:
+                raise ReleaseError(f"{path}: release {release} is also in {raw[release][0]}")
+            raw[release] = (path, data)
+    resolved: dict[str, tuple[dict[str, Any], tuple[Mapping[str, Any], ...]]] = {}
+
+    def resolve(release: str, seen: tuple[str, ...] = ()) -> tuple[dict, tuple]:
+        if release in resolved:
+            return resolved[release]
+        path, data = raw[release]
+        base = data.get("based_on")
+        if base in (*seen, release):
+            raise ReleaseError(
+                f"{path}: based_on makes a cycle: {' -> '.join((*seen, release, base))}"
+            )
+        if base is not None and base not in raw:
+            raise ReleaseError(f"{path}: based_on {base}, which no release file holds")
+        facts, patches = resolve(base, (*seen, release)) if base else ({}, ())
+        facts = {
+            section: {**facts.get(section, {}), **data.get(section, {})}
+            for section in {*facts, *data} - {"release", "based_on", "contract"}
+        }
+        resolved[release] = facts, (*patches, data.get("contract", {}))
+        return resolved[release]
+
+    profiles = {}
+    for release, (path, _) in raw.items():
+        facts, patches = resolve(release)
+        try:
+            profiles[release] = _profile(release, facts, patches)
+        except KeyError as exc:
+            raise ReleaseError(f"{path}: no release it is based on gives {exc.args[0]}") from None
+    return profiles
+
+
+def _read(path: Path, validator: jsonschema.Draft7Validator) -> dict[str, Any]:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ReleaseError(f"{path}: cannot read: {exc}") from None
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "top level"
+        raise ReleaseError(f"{path}: at {where}: {error.message}")
+    return data
+
+
+class _Facts:
+    """One section's facts; a missing one names itself `section.key`."""
+
+    def __init__(self, facts: dict[str, dict[str, Any]]) -> None:
+        self._facts = facts
+
+    def __call__(self, section: str, key: str) -> Any:
+        try:
+            return self._facts[section][key]
+        except KeyError:
+            raise KeyError(f"{section}.{key}") from None
+
+    def table(self, section: str, kinds: type, *, complete: bool = True) -> Mapping[Any, Any]:
+        given = self._facts.get(section, {})
+        missing = [k.value for k in kinds if k.value not in given]  # type: ignore[attr-defined]
+        if complete and missing:
+            raise KeyError(f"{section}.{missing[0]}")
+        return MappingProxyType({kinds(key): value for key, value in given.items()})
+
+
+def _profile(
+    release: str, facts: dict[str, dict[str, Any]], patches: tuple[Mapping[str, Any], ...]
+) -> VersionProfile:
+    fact = _Facts(facts)
+    answers = fact.table("error_answers", ErrorKind)
+    return VersionProfile(
+        version=release,
+        pat_limit=fact("pats", "limit"),
+        max_pat_id=fact("pats", "max_id"),
+        secret_prefix=fact("pats", "secret_prefix"),
+        secret_hex_chars=fact("pats", "secret_hex_chars"),
+        secure_account_tokens=fact("pats", "secure_account_tokens"),
+        unknown_delete=UnknownDelete(fact("pats", "unknown_delete")),
+        id_check=IdCheck(fact("pats", "id_check")),
+        pat_rate_limit=fact("pats", "rate_limited"),
+        expiry_warnings=fact("pats", "expiry_warnings"),
+        api_token_routes_refuse_user_tokens=fact("auth", "api_token_routes_refuse_user_tokens"),
+        cookie_beats_admin_token=fact("auth", "cookie_beats_admin_token"),
+        strict_content_type_check=fact("requests", "strict_content_type"),
+        max_sessions_per_user=fact("sessions", "max_per_user"),
+        session_seconds=fact("sessions", "seconds"),
+        resends_session_cookie=fact("sessions", "resend_cookie_on_first_use"),
+        user_is_api=fact("user_object", "is_api"),
+        session_user_keys=tuple(fact("user_object", "session_keys")),
+        ui_config_keys=tuple(fact("ui_config", "keys")),
+        errors=ErrorStyle(
+            every_error_has_id=fact("errors", "every_error_has_id"),
+            detail_descriptions=fact("errors", "detail_descriptions"),
+            property_paths=fact("errors", "property_paths"),
+        ),
+        answers=MappingProxyType({k: Answer(v["status"], v["name"]) for k, v in answers.items()}),
+        messages=fact.table("messages", Message),
+        defects=fact.table("defects", Defect, complete=False),
+        contract_patches=patches,
+        reference=reference_document,
+    )
