@@ -397,7 +397,8 @@ def expired_never_warned(reply: Reply) -> None:
 class Variant:
     name: str
     build: Callable[[], ASGIApp]
-    caught_by: frozenset[str]  # the suite must report at least one of these checks
+    caught_by: frozenset[str]  # the suite must report at least one of these findings
+    runs: str  # the registry check that reports it (the quick test runs only this one)
 
 
 def _with(unit_name: str, **classes: type) -> Callable[[], ASGIApp]:
@@ -425,71 +426,158 @@ def _responses(edit: Callable[[Reply], None]) -> Callable[[], ASGIApp]:
     return lambda: AlterResponses(create_app(), edit)
 
 
-def _v(name: str, build: Callable[[], ASGIApp], *checks: str) -> Variant:
-    return Variant(name, build, frozenset(checks))
+def _v(name: str, build: Callable[[], ASGIApp], runs: str, *checks: str) -> Variant:
+    return Variant(name, build, frozenset(checks), runs)
 
 
 VARIANTS = [
-    _v("secret in the list", _responses(secret_in_list), "secret_placement", "secret_never_listed"),
-    _v("duplicates allowed", store_variant(DuplicatesAllowed), "duplicate_description_rejected"),
-    _v("past expiry allowed", store_variant(PastExpiryAllowed), "past_expiry_rejected"),
-    _v("limit not enforced", store_variant(LimitNotEnforced), "pat_limit_enforced"),
+    _v(
+        "secret in the list",
+        _responses(secret_in_list),
+        "expiry_warnings_as_flagged",
+        "secret_placement",
+        "secret_never_listed",
+    ),
+    _v(
+        "duplicates allowed",
+        store_variant(DuplicatesAllowed),
+        "service_rules_enforced",
+        "duplicate_description_rejected",
+    ),
+    _v(
+        "past expiry allowed",
+        store_variant(PastExpiryAllowed),
+        "service_rules_enforced",
+        "past_expiry_rejected",
+    ),
+    _v(
+        "limit not enforced",
+        store_variant(LimitNotEnforced),
+        "pat_limit_enforced",
+        "pat_limit_enforced",
+    ),
     _v(
         "expiry rounded, not truncated",
         store_variant(ExpiryRoundedToMilliseconds),
         "expiry_forms_stored",
+        "expiry_forms_stored",
     ),
-    _v("another user's PATs listed", store_variant(ListsEveryonesPats), "other_users_pats_hidden"),
-    _v("another user's PAT deleted", store_variant(DeletesAnyonesPat), "cross_user_delete_ignored"),
-    _v("deleted token accepted", store_variant(DeletedTokenAccepted), "deleted_token_rejected"),
-    _v("expired token accepted", store_variant(ExpiredTokenAccepted), "expired_token_rejected"),
-    _v("any token accepted", store_variant(AnyTokenAccepted), "unknown_token_rejected"),
+    _v(
+        "another user's PATs listed",
+        store_variant(ListsEveryonesPats),
+        "cross_user_isolation",
+        "other_users_pats_hidden",
+    ),
+    _v(
+        "another user's PAT deleted",
+        store_variant(DeletesAnyonesPat),
+        "cross_user_isolation",
+        "cross_user_delete_ignored",
+    ),
+    _v(
+        "deleted token accepted",
+        store_variant(DeletedTokenAccepted),
+        "deleted_token_rejected",
+        "deleted_token_rejected",
+    ),
+    _v(
+        "expired token accepted",
+        store_variant(ExpiredTokenAccepted),
+        "expired_token_rejected",
+        "expired_token_rejected",
+    ),
+    _v(
+        "any token accepted",
+        store_variant(AnyTokenAccepted),
+        "bad_tokens_rejected",
+        "unknown_token_rejected",
+    ),
     _v(
         "missing token accepted",
         lambda: MissingTokenAccepted(create_app()),
+        "bad_tokens_rejected",
         "missing_token_rejected",
         "ignored_auth",
     ),
     _v(
         "delete does not delete",
         store_variant(DeleteDoesNothing),
+        "pat_limit_enforced",
         "delete_removes",
         "deleted_token_rejected",
     ),
-    _v("create missing from the list", store_variant(HidesNewPats), "create_listed"),
-    _v("ids reused", store_variant(ReusesIds), "ids_increase"),
+    _v(
+        "create missing from the list",
+        store_variant(HidesNewPats),
+        "descriptions_echoed",
+        "create_listed",
+    ),
+    _v(
+        "ids reused",
+        store_variant(ReusesIds),
+        "created_listed_and_ids_never_reused",
+        "ids_increase",
+    ),
     _v(
         "wrong status (200 for a create)",
         _responses(created_answers_200),
+        "openapi_conformance",
         "status_code_conformance",
     ),
-    _v("missing field", _responses(listed_without_created_at), "response_schema_conformance"),
-    _v("mistyped field", _responses(id_as_string), "response_schema_conformance"),
-    _v("non-JSON error", _responses(plain_text_401), "unleash_error_shape"),
-    _v("a 500", store_variant(DeleteOfUnknownIdFails), "not_a_server_error"),
     _v(
-        "timestamps without milliseconds", _responses(timestamps_without_millis), "timestamp_format"
+        "missing field",
+        _responses(listed_without_created_at),
+        "openapi_conformance",
+        "response_schema_conformance",
     ),
-    _v("imageUrl of no email", _responses(gravatar_of_no_email), "current_user_described"),
+    _v(
+        "mistyped field",
+        _responses(id_as_string),
+        "openapi_conformance",
+        "response_schema_conformance",
+    ),
+    _v("non-JSON error", _responses(plain_text_401), "bad_tokens_rejected", "unleash_error_shape"),
+    _v("a 500", store_variant(DeleteOfUnknownIdFails), "openapi_conformance", "not_a_server_error"),
+    _v(
+        "timestamps without milliseconds",
+        _responses(timestamps_without_millis),
+        "openapi_conformance",
+        "timestamp_format",
+    ),
+    _v(
+        "imageUrl of no email",
+        _responses(gravatar_of_no_email),
+        "current_user_described",
+        "current_user_described",
+    ),
     _v(
         "versionInfo of another version",
         _responses(version_info_of_another_version),
+        "ui_config_describes_the_server",
         "ui_config_describes_the_server",
     ),
     _v(
         "expiryWarning without the flag",
         _responses(expiry_warning_without_the_flag),
         "expiry_warnings_as_flagged",
+        "expiry_warnings_as_flagged",
     ),
     _v(
         "sent values written by Python's json",
         _responses(sent_values_as_python_writes_them),
         "json_values_read_as_javascript",
+        "json_values_read_as_javascript",
     ),
-    _v("charset ignored", lambda: CharsetIgnored(create_app()), "bodies_decoded_as_express"),
+    _v(
+        "charset ignored",
+        lambda: CharsetIgnored(create_app()),
+        "bodies_decoded_as_express",
+        "bodies_decoded_as_express",
+    ),
     _v(
         "deeply nested bodies refused",
         lambda: DeepBodiesRefused(create_app()),
+        "json_values_read_as_javascript",
         "json_values_read_as_javascript",
     ),
 ]
@@ -502,13 +590,34 @@ def _sessions(cls: type[Sessions]) -> Callable[[], ASGIApp]:
 # Defects of the password login and the session cookie, caught by the checks of
 # contract_tests/checks/sessions.py alone.
 SESSION_VARIANTS = [
-    _v("right password refused", _accounts(RightPasswordRefused), "password_login"),
-    _v("any password accepted", _accounts(PasswordsNotChecked), "wrong_password_refused"),
-    _v("session cookie ignored", _sessions(SessionsIgnored), "session_authenticates"),
-    _v("unsigned session accepted", _sessions(UnsignedSessionsAccepted), "forged_session_refused"),
+    _v(
+        "right password refused",
+        _accounts(RightPasswordRefused),
+        "password_login",
+        "password_login",
+    ),
+    _v(
+        "any password accepted",
+        _accounts(PasswordsNotChecked),
+        "wrong_password_refused",
+        "wrong_password_refused",
+    ),
+    _v(
+        "session cookie ignored",
+        _sessions(SessionsIgnored),
+        "session_authenticates",
+        "session_authenticates",
+    ),
+    _v(
+        "unsigned session accepted",
+        _sessions(UnsignedSessionsAccepted),
+        "session_cookie_forms",
+        "forged_session_refused",
+    ),
     _v(
         "last session cookie wins",
         _sessions(LastCookieWins),
+        "session_cookie_forms",
         "session_cookie_forms",
         "forged_session_refused",
     ),
@@ -516,10 +625,12 @@ SESSION_VARIANTS = [
         "a login ends the other sessions",
         _sessions(OneSessionPerUser),
         "second_login_keeps_the_first",
+        "second_login_keeps_the_first",
     ),
     _v(
         "session cookie readable by scripts",
         _responses(session_cookie_not_http_only),
+        "password_login",
         "session_cookie_set",
     ),
 ]

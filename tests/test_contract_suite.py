@@ -71,29 +71,39 @@ def test_ci_profile_passes_on_the_mock_within_its_bounds() -> None:
     ] == [2]
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
-def test_suite_names_the_defect_of_a_broken_mock(variant: Variant, tmp_path: Path) -> None:
-    outcome = run_suite(Settings(app=variant.build()))
-    assert not outcome.conforms
+CHECKS = {c.name: c for c in discover()}
+SESSION_CHECKS = [
+    c for c in CHECKS.values() if c.run.__module__ == "contract_tests.checks.sessions"
+]
+
+
+@pytest.mark.parametrize("variant", VARIANTS + SESSION_VARIANTS, ids=lambda v: v.name)
+def test_the_check_meant_for_a_defect_names_it_in_a_broken_mock(
+    variant: Variant, tmp_path: Path
+) -> None:
+    outcome = run_suite(Settings(app=variant.build()), checks=[CHECKS[variant.runs]])
     assert found(outcome) & variant.caught_by, f"{variant.name}: found only {found(outcome)}"
     report = summary(outcome.results, "variant", outcome.suite.budget.sent, outcome.seconds)
     junit_xml(outcome.results, tmp_path / "junit.xml")
     for text in (report, (tmp_path / "junit.xml").read_text()):
         assert not FULL_SECRET.search(text)
-
-
-SESSION_CHECKS = [c for c in discover() if c.run.__module__ == "contract_tests.checks.sessions"]
-
-
-@pytest.mark.parametrize("variant", SESSION_VARIANTS, ids=lambda v: v.name)
-def test_session_checks_name_the_defect_of_a_broken_login(variant: Variant) -> None:
-    app = variant.build()
-    outcome = run_suite(Settings(app=app), checks=SESSION_CHECKS)
-    assert found(outcome) & variant.caught_by, f"{variant.name}: found only {found(outcome)}"
-    report = summary(outcome.results, "variant", outcome.suite.budget.sent, outcome.seconds)
-    assert not FULL_SECRET.search(report)
     password = create_app().state.fixtures.users[0][0].password
     assert password and password not in report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+def test_the_whole_suite_names_the_defect_of_a_broken_mock(variant: Variant) -> None:
+    outcome = run_suite(Settings(app=variant.build()))
+    assert not outcome.conforms
+    assert found(outcome) & variant.caught_by, f"{variant.name}: found only {found(outcome)}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", SESSION_VARIANTS, ids=lambda v: v.name)
+def test_the_session_checks_name_the_defect_of_a_broken_login(variant: Variant) -> None:
+    outcome = run_suite(Settings(app=variant.build()), checks=SESSION_CHECKS)
+    assert found(outcome) & variant.caught_by, f"{variant.name}: found only {found(outcome)}"
 
 
 def test_session_checks_run_once_logged_in_and_are_not_run_without_a_password() -> None:
@@ -572,6 +582,7 @@ def test_real_unleash_stores_expiries_as_the_oracle_predicts() -> None:
     assert answers == {text: oracle_answer(text) for text, _ in EXPIRY_ANSWERS}
 
 
+@pytest.mark.slow
 def test_lifecycle_model_stays_reproducible_while_another_client_takes_pat_slots() -> None:
     """On a shared deployment other clients hold and free PAT slots, so the same rule draws can
     meet different answers; hypothesis must still see the same draws (no FlakyStrategyDefinition),

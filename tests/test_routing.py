@@ -7,7 +7,7 @@ import logging
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server import create_app
+from mock_server import create_app, versions
 from mock_server.options import Options
 from tests.conftest import ADMIN_PAT, TOKENS, auth
 
@@ -55,8 +55,10 @@ def test_client_and_front_end_apis_want_an_api_token_in_every_version(client, pa
     assert (response.status_code, response.json()) == (401, API_TOKEN_REQUIRED)
 
 
-@pytest.mark.parametrize(("version", "status"), [("8.2.0", 403), ("7.6.5", 404)])
-def test_client_api_refuses_a_pat_from_8_2(version, status):
+@pytest.mark.parametrize("version", list(versions.profiles()))
+def test_client_api_refuses_a_pat_where_the_release_checks_the_token_type(version):
+    refuses = versions.resolve(version).api_token_routes_refuse_user_tokens
+    status = 403 if refuses else 404
     client = TestClient(create_app(options=Options(unleash_version=version)))
     response = client.post("/api/client/features", headers=auth(ADMIN_PAT))
     assert response.status_code == status

@@ -3,11 +3,14 @@ validation, derandomized, over 1,000 generated requests, finds nothing."""
 
 from __future__ import annotations
 
+import pytest
+
 from contract_tests.report import Status, summary
 from contract_tests.suite import Settings, run_suite
 from mock_server import create_app
 
 
+@pytest.mark.slow
 def test_thorough_schemathesis_pass_over_the_contract_finds_nothing_in_the_mock() -> None:
     app = create_app()
     outcome = run_suite(Settings(app=app, profile="thorough", seed=1))

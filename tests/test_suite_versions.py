@@ -85,6 +85,7 @@ def baseline(version: str) -> Baseline:
     return Baseline.load(BASELINES / f"unleash-{version}.yaml")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", OLDER)
 def test_the_suite_passes_on_the_mock_served_as_each_older_version(version: str) -> None:
     """Only the real defect the mock keeps on purpose is known: where id-number-middleware checks

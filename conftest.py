@@ -1,0 +1,23 @@
+"""The project's own test run. `pytest` is the quick, hermetic loop; `pytest --slow` adds the
+layers marked `slow` (the thorough profile, whole-suite runs against every broken mock and every
+release, soaks), which CI runs. Tests marked `real` run only where UNLEASH_URL names a real
+Unleash."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--slow", action="store_true", help="also run the tests marked slow (as CI does)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--slow"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
