@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 PATS = "/api/admin/user/tokens"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOGIN = "/auth/simple/login"
 MAX_RETRY_AFTER = 60.0  # Unleash answers 429 with Retry-After: 60; never wait longer than that
 _SECRET = re.compile(r"(user:[0-9a-f]{4})[0-9a-f]{4,}")
@@ -130,10 +131,15 @@ class Api:
     """Requests to the target as one caller or another; `token=None` sends no credentials.
     It keeps no cookies: a session cookie goes only where a check sends it (`cookie=`)."""
 
-    def __init__(self, http: httpx.Client, budget: Budget, redact: Redactor) -> None:
+    def __init__(
+        self, http: httpx.Client, budget: Budget, redact: Redactor, *, read_only: bool = False
+    ) -> None:
+        """`read_only`: refuse to send any method that could change something (a safety net
+        under --read-only: the checks that write are not run then)."""
         self.http = http
         self.budget = budget
         self.redact = redact
+        self.read_only = read_only
 
     def request(
         self,
@@ -147,6 +153,8 @@ class Api:
         cookie: str | None = None,
     ) -> httpx.Response:
         """`cookie`: the whole Cookie header to send, in Latin-1 (HTTP's bytes beyond ASCII)."""
+        if self.read_only and method.upper() not in SAFE_METHODS:
+            raise RunAborted(f"read-only: {method} {path} not sent")
         headers = {
             **({"Authorization": token} if token else {}),
             **({"Cookie": cookie.encode("latin-1")} if cookie is not None else {}),

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -122,6 +124,26 @@ PROFILES = {
 }
 
 
+CLI_OPTIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "base_url": "--base-url",
+        "token": "--token",
+        "token_2": "--token-2",
+        "admin_token": "--admin-token",
+        "username": "--username",
+        "password": "--password",
+        "profile": "--profile",
+        "seed": "--seed",
+        "rate_limit": "--rate-limit",
+        "read_only": "--read-only",
+        "unleash_version": "--unleash-version",
+        "baseline": "--baseline",
+        "checks": "--checks",
+        "exclude_checks": "--exclude-checks",
+    }
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     base_url: str | None = None  # None: the mock, in-process
@@ -143,6 +165,13 @@ class Settings:
     unleash_version: str = "auto"
     # Resource units beyond the suite's own (contract_tests.units.UNITS).
     units: tuple[SuiteUnit, ...] = ()
+    # How the front end names each setting in messages: `unleash-pat check`'s options, or
+    # pytest's `--unleash-*` (pytest_options.py).
+    option_names: Mapping[str, str] = field(default_factory=lambda: CLI_OPTIONS)
+
+    def option(self, name: str) -> str:
+        """The option that sets `name` (a field of Settings), as the user typed it."""
+        return self.option_names[name]
 
 
 def set_session(response: httpx.Response) -> str | None:
@@ -196,6 +225,7 @@ class Context:
         self.target = target  # the base URL, or the mock's name
         # The version asked for, or with `auto` the one the target names in ui-config.
         self.target_version = expectations.version
+        self.reported_version: str | None = None  # what the target names in ui-config
         self.app = app  # the ASGI app under test in-process, None for a deployment
         self.token, self.token_2, self.admin_token = tokens
         self.password_login = password_login  # `token`'s user's username and password
@@ -242,7 +272,8 @@ class Context:
         """Remove everything this run created, unit by unit, naming each removal in `deleted`;
         returns what is left behind."""
         # A budget of its own: cleanup must work when the run's is spent.
-        api = Api(self.api.http, Budget(300, 120, self.settings.rate_limit), self.redact)
+        budget = Budget(300, 120, self.settings.rate_limit)
+        api = Api(self.api.http, budget, self.redact, read_only=self.api.read_only)
         removed: list[str] = []
         left = [problem for unit in self.units for problem in unit.cleanup(self, api, removed)]
         if deleted is not None:

@@ -21,7 +21,7 @@ from contract_tests.context import (
     Settings,
     Violation,
 )
-from contract_tests.expectations import Expectations, UnknownRelease, resolve
+from contract_tests.expectations import UnknownRelease, resolve
 from contract_tests.registry import Check, Need, discover
 from contract_tests.report import Baseline, CheckResult, Finding, Status
 from contract_tests.units import UNITS
@@ -46,11 +46,12 @@ def open_context(settings: Settings) -> Context:
     budget = Budget(profile.max_requests, profile.max_seconds, settings.rate_limit)
     given = (settings.token, settings.token_2, settings.admin_token)
     login = (settings.username, settings.password) if settings.username else None
+    name = settings.option
     if bool(settings.username) != bool(settings.password):
-        raise CannotRun("--username and --password go together")
+        raise CannotRun(f"{name('username')} and {name('password')} go together")
     if settings.base_url:
         if not settings.token:
-            raise CannotRun("--token is required with --base-url")
+            raise CannotRun(f"{name('token')} is required with {name('base_url')}")
         app, target = None, settings.base_url.rstrip("/")
         http: httpx.Client = httpx.Client(base_url=target, timeout=15)
         tokens = given
@@ -76,44 +77,70 @@ def open_context(settings: Settings) -> Context:
     redact.hide(login[1] if login else None)
     token, token_2, admin_token = tokens
     assert token is not None  # required above, or the mock's
-    api = Api(http, budget, redact)
-    expectations, found = _expectations(settings.unleash_version, api, token)
+    api = Api(http, budget, redact, read_only=settings.read_only)
+    reported = _reported_version(settings, target, api, token)
+    asked = reported if settings.unleash_version == "auto" else settings.unleash_version
+    if asked is None:
+        raise CannotRun(
+            f"{name('unleash_version')} auto: {target}/api/admin/ui-config names no version; "
+            f"give the version with {name('unleash_version')}"
+        )
+    try:
+        expectations = resolve(asked)
+    except UnknownRelease as exc:
+        raise CannotRun(f"the target is Unleash {asked}: {exc}") from None
     tokens = (token, token_2, admin_token)
     units = (*UNITS, *settings.units)
     ctx = Context(settings, profile, expectations, api, target, app, tokens, login, units)
-    ctx.target_version = found
+    ctx.target_version = asked
+    ctx.reported_version = reported
     return ctx
 
 
-def _expectations(version: str, api: Api, token: str) -> tuple[Expectations, str]:
-    """The expectations of `version` (a release, a major, or `auto`: the version the target's
-    `/api/admin/ui-config` names, as Unleash's own UI reads it), and the version asked for."""
-    if version == "auto":
-        try:
-            response = api.request("GET", "/api/admin/ui-config", token=token)
-        except RunAborted as exc:
-            raise CannotRun(str(exc)) from None
-        if response.status_code in (401, 403):
-            raise CannotRun(f"--token is not accepted by the target ({response.status_code})")
-        try:
-            version = str(response.json()["version"])
-        except (ValueError, KeyError, TypeError):
-            raise CannotRun(
-                f"--unleash-version auto: the target's /api/admin/ui-config names no version "
-                f"({response.status_code}); give the version"
-            ) from None
+def _reported_version(settings: Settings, target: str, api: Api, token: str) -> str | None:
+    """The version the target names in `/api/admin/ui-config`, as Unleash's own UI reads it
+    (None: it names none). Also the first request of a run: an unreachable target, a refused
+    token or a server that is no Unleash stop the run here, each with its own message."""
+    name = settings.option
     try:
-        return resolve(version), version
-    except UnknownRelease as exc:
-        raise CannotRun(f"the target is Unleash {version}: {exc}") from None
+        response = api.request("GET", "/api/admin/ui-config", token=token)
+    except RunAborted as exc:
+        raise CannotRun(f"{target}: {exc}") from None
+    if response.status_code in (401, 403):
+        raise CannotRun(f"{name('token')} is not accepted by {target} ({response.status_code})")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code == 404 and isinstance(body, dict) and body.get("name"):
+        # An Unleash error for an unknown path: the base URL has a path of its own.
+        raise CannotRun(
+            f"{target}/api/admin/ui-config is not found: {name('base_url')} must be the URL "
+            "Unleash is served at (without /api)"
+        )
+    if not isinstance(body, dict):
+        raise CannotRun(
+            f"{target} does not answer like Unleash: /api/admin/ui-config answered "
+            f"{response.status_code} with no JSON"
+        )
+    version = body.get("version")
+    return str(version) if version else None
 
 
 # Why a check with each need cannot run, when the run lacks it.
 _MISSING = {
-    Need.WRITE: lambda ctx: "--read-only" if ctx.settings.read_only else "",
-    Need.TOKEN_2: lambda ctx: "needs --token-2" if len(ctx.callers) < 2 else "",
-    Need.ADMIN_TOKEN: lambda ctx: "" if ctx.admin_token else "needs --admin-token",
-    Need.PASSWORD: lambda ctx: "" if ctx.password_login else "needs --username and --password",
+    Need.WRITE: lambda ctx: ctx.settings.option("read_only") if ctx.settings.read_only else "",
+    Need.TOKEN_2: lambda ctx: (
+        f"needs {ctx.settings.option('token_2')}" if len(ctx.callers) < 2 else ""
+    ),
+    Need.ADMIN_TOKEN: lambda ctx: (
+        "" if ctx.admin_token else f"needs {ctx.settings.option('admin_token')}"
+    ),
+    Need.PASSWORD: lambda ctx: (
+        ""
+        if ctx.password_login
+        else f"needs {ctx.settings.option('username')} and {ctx.settings.option('password')}"
+    ),
 }
 
 
@@ -127,25 +154,37 @@ class Suite:
         version = ctx.expect.version
         checked_as = "" if ctx.target_version == version else f", checked as {version}"
         self.target = f"{ctx.target} (Unleash {ctx.target_version}{checked_as})"  # as reported
+        # A version given by hand that is not the one the target names: say so up front.
+        self.notices: list[str] = []
+        reported = ctx.reported_version
+        if settings.unleash_version != "auto" and reported and reported != version:
+            self.notices.append(
+                f"{settings.option('unleash_version')} {settings.unleash_version} checks the "
+                f"rules of Unleash {version}, but the target reports Unleash {reported}"
+            )
         self.budget = self.ctx.budget
         self.results: list[CheckResult] = []
 
     # -- before and after -------------------------------------------------------------------
     def preflight(self) -> None:
         ctx = self.ctx
-        tokens = [("user 1 (--token)", ctx.token), ("user 2 (--token-2)", ctx.token_2)]
+        name = self.settings.option
+        tokens = [
+            (f"user 1 ({name('token')})", ctx.token),
+            (f"user 2 ({name('token_2')})", ctx.token_2),
+        ]
         for label, token in tokens:
             if token:
                 ctx.callers.append(self._caller(label, token))
         if len(ctx.callers) == 2 and ctx.callers[0].user_id == ctx.callers[1].user_id:
-            raise CannotRun("--token and --token-2 belong to the same user")
+            raise CannotRun(f"{name('token')} and {name('token_2')} belong to the same user")
         if ctx.admin_token:
             try:
                 status = ctx.api.list(ctx.admin_token).status_code
             except RunAborted as exc:
-                raise CannotRun(str(exc)) from None
+                raise CannotRun(f"{ctx.target}: {exc}") from None
             if status == 401:
-                raise CannotRun("--admin-token is not accepted by the target (401)")
+                raise CannotRun(f"{name('admin_token')} is not accepted by {ctx.target} (401)")
         if not self.settings.read_only:
             limit = ctx.expect.pat_limit
             for caller in ctx.callers:
@@ -153,7 +192,7 @@ class Suite:
                     raise CannotRun(
                         f"{caller.label} holds {len(caller.foreign_ids)} PATs; the suite needs "
                         f"{MIN_FREE_SLOTS} of the {limit} slots free (delete some, or use "
-                        "--read-only)"
+                        f"{name('read_only')})"
                     )
 
     def _caller(self, label: str, token: str) -> Caller:
@@ -161,7 +200,7 @@ class Suite:
         try:
             me, listing = api.request("GET", "/api/admin/user", token=token), api.list(token)
         except RunAborted as exc:
-            raise CannotRun(str(exc)) from None
+            raise CannotRun(f"{self.ctx.target}: {exc}") from None
         if listing.status_code in (401, 403):
             raise CannotRun(f"{label} is not accepted by the target ({listing.status_code})")
         try:
