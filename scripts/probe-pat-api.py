@@ -668,12 +668,17 @@ def _load(path: str) -> dict[str, Any]:
         return json.load(f)
 
 
-def diff(a_path: str, b_path: str, fold_descriptions: bool = False) -> int:
+def diff(
+    a_path: str, b_path: str, fold_descriptions: bool = False, ignore_headers: tuple[str, ...] = ()
+) -> int:
     a = normalize(_load(a_path))
     b = normalize(_load(b_path))
-    if fold_descriptions:
-        _drop_detail_descriptions(a)
-        _drop_detail_descriptions(b)
+    for record in (a, b):
+        if fold_descriptions:
+            _drop_detail_descriptions(record)
+        for step in record["steps"]:
+            for name in ignore_headers:
+                step["headers"].pop(name.lower(), None)
     bs = {s["step"]: s for s in b["steps"]}
     as_ = {s["step"]: s for s in a["steps"]}
     n = 0
@@ -721,12 +726,15 @@ def main() -> int:
     d.add_argument(
         "--fold-descriptions", action="store_true", help="ignore `description` in error details"
     )
+    d.add_argument(
+        "--ignore-header", action="append", default=[], metavar="NAME", help="leave a header out"
+    )
     sh = sub.add_parser("show")
     sh.add_argument("path")
     sh.add_argument("steps", nargs="*")
     args = parser.parse_args()
     if args.command == "diff":
-        return diff(args.a, args.b, args.fold_descriptions)
+        return diff(args.a, args.b, args.fold_descriptions, tuple(args.ignore_header))
     if args.command == "show":
         return show(args.path, args.steps)
     env = os.environ
