@@ -6,15 +6,21 @@
 #   scripts/real-unleash.sh env           print the export line of a running instance
 #   scripts/real-unleash.sh status        say what is running
 #   scripts/real-unleash.sh down [--purge] stop Unleash, then PostgreSQL (--purge: delete the run dir)
-#   ... --version X                       the same for Unleash X (5.12.8, 6.10.1, 7.6.5, 8.2.0)
+#   ... --version X                       the same for Unleash X (any npm release from 4.19.5 on;
+#                                         measured: docs/observations/README.md)
 #
 #   eval "$(scripts/real-unleash.sh up)"   # sets UNLEASH_URL, UNLEASH_PAT, UNLEASH_PAT_2, ...
 #   eval "$(scripts/real-unleash.sh up --version 7.6.5)"
 #
 # Several versions run side by side, each with its own run dir and ports. 8.2.0 (the default)
 # uses /tmp/unleash-pat-real, Unleash 4343 and PostgreSQL 5433; any other version M.m.p uses
-# /tmp/unleash-pat-real-M.m.p, Unleash 4Mmm and PostgreSQL 5Mmm (7.6.5: 4706 and 5706), so
-# two patches of one minor need UNLEASH_PORT/UNLEASH_PG_PORT set. The env settings below win.
+# /tmp/unleash-pat-real-M.m.p, Unleash 4Mmm and PostgreSQL 5Mmm (7.6.5: 4706 and 5706; 4.19.5:
+# 4419 and 5419), so two patches of one minor need UNLEASH_PORT/UNLEASH_PG_PORT set. The env
+# settings below win.
+#
+# 4.x bootstraps differently (both handled below): its initial API tokens are named by
+# `username`, not `tokenName`, and creating a user ignores `password` (4.x sends an invite link
+# instead), so the password is set by the admin's change-password call afterwards.
 #
 # Only the export line goes to stdout; everything else goes to stderr.
 # Settings (environment):
@@ -56,6 +62,7 @@ else  # ports from the version (see the header): 5.12.8 -> 4512/5512, 7.6.5 -> 4
   DEF_RUN_DIR=/tmp/unleash-pat-real-$VERSION DEF_PG_PORT=5$MM DEF_PORT=4$MM
   VERSION_ARG=" --version $VERSION"  # for the hints in error messages
 fi
+MAJOR=${VERSION%%.*}
 
 CACHE_DIR="${UNLEASH_PAT_CACHE:-${HOME:-/root}/.cache/unleash-pat}/unleash-server-$VERSION"
 RUN_DIR="${UNLEASH_PAT_RUN_DIR:-$DEF_RUN_DIR}"
@@ -216,6 +223,9 @@ start_unleash() {
     local token pw
     token=$(state_get admin-token sh -c 'printf "*:*.%s\n" "$(python3 -c "import secrets; print(secrets.token_hex(32))")"')
     pw=$(cat "$STATE/db-password")
+    # 4.x names an initial API token by `username` (its mapLegacyToken copies no `tokenName`);
+    # 5.x and later by `tokenName`.
+    local name_key=tokenName; [ "$MAJOR" -ge 5 ] || name_key=username
     # Absolute import path: the module lives in the run dir, the package in the cache.
     # versionCheck off + SEND_TELEMETRY=false: the version check is the only call home
     # (telemetry rides on it); addons/CDN/OpenAI/Prometheus calls happen only if configured.
@@ -226,7 +236,7 @@ await start({
   server: { host: '127.0.0.1', port: $PORT, unleashUrl: '$URL' },
   versionCheck: { enable: false, url: '' },
   telemetry: false,
-  authentication: { initApiTokens: [{ type: 'admin', environment: '*', projects: ['*'], tokenName: 'real-unleash-admin', secret: '$token' }] },
+  authentication: { initApiTokens: [{ type: 'admin', environment: '*', projects: ['*'], $name_key: 'real-unleash-admin', secret: '$token' }] },
 });
 EOF
     chmod 600 "$MJS"
@@ -268,6 +278,12 @@ bootstrap_user() {  # bootstrap_user NAME: prints a fresh PAT for NAME (creating
     http POST /api/admin/user-admin -H "Authorization: $admin" -H 'Content-Type: application/json' \
       -d "{\"username\":\"$user\",\"name\":\"$user\",\"email\":\"$user@example.com\",\"rootRole\":3,\"password\":\"$pw\",\"sendEmail\":false}"
     [ "$CODE" = 201 ] || die "creating $user: HTTP $CODE $BODY"
+    if [ "$MAJOR" -lt 5 ]; then  # 4.x ignored the password above: set it now
+      id=$(json 'd["id"]' <<<"$BODY")
+      http POST "/api/admin/user-admin/$id/change-password" -H "Authorization: $admin" \
+        -H 'Content-Type: application/json' -d "{\"password\":\"$pw\"}"
+      [ "$CODE" = 200 ] || die "setting $user's password: HTTP $CODE $BODY"
+    fi
   else  # the user exists (e.g. the env file was lost): make the password known again
     http POST "/api/admin/user-admin/$id/change-password" -H "Authorization: $admin" \
       -H 'Content-Type: application/json' -d "{\"password\":\"$pw\"}"
