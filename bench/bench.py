@@ -289,9 +289,9 @@ def serve_seeded(port: int, plan_path: str) -> None:
     """The mock seeded in memory (Fixtures built directly, no YAML) from a plan file."""
     from mock_server import Options, create_app
     from mock_server.fixtures import Fixtures, SeedPat
+    from mock_server.instants import parse_date_time
     from mock_server.node.serving import run_server
     from mock_server.units.accounts.models import User
-    from mock_server.instants import parse_date_time
 
     plan = json.loads(Path(plan_path).read_text())
     expires = parse_date_time(EXPIRES)

@@ -73,6 +73,11 @@ class Expectations:
     rate_limit_headers: bool  # RateLimit-* on PAT-authenticated answers, 429 past the limit
     statuses_without_json: frozenset[int]  # bodies that are not Unleash's JSON errors
     user_keys: tuple[str, ...]
+    # `Authorization: Bearer <PAT>` is read as the PAT (else it is an unknown token).
+    bearer: bool
+    # GET /api/admin/user with an admin API token: the `user` keys the release writes (and
+    # perhaps `secret`, which a server may leave out).
+    admin_token_keys: tuple[str, ...]
     # GET /api/admin/ui-config: keys every server of the release sends (among others), in order,
     # and the PAT feature flags among its `flags` (booleans).
     ui_config_keys: tuple[str, ...]
@@ -175,6 +180,8 @@ def _expectations(
         # express-rate-limit's 429 is plain text.
         statuses_without_json=frozenset({429} if rate_limited else ()),
         user_keys=(("isAPI",) if facts["user_object"]["is_api"] else ()) + _USER_KEYS,
+        bearer=facts["auth"]["bearer"],
+        admin_token_keys=tuple(facts["user_object"]["admin_token_keys"]),
         ui_config_keys=tuple(facts["ui_config"]["keys"]),
         # tokenExpiryNotifications is the flag behind expiryWarning (8.1 on).
         ui_config_flags=flags + (("tokenExpiryNotifications",) if pats["expiry_warnings"] else ()),

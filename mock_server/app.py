@@ -132,6 +132,7 @@ def create_app(
                     "*/*json": functools.partial(
                         UnleashBodyValidator,
                         strict_content_type=profile.strict_content_type_check,
+                        ajv=profile.ajv,
                     )
                 }
             ),

@@ -87,7 +87,7 @@ class AuthMiddleware:
         caller: callers.Caller | None = None
         try:
             if under(scope.get("path", ""), PROTECTED_PREFIX):
-                authorization = credential(headers)
+                authorization = credential(headers, state.profile.bearer)
                 self._api_token_guard(scope["path"], authorization)
                 caller = callers.resolve(state, headers)
                 if caller is None:

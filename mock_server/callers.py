@@ -48,11 +48,12 @@ class Caller:
         return self.user.id if self.user is not None else None
 
 
-def credential(headers: Headers) -> str:
+def credential(headers: Headers, bearer: bool = True) -> str:
     """The Authorization value as Unleash sees it: without the spaces and tabs around it (the
     HTTP parser's; Unleash trims nothing more, so a trailing U+0085 or U+00A0 stays), a leading
-    `Bearer ` removed."""
-    return _BEARER.sub("", headers.get("authorization", "").strip(" \t"))
+    `Bearer ` removed where the release reads that scheme (`bearer`)."""
+    value = headers.get("authorization", "").strip(" \t")
+    return _BEARER.sub("", value) if bearer else value
 
 
 def looks_like_pat(authorization: str) -> bool:
@@ -71,7 +72,7 @@ def client_address(scope: Scope) -> str:
 
 def resolve(state: MockState, headers: Headers) -> Caller | None:
     """Who a request acts as, or None when no credential it sends is valid."""
-    authorization = credential(headers)
+    authorization = credential(headers, state.profile.bearer)
     admin = bool(authorization) and state.accounts.is_admin_token(authorization)
     session = state.sessions.lookup(headers.get("cookie"))
     if admin and (session is None or not state.profile.cookie_beats_admin_token):

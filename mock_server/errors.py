@@ -120,9 +120,10 @@ class Violation:
     def _text(self, profile: VersionProfile, name: str, sent: str | None) -> str:
         if self.sent is None:
             return profile.message(Message.PROPERTY_REQUIRED, name=name)
-        return profile.message(
-            Message.PROPERTY_INVALID, name=name, predicate=self.predicate, sent=sent
-        )
+        predicate = self.predicate
+        if profile.ajv == 6:  # Ajv 6 words its errors "should …" where Ajv 8 says "must …"
+            predicate = predicate.replace("must", "should", 1)
+        return profile.message(Message.PROPERTY_INVALID, name=name, predicate=predicate, sent=sent)
 
 
 class SchemaError(UnleashError):

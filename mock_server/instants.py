@@ -30,6 +30,7 @@ _TIME = re.compile(
 )
 _DAYS = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 _SEPARATOR = re.compile(f"[tT{JS_WHITESPACE}]")
+_JS_SPACE_TO_BLANK = str.maketrans(dict.fromkeys(JS_WHITESPACE, " "))
 # The separators PostgreSQL's date/time reader takes (C `isspace`, and `T`): with any other
 # (U+00A0, U+2003, ...) real 8.2.0 answers 500 with the SQL; the mock answers 400.
 _PG_SEPARATORS = frozenset("tT \t\n\v\f\r")
@@ -52,12 +53,26 @@ def is_date_time(value: str) -> bool:
     return (hr <= 23 and mi <= 59 and sec <= 59) or (hr, mi, sec) == (23, 59, 60)
 
 
+# Ajv 6's own "date-time" ("fast" mode, Unleash 5.6): a regex only. An offset is required, the
+# day of the month is not checked against the month, and hours run to 29.
+_AJV6_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-1][0-9]-[0-3][0-9][tT\s](?:[0-2][0-9]:[0-5][0-9]:[0-5][0-9]|23:59:60)"
+    r"(?:\.[0-9]+)?(?:[zZ]|[+-][0-9]{2}(?::?[0-9]{2})?)"
+)
+
+
+def is_date_time_ajv6(value: str) -> bool:
+    r"""Ajv 6's fast "date-time" (JavaScript's `\s`: its white space)."""
+    return _AJV6_DATE_TIME.fullmatch(value.translate(_JS_SPACE_TO_BLANK)) is not None
+
+
 def parse_date_time(value: str) -> datetime | None:
     """The instant PostgreSQL stores for a valid date-time (microseconds, a leap second rolling
-    over), or None where real Unleash fails with a 500 (PostgreSQL cannot read it: a separator
-    other than its own, offset minutes past 59 or an offset beyond ±15:59, a leap second with a
-    fraction) or answers what a Python datetime cannot hold (a year past 9999 once in UTC: real
-    8.2.0 answers 201 with `+010000-…`; the mock refuses it, the safe direction)."""
+    over, 24:00:00 as the next midnight), or None where real Unleash fails with a 500
+    (PostgreSQL cannot read it: a separator other than its own, offset minutes past 59 or an
+    offset beyond ±15:59, a leap second with a fraction, a day or hour that does not exist) or
+    answers what a Python datetime cannot hold (a year past 9999 once in UTC: real 8.2.0
+    answers 201 with `+010000-…`; the mock refuses it, the safe direction)."""
     date, time = _SEPARATOR.split(value)
     t = _TIME.fullmatch(time)
     assert t is not None
@@ -77,10 +92,15 @@ def parse_date_time(value: str) -> datetime | None:
         offset = -offset if t[6] == "-" else offset
     if year == 0:  # year 0 is long past: Unleash's past-expiry check rejects it
         return datetime.min.replace(tzinfo=UTC)
+    hour, minute, second = int(t[1]), int(t[2]), int(t[3])
+    if hour == 24 and (minute, second, micro) == (0, 0, 0):
+        hour, midnight = 0, timedelta(days=1)  # PostgreSQL's 24:00:00
+    else:
+        midnight = timedelta()
     try:
-        base = datetime.fromisoformat(f"{date}T{t[1]}:{t[2]}:00+00:00")
-        return base + timedelta(seconds=int(t[3]), microseconds=micro) - offset
-    except OverflowError:
+        base = datetime.fromisoformat(f"{date}T{hour:02d}:{minute:02d}:00+00:00")
+        return base + midnight + timedelta(seconds=second, microseconds=micro) - offset
+    except (OverflowError, ValueError):  # ValueError: no such day, hour or minute
         return None
 
 

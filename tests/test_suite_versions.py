@@ -72,7 +72,9 @@ def test_an_unknown_version_cannot_run() -> None:
 def test_auto_with_a_token_the_target_refuses_cannot_run() -> None:
     unknown = "user:" + "0" * 56
     settings = Settings(app=served_as(OLDER[-1]), token=unknown, token_2=unknown, admin_token="x")
-    with pytest.raises(CannotRun, match=r"--token is not accepted by the mock \(in-process\) \(401\)"):
+    with pytest.raises(
+        CannotRun, match=r"--token is not accepted by the mock \(in-process\) \(401\)"
+    ):
         Suite(settings)
 
 

@@ -284,7 +284,11 @@ class Lifecycle(RuleBasedStateMachine):
         else:
             expired = pat.expired(datetime.now(UTC), self.margin)
             token = pat.secret if kind == "live" else f"Bearer {pat.secret}"
-            if expired:
+            if kind == "bearer" and not self.ctx.expect.bearer:
+                # The release reads no `Bearer` scheme: the header is no token it knows.
+                response = self.api.list(token)
+                expect_error(response, unknown, "unknown_token_rejected", "Bearer, unread")
+            elif expired:
                 response = self.api.list(token)
                 expect_error(response, unknown, "expired_token_rejected", kind)
             elif expired is False:

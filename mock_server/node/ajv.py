@@ -25,7 +25,7 @@ from mock_server._compat import (
     validator_map,
 )
 from mock_server.errors import ContentTypeError, SchemaError, Violation
-from mock_server.instants import is_date_time, parse_date_time
+from mock_server.instants import is_date_time, is_date_time_ajv6, parse_date_time
 from mock_server.node.body_parser import BODY_KEY, is_json, is_json_strictly
 from mock_server.node.javascript import js_number, number_to_string, stringify
 
@@ -77,9 +77,12 @@ def _error(path: str, message: str, value: Any) -> Violation:
     return Violation(path, message, sent)
 
 
-def check(schema: dict[str, Any], value: Any, path: str) -> tuple[Any, Violation | None]:
-    """Validate `value` (at JSON pointer `path`) the way Ajv would; returns the coerced value and
-    the first error, or None."""
+def check(
+    schema: dict[str, Any], value: Any, path: str, *, ajv: int = 8
+) -> tuple[Any, Violation | None]:
+    """Validate `value` (at JSON pointer `path`) the way Ajv would (`ajv`: its major, 8 with
+    ajv-formats or 6 with its own formats); returns the coerced value and the first error, or
+    None."""
     kind = schema.get("type")
     if kind and not _type_ok(value, kind):
         coerced = _coerce(value, kind)
@@ -92,7 +95,7 @@ def check(schema: dict[str, Any], value: Any, path: str) -> tuple[Any, Violation
                 return value, Violation(f"{path}/{name}", "is required")
         for name, sub in schema.get("properties", {}).items():
             if name in value:
-                value[name], error = check(sub, value[name], f"{path}/{name}")
+                value[name], error = check(sub, value[name], f"{path}/{name}", ajv=ajv)
                 if error:
                     return value, error
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -112,10 +115,11 @@ def check(schema: dict[str, Any], value: Any, path: str) -> tuple[Any, Violation
             return value, _error(path, f"must NOT have fewer than {limit} characters", value)
     if "enum" in schema and value not in schema["enum"]:
         return value, _error(path, "must be equal to one of the allowed values", value)
+    date_time = is_date_time if ajv == 8 else is_date_time_ajv6
     if (
         schema.get("format") == "date-time"
         and isinstance(value, str)
-        and not (is_date_time(value) and parse_date_time(value) is not None)
+        and not (date_time(value) and parse_date_time(value) is not None)
     ):
         return value, _error(path, 'must match format "date-time"', value)
     return value, None
@@ -137,15 +141,16 @@ class UnleashBodyValidator(AbstractRequestBodyValidator):
     """The JSON body: Unleash's content-type check, then Ajv. The body itself was parsed by
     BodyParserMiddleware (as Express parses it before any route)."""
 
-    def __init__(self, *, strict_content_type: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *, strict_content_type: bool = False, ajv: int = 8, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._accepts = is_json_strictly if strict_content_type else is_json
+        self._ajv = ajv
 
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
         content_type = Headers(scope=scope).get("content-type")
         if not self._accepts(content_type):
             raise ContentTypeError(content_type)
-        body, error = check(self._schema, scope.get(BODY_KEY, {}), "/body")
+        body, error = check(self._schema, scope.get(BODY_KEY, {}), "/body", ajv=self._ajv)
         if error:
             raise SchemaError(error)
         scope[BODY_KEY] = body

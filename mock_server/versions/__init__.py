@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from mock_server.versions.profile import (
     Answer,
+    Crash,
     Defect,
     ErrorKind,
     ErrorStyle,
@@ -51,6 +52,7 @@ def resolve(version: str | VersionProfile | None) -> VersionProfile:
 __all__ = [
     "ENV",
     "Answer",
+    "Crash",
     "Defect",
     "ErrorKind",
     "ErrorStyle",

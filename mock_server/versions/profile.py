@@ -26,8 +26,20 @@ class IdCheck(Enum):
 
     # Ajv against the contract's `type: integer` (coerced, bounded): a schema 400.
     SCHEMA = "schema"
-    # id-number-middleware (5.x): `Number.isInteger(Number(id))`, else a service-shaped 400.
+    # id-number-middleware (5.12, 6.3, 6.4): `Number.isInteger(Number(id))`, else a service 400.
     NUMBER_MIDDLEWARE = "number_middleware"
+    # No check (5.11 and older): PostgreSQL reads the id as sent, a 500 leaking SQL where it
+    # cannot; the mock answers the service 400 the next release brought.
+    NONE = "none"
+
+
+class Crash(Enum):
+    """Requests that kill a release's process: never sent to it by the suite or the parity
+    suite; the mock answers what the release would have answered had it lived."""
+
+    DEEP_BODIES = "deep_bodies"  # a valid body nested 2,000 levels deep
+    VERY_DEEP_BODIES = "very_deep_bodies"  # a body nested 50,000 levels deep, echoed in a 400
+    LONE_SURROGATE_PASSWORD = "lone_surrogate_password"  # "\ud800" in a login password
 
 
 class ErrorKind(Enum):
@@ -80,6 +92,10 @@ class Defect(Enum):
     DELETE_ID_OUT_OF_RANGE = "delete_id_out_of_range"
     DELETE_ID_NOT_INT4_SYNTAX = "delete_id_not_int4_syntax"
     ADMIN_TOKEN_DELETE = "admin_token_delete"
+    ADMIN_TOKEN_LIST = "admin_token_list"
+    ADMIN_TOKEN_CREATE = "admin_token_create"
+    EXPIRY_MISSING = "expiry_missing"
+    EXPIRY_OUT_OF_RANGE = "expiry_out_of_range"
 
 
 class Answer(NamedTuple):
@@ -113,21 +129,28 @@ class VersionProfile:
     secure_account_tokens: bool
     unknown_delete: UnknownDelete
     id_check: IdCheck
+    pat_keys: tuple[str, ...]
+    api_user_refused_early: bool
     pat_rate_limit: bool
     expiry_warnings: bool
     api_token_routes_refuse_user_tokens: bool
     cookie_beats_admin_token: bool
+    bearer: bool
     strict_content_type_check: bool
+    ajv: int
     max_sessions_per_user: int | None
     session_seconds: int
     resends_session_cookie: bool
     user_is_api: bool
     session_user_keys: tuple[str, ...]
+    admin_token_keys: tuple[str, ...]
+    viewer_permissions: tuple[str, ...]
     ui_config_keys: tuple[str, ...]
     errors: ErrorStyle
     answers: Mapping[ErrorKind, Answer]
     messages: Mapping[Message, str]
     defects: Mapping[Defect, str]
+    crashes: frozenset[Crash]
     # The contract: openapi.yaml with these merge patches applied in order (see contract()).
     contract_patches: tuple[Mapping[str, Any], ...] = ()
     # Where the contract's base document is read from; set by the loader.

@@ -20,6 +20,7 @@ import yaml
 
 from mock_server.versions.profile import (
     Answer,
+    Crash,
     Defect,
     ErrorKind,
     ErrorStyle,
@@ -151,16 +152,22 @@ def _profile(
         secure_account_tokens=fact("pats", "secure_account_tokens"),
         unknown_delete=UnknownDelete(fact("pats", "unknown_delete")),
         id_check=IdCheck(fact("pats", "id_check")),
+        pat_keys=tuple(fact("pats", "key_order")),
+        api_user_refused_early=fact("pats", "api_user_refused_early"),
         pat_rate_limit=fact("pats", "rate_limited"),
         expiry_warnings=fact("pats", "expiry_warnings"),
         api_token_routes_refuse_user_tokens=fact("auth", "api_token_routes_refuse_user_tokens"),
         cookie_beats_admin_token=fact("auth", "cookie_beats_admin_token"),
+        bearer=fact("auth", "bearer"),
         strict_content_type_check=fact("requests", "strict_content_type"),
+        ajv=fact("requests", "ajv"),
         max_sessions_per_user=fact("sessions", "max_per_user"),
         session_seconds=fact("sessions", "seconds"),
         resends_session_cookie=fact("sessions", "resend_cookie_on_first_use"),
         user_is_api=fact("user_object", "is_api"),
         session_user_keys=tuple(fact("user_object", "session_keys")),
+        admin_token_keys=tuple(fact("user_object", "admin_token_keys")),
+        viewer_permissions=tuple(fact("user_object", "viewer_permissions")),
         ui_config_keys=tuple(fact("ui_config", "keys")),
         errors=ErrorStyle(
             every_error_has_id=fact("errors", "every_error_has_id"),
@@ -170,6 +177,7 @@ def _profile(
         answers=MappingProxyType({k: Answer(v["status"], v["name"]) for k, v in answers.items()}),
         messages=fact.table("messages", Message),
         defects=fact.table("defects", Defect, complete=False),
+        crashes=frozenset(c for c, dies in fact.table("crashes", Crash).items() if dies),
         contract_patches=patches,
         reference=reference_document,
     )

@@ -74,7 +74,7 @@ def _login(call: Call, retry_after: int | None) -> Response:
     profile = call.state.profile
     if retry_after is not None:
         return TooManyRequests(retry_after).response(profile)
-    body, error = check(_LOGIN_SCHEMA, call.body, "/body")
+    body, error = check(_LOGIN_SCHEMA, call.body, "/body", ajv=profile.ajv)
     if error:
         return SchemaError(error).response(profile)
     user = call.state.accounts.check_password(body["username"], body["password"])

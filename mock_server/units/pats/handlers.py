@@ -13,9 +13,9 @@ from datetime import datetime
 
 from starlette.responses import Response
 
-from mock_server.errors import BadDataError, SchemaError, ServiceError, UnleashError
+from mock_server.errors import BadDataError, SchemaError, ServiceError, UnleashError, Violation
 from mock_server.instants import parse_date_time, timestamp
-from mock_server.node import javascript
+from mock_server.node import javascript, pg
 from mock_server.node.ajv import check
 from mock_server.node.responses import EndResponse, json_response
 from mock_server.units.accounts.models import User
@@ -36,6 +36,9 @@ _RULES: dict[Rule, tuple[Message, ErrorKind]] = {
     Rule.NUL_DESCRIPTION: (Message.NUL_DESCRIPTION, ErrorKind.BAD_DATA),
     Rule.DUPLICATE_DESCRIPTION: (Message.DUPLICATE_DESCRIPTION, ErrorKind.DUPLICATE_DESCRIPTION),
 }
+# What a missing expiry is, where Unleash fails on it with a 500: the schema 400 later releases
+# answer.
+_EXPIRY_REQUIRED = Violation("/body/expiresAt", "is required")
 
 
 def expiry_warning(pat: Pat, now: datetime, lead_days: tuple[int, ...]) -> str | None:
@@ -49,20 +52,22 @@ def expiry_warning(pat: Pat, now: datetime, lead_days: tuple[int, ...]) -> str |
     return "expires-soon" if any(days_left <= d for d in lead_days) else None
 
 
-def pat_json(pat: Pat, *, secret: str | None = None, warning: str | None = None) -> dict:
-    body = {
+def pat_json(
+    pat: Pat, keys: tuple[str, ...], *, secret: str | None = None, warning: str | None = None
+) -> dict:
+    """The PAT object, its keys in the release's order (`keys`)."""
+    values = {
         "id": pat.id,
         "description": pat.description,
         "expiresAt": timestamp(pat.expires_at),
         "userId": pat.user_id,
         "createdAt": timestamp(pat.created_at),
         "seenAt": timestamp(pat.seen_at) if pat.seen_at else None,
+        "expiryWarning": warning,
+        "secret": secret,
     }
-    if warning:
-        body["expiryWarning"] = warning
-    if secret:
-        body["secret"] = secret
-    return body
+    optional = ("expiryWarning", "secret")
+    return {k: values[k] for k in keys if k not in optional or values[k] is not None}
 
 
 def _defect(call: Call, defect: Defect, **values: object) -> UnleashError | None:
@@ -98,46 +103,71 @@ def defect_of(call: Call, exc: UnleashError) -> UnleashError | None:
     return _id_defect(call, javascript.number_to_string(pat_id))
 
 
-def _user(call: Call, *, kill_switch: bool = True) -> User:
-    """The user whose PATs these are; Unleash's kill switch and its refusal of an API user."""
+def _user(call: Call, *, kill_switch: bool = True, defect: Defect | None = None) -> User:
+    """The user whose PATs these are; Unleash's kill switch and its refusal of an API user
+    (where the release lets an API user through to the store, `defect` is the 500 it meets)."""
     assert call.caller is not None  # the authentication middleware guards every PAT route
     if kill_switch and call.state.options.pats_kill_switch:
         raise ServiceError(Message.PATS_DISABLED, kind=ErrorKind.NOT_FOUND)
     if call.caller.user is None:
-        raise ServiceError(Message.NOT_A_USER, kind=ErrorKind.NOT_A_USER)
+        if defect is not None and not call.state.profile.api_user_refused_early:
+            raise _defect(call, defect) or _not_a_user()
+        raise _not_a_user()
     return call.caller.user
 
 
+def _not_a_user() -> ServiceError:
+    return ServiceError(Message.NOT_A_USER, kind=ErrorKind.NOT_A_USER)
+
+
 async def get_pats(call: Call) -> Response:
-    user = _user(call)
+    user = _user(call, defect=Defect.ADMIN_TOKEN_LIST)
     state = call.state
-    options, now = state.options, state.clock.now()
+    options, now, keys = state.options, state.clock.now(), state.profile.pat_keys
     notify = options.token_expiry_notifications and state.profile.expiry_warnings
     days = options.token_expiry_notification_days
     pats = [
-        pat_json(pat, warning=expiry_warning(pat, now, days) if notify else None)
+        pat_json(pat, keys, warning=expiry_warning(pat, now, days) if notify else None)
         for pat in state.pats.list(user.id)
     ]
     return json_response({"pats": pats}, if_none_match=call.headers.get("if-none-match"))
 
 
 async def create_pat(call: Call) -> Response:
-    user = _user(call)
     body = call.body
+    early = call.state.profile.api_user_refused_early
+    user = _user(call) if early else None
+    # The description as Unleash's service reads it (`if (!description)`: JavaScript's
+    # truthiness), then as node-postgres writes it into the text column; where the release's
+    # schema types it, Ajv has already made it a string.
+    raw = body.get("description")
+    description = pg.text(raw) if pg.truthy(raw) else ""
+    # Validation guarantees a storable instant where an expiry is sent. Unleash skips its
+    # past-expiry check for strings JavaScript's Date cannot parse; the mock always checks.
+    expires_at = parse_date_time(body["expiresAt"]) if "expiresAt" in body else None
     try:
-        # Validation guarantees a storable instant. Unleash skips its past-expiry check for
-        # strings JavaScript's Date cannot parse; the mock always checks.
-        expires_at = parse_date_time(body["expiresAt"])
-        assert expires_at is not None
-        pat, secret = call.state.pats.create(user.id, body["description"], expires_at)
+        if user is None:
+            # The service checks the body before it needs the user; an API user then fails in
+            # its first query.
+            call.state.pats.check(description, expires_at)
+            user = _user(call, defect=Defect.ADMIN_TOKEN_CREATE)
+        pat, secret = call.state.pats.create(user.id, description, expires_at)
     except StoreError as exc:
-        message, kind = _RULES[exc.rule]
-        if exc.rule is Rule.NUL_DESCRIPTION and (defect := _defect(call, Defect.NUL_DESCRIPTION)):
-            raise defect from None
-        if kind is ErrorKind.BAD_DATA:
-            raise BadDataError(message) from None
-        raise ServiceError(message, kind=kind) from None
-    return json_response(pat_json(pat, secret=secret), 201)
+        raise _refusal(call, exc.rule) from None
+    keys = call.state.profile.pat_keys
+    return json_response(pat_json(pat, keys, secret=secret), 201)
+
+
+def _refusal(call: Call, rule: Rule) -> UnleashError:
+    """A broken rule as the release answers it (or, in bug-compatible mode, its defect)."""
+    if rule is Rule.EXPIRY_MISSING:
+        return _defect(call, Defect.EXPIRY_MISSING) or SchemaError(_EXPIRY_REQUIRED)
+    if rule is Rule.NUL_DESCRIPTION and (defect := _defect(call, Defect.NUL_DESCRIPTION)):
+        return defect
+    message, kind = _RULES[rule]
+    if kind is ErrorKind.BAD_DATA:
+        return BadDataError(message)
+    return ServiceError(message, kind=kind)
 
 
 async def delete_pat(call: Call) -> Response:
@@ -156,11 +186,13 @@ async def delete_pat(call: Call) -> Response:
 
 
 def _pat_id(call: Call, raw: int | str) -> int:
-    """The id as the contract's validator left it, or (5.x, where the contract says string) as
+    """The id as the contract's validator left it, or (where the contract says string) as
     id-number-middleware checks it: `Number.isInteger(Number(id))`."""
     if call.state.profile.id_check is IdCheck.SCHEMA:
         assert isinstance(raw, int)
         return raw
+    # IdCheck.NONE (no middleware) fails in PostgreSQL where the middleware refuses: the mock
+    # answers as the middleware does.
     text = str(raw)
     number = javascript.js_number(text)
     if not (math.isfinite(number) and number % 1 == 0):

@@ -32,6 +32,8 @@ class Rule(Enum):
     TOO_MANY_PATS = "the per-user limit"
     NUL_DESCRIPTION = "a NUL in the description"
     DUPLICATE_DESCRIPTION = "a duplicate description"
+    # Where the schema does not require an expiry (5.11 and older), the insert is what fails.
+    EXPIRY_MISSING = "no expiry"
 
 
 class StoreError(Exception):
@@ -130,20 +132,19 @@ class PatStore:
         self,
         user_id: int,
         description: str,
-        expires_at: datetime,
+        expires_at: datetime | None,
         *,
         secret: str | None = None,
         check_expiry: bool = True,
     ) -> tuple[Pat, str]:
-        """Create a PAT; returns it with its secret. Raises StoreError for a broken rule."""
+        """Create a PAT; returns it with its secret. Raises StoreError for a broken rule.
+        `expires_at` None is no expiry at all: refused where Unleash's insert fails, after
+        every other rule."""
         # PostgreSQL stores text as UTF-8, into which node-postgres writes a lone surrogate
         # (valid in a JSON string escape) as U+FFFD.
         description = _LONE_SURROGATE.sub("\ufffd", description)
         now = self._clock()
-        if not description:
-            raise StoreError(Rule.EMPTY_DESCRIPTION)
-        if check_expiry and expires_at < now:
-            raise StoreError(Rule.PAST_EXPIRY)
+        self.check(description, expires_at if check_expiry else None)
         secret = secret or self._new_secret()
         with self._lock:
             owned = self._pats.setdefault(user_id, _UserPats())
@@ -155,6 +156,8 @@ class PatStore:
                 raise StoreError(Rule.NUL_DESCRIPTION)
             if description in owned.descriptions:
                 raise StoreError(Rule.DUPLICATE_DESCRIPTION)
+            if expires_at is None:
+                raise StoreError(Rule.EXPIRY_MISSING)
             if _digest(secret) in self._by_digest:
                 raise ValueError("duplicate PAT secret")
             pat = Pat(self._next_id, description, expires_at, user_id, now)
@@ -163,6 +166,14 @@ class PatStore:
             if self.observer:
                 self.observer.pat_created(pat, secret, self._next_id)
         return pat, secret
+
+    def check(self, description: str, expires_at: datetime | None) -> None:
+        """The rules Unleash checks before it needs the user: an empty description, an expiry
+        in the past. Raises StoreError."""
+        if not description:
+            raise StoreError(Rule.EMPTY_DESCRIPTION)
+        if expires_at is not None and expires_at < self._clock():
+            raise StoreError(Rule.PAST_EXPIRY)
 
     def list(self, user_id: int) -> list[Pat]:
         self._flush_seen()

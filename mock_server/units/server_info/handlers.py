@@ -17,8 +17,7 @@ async def current_user(call: Call) -> Response:
     if caller.user is None:
         # Unleash describes the admin API token here, secret included; the mock leaves the
         # secret out.
-        user: dict = {"isAPI": True} if profile.user_is_api else {}
-        user |= {
+        values = {
             "username": "admin-api-token",
             "permissions": ["ADMIN"],
             "environment": "*",
@@ -26,14 +25,16 @@ async def current_user(call: Call) -> Response:
             "projects": ["*"],
             "internalAdminTokenUserId": -42,
         }
-        admin = True
+        user: dict = {"isAPI": True} if profile.user_is_api else {}
+        user |= {key: values[key] for key in profile.admin_token_keys}
+        permissions = ["ADMIN"]
     else:
         session = caller.via is AuthMethod.SESSION
         user = user_json(caller.user, session=session, profile=profile)
-        admin = caller.user.admin
+        permissions = ["ADMIN"] if caller.user.admin else list(profile.viewer_permissions)
     body = {
         "user": user,
-        "permissions": [{"permission": "ADMIN"}] if admin else [],
+        "permissions": [{"permission": name} for name in permissions],
         "feedback": [],
         "splash": {},
     }
