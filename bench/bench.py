@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark of the unleash-pat mock against a bare Starlette JSON route, same machine, same run.
 
-    python bench/bench.py [--duration S] [--connections N] [--json OUT]
+    python bench/bench.py [--duration S] [--connections N] [--rounds N] [--json OUT] [--write]
 
 Requires `wrk` (Debian: `apt-get install wrk`) as the load generator, and `taskset` (util-linux)
 to pin it: on a machine with 2+ cores the server runs on CPU 0 and wrk on CPU 1, so the client
@@ -25,6 +25,8 @@ exactly as `unleash-pat serve` configures it):
 The mock's per-client rate limit (Unleash's 20,000 PAT requests a minute) is raised with
 `--rate-limit-per-minute` for the load phases, otherwise every phase would mostly measure 429s;
 the limiter still runs (and is paid for) on every request.
+
+`--write` also writes the results, with the date, machine and commit, to bench/results/bench.md.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import record
 import yaml
 
 HERE = Path(__file__).resolve()
@@ -356,6 +359,7 @@ def main() -> int:
         help="format of the generated fixture files (yaml, the documented form; json is YAML too)",
     )
     parser.add_argument("--json", metavar="OUT", help="also write the results as JSON")
+    parser.add_argument("--write", action="store_true", help="also write bench/results/bench.md")
     parser.add_argument("--_serve-bare", nargs=2, metavar=("PORT", "BODY"), help=argparse.SUPPRESS)
     parser.add_argument(
         "--_serve-seeded", nargs=2, metavar=("PORT", "PLAN"), help=argparse.SUPPRESS
@@ -589,6 +593,8 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nJSON written to {args.json}")
+    if args.write:
+        record.write("bench", "Benchmark", markdown(results, args.rounds))
     return 0
 
 
@@ -607,6 +613,44 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return "unknown"
+
+
+def users(count: str) -> str:
+    return f"{int(count):,} user" + ("" if int(count) == 1 else "s")
+
+
+def markdown(r: dict, rounds: int) -> str:
+    """The results as bench/results/bench.md shows them."""
+    m, settings = r["machine"], r["settings"]
+    rows = [
+        ("GET list, mock", r["load"]["get_list"]),
+        ("POST create, mock", r["load"]["post_create"]),
+        ("DELETE, mock", r["load"]["delete"]),
+        ("GET, bare Starlette", r["load"]["bare_starlette"]),
+    ]
+    rows += [(f"GET list, 1 connection, {users(n)} seeded", v) for n, v in r["users"].items()]
+    table = "\n".join(
+        f"| {name} | {v['rps']:,.0f} | {v['p50_ms']:.2f} | {v['p99_ms']:.2f} |" for name, v in rows
+    )
+    startup = r["startup_s"]
+    loads = "\n".join(
+        f"- Start-up with {users(n)} ({v['fixture_bytes'] / 1e6:.1f} MB of "
+        f"{v['fixture_format'].upper()} fixtures): {v['startup_s']:.2f} s."
+        for n, v in r["users"].items()
+    )
+    return (
+        f"{m['pinning']}; uvicorn 1 worker, loop {m['loop']}, http {m['http']}; "
+        f"{m['load_generator']}, {settings['duration_s']:g} s a phase after "
+        f"{settings['warmup_s']:g} s of warm-up, {rounds} round(s) of GET list and bare "
+        f"(the best counts); load average before / after: {m['loadavg']}.\n\n"
+        "| phase | req/s | p50 ms | p99 ms |\n|---|---|---|---|\n"
+        f"{table}\n\n"
+        f"- GET list / bare Starlette: {r['ratio_get_list_to_bare']:.1%} (target: at least 25%).\n"
+        f"- Start-up to the first 200, default fixtures: median {startup['median']:.2f} s of "
+        f"{startup['samples']} (target: under 1 s).\n"
+        f"{loads}\n"
+        f"- Total run time: {r['total_s']:.0f} s."
+    )
 
 
 def print_table(r: dict) -> None:

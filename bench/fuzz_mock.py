@@ -2,13 +2,14 @@
 """A long schemathesis run over openapi.yaml against `unleash-pat serve`: every check, the
 fuzzer authenticated throughout, and not one 5xx allowed.
 
-    python bench/fuzz_mock.py [--max-examples 12000] [--seconds 900] [--seed 1]
+    python bench/fuzz_mock.py [--max-examples 12000] [--seconds 900] [--seed 1] [--write]
 
 The fuzzer authenticates with user 1's PAT; bench/fuzz_hooks.py keeps it from deleting that
 PAT, so it stays authenticated throughout. The rate limit is raised so that the run measures
 the API, not 429s. The mock runs in a child process on 127.0.0.1 and is stopped by
 its pid. Prints the number of cases, the statuses seen, the 5xx count and schemathesis's
-failures; exits 1 on any 5xx or failure.
+failures; exits 1 on any 5xx or failure. `--write` also writes these figures, with the date,
+machine and commit, to bench/results/fuzz.md.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 
 import httpx
+import record
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +46,7 @@ def main() -> int:
     parser.add_argument("--max-examples", type=int, default=12000, help="per operation and phase")
     parser.add_argument("--seconds", type=int, default=900, help="schemathesis' time budget")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--write", action="store_true", help="also write bench/results/fuzz.md")
     args = parser.parse_args()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -120,6 +123,20 @@ def main() -> int:
             line.strip() for line in run.stdout.splitlines() if line.strip().startswith("❌ ST")
         ]
         print("schemathesis failures:", "; ".join(kinds) or "none")
+        if args.write:
+            record.write(
+                "fuzz",
+                "A long schemathesis run against the mock",
+                "schemathesis over `openapi.yaml` against `unleash-pat serve`, every check but\n"
+                "`unsupported_method`, authenticated throughout, deterministic generation\n"
+                f"(`--max-examples {args.max_examples}`, `--seed {args.seed}`, at most "
+                f"{args.seconds} s).\n\n"
+                "| | |\n|---|---|\n"
+                f"| requests | {cases:,} in {seconds:.0f} s |\n"
+                f"| statuses | {dict(sorted(statuses.items()))} |\n"
+                f"| 5xx | {server_errors} |\n"
+                f"| schemathesis failures | {'; '.join(kinds) or 'none'} |",
+            )
         return 0 if server_errors == 0 else 1
     finally:
         os.kill(child.pid, signal.SIGTERM)

@@ -2,12 +2,13 @@
 """Soak of the mock under hostile traffic: its resident memory (RSS) over many requests that
 each bring a new client address, an oversized or malformed head, or a bad cookie.
 
-    python bench/hostile_soak.py [--requests 100000] [--xff-bytes 8000]
+    python bench/hostile_soak.py [--requests 100000] [--xff-bytes 8000] [--write]
 
 `unleash-pat serve` runs in a child process on 127.0.0.1; this script sends the requests over a
 few kept-alive connections, samples the child's RSS from /proc along the way, then stops the
 child by its pid. The figure that matters: RSS at the end against RSS at the start (the
-per-client rate-limit tables are bounded, so it must stay within a few MB).
+per-client rate-limit tables are bounded, so it must stay within a few MB). `--write` also
+writes the figures, with the date, machine and commit, to bench/results/hostile-soak.md.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import record
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,6 +76,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--xff-bytes", type=int, default=8_000)
+    parser.add_argument(
+        "--write", action="store_true", help="also write bench/results/hostile-soak.md"
+    )
     args = parser.parse_args()
     port = free_port()
     cmd = [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port)]
@@ -107,6 +113,7 @@ def main() -> int:
         sock.close()
         seconds = time.monotonic() - started
         end = rss_mb(child.pid)
+        peak = max(peak, end)
         print(
             f"{args.requests} logins, each from a new X-Forwarded-For of {args.xff_bytes} "
             f"bytes, in {seconds:.1f} s ({args.requests / seconds:,.0f} req/s); statuses "
@@ -116,6 +123,20 @@ def main() -> int:
             f"RSS at start {start:.1f} MB, peak {peak:.1f} MB, at end {end:.1f} MB "
             f"(+{end - start:.1f} MB)"
         )
+        if args.write:
+            record.write(
+                "hostile-soak",
+                "Memory under hostile traffic",
+                f"`unleash-pat serve` answering {args.requests:,} failed logins, each from a new\n"
+                f"`X-Forwarded-For` of {args.xff_bytes:,} bytes (a new client address for the\n"
+                "rate-limit and login tables), over kept-alive connections.\n\n"
+                "| | |\n|---|---|\n"
+                f"| RSS at start | {start:.1f} MB |\n"
+                f"| RSS at end | {end:.1f} MB ({end - start:+.1f} MB) |\n"
+                f"| RSS peak | {peak:.1f} MB |\n"
+                f"| time | {seconds:.1f} s ({args.requests / seconds:,.0f} req/s) |\n"
+                f"| statuses | {dict(sorted(statuses.items()))} |",
+            )
         return 0 if end - start <= 20 else 1
     finally:
         os.kill(child.pid, signal.SIGTERM)

@@ -1,10 +1,10 @@
 """What `pip install unleash-pat` and each extra pull into an empty venv: packages and size.
 
 Builds the wheel, installs it (with .ci/constraints.txt, so that the figures are reproducible)
-into one scratch venv per variant and prints the figures, or writes them into the README's
-table:
+into one scratch venv per variant and prints the figures; `--write` also writes them, with the
+date, machine and commit, to bench/results/install-size.md:
 
-    .venv/bin/python bench/install_size.py [--write-readme]    # about 3 minutes; needs PyPI
+    .venv/bin/python bench/install_size.py [--write]    # about 3 minutes; needs a package index
 
 Counts exclude what an empty venv already holds (pip, setuptools); sizes are of site-packages,
 less the empty venv's.
@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import record
+
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ("", "[check]", "[test]")
-README = ROOT / "README.md"
+WHAT = {
+    "": "the mock, `unleash-pat serve`, the pytest plugin",
+    "[check]": "also the contract suite: `unleash-pat check`, `pytest contract_tests`",
+    "[test]": "also what the project's own tests need",
+}
 
 
 def site_packages(venv: Path) -> Path:
@@ -52,19 +57,31 @@ def measure(work: Path, wheel: Path, extra: str) -> tuple[int, float]:
     return len(packages - empty_packages), (size - empty_size) / 1e6
 
 
-def write_readme(figures: dict[str, tuple[int, float]]) -> None:
-    text = README.read_text()
-    for extra, (count, megabytes) in figures.items():
-        row = re.compile(rf"^(\| `pip install '?\.{re.escape(extra)}'?` \|[^|\n]*\|) .*$", re.M)
-        text, found = row.subn(rf"\g<1> {count} | {megabytes:.0f} MB |", text)
-        assert found == 1, f"no README row for pip install .{extra}"
-    README.write_text(text)
+def target(extra: str) -> str:
+    return f"'.{extra}'" if extra else "."
+
+
+def write_results(figures: dict[str, tuple[int, float]]) -> None:
+    rows = "\n".join(
+        f"| `pip install {target(extra)}` | {WHAT[extra]} | {count} | {megabytes:.0f} MB |"
+        for extra, (count, megabytes) in figures.items()
+    )
+    record.write(
+        "install-size",
+        "Install sizes",
+        "Packages added to an empty venv, and the growth of its site-packages, installing the\n"
+        "wheel with CI's constraints (`.ci/constraints.txt`).\n\n"
+        "| install | what you get | packages | site-packages |\n"
+        "|---|---|---|---|\n" + rows,
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write-readme", action="store_true", help="update README.md's table")
-    write = parser.parse_args().write_readme
+    parser.add_argument(
+        "--write", action="store_true", help="also write bench/results/install-size.md"
+    )
+    write = parser.parse_args().write
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         subprocess.run(
@@ -76,7 +93,7 @@ def main() -> int:
     for extra, (count, megabytes) in figures.items():
         print(f"pip install unleash-pat{extra}: {count} packages, {megabytes:.0f} MB")
     if write:
-        write_readme(figures)
+        write_results(figures)
     return 0
 
 

@@ -2,12 +2,14 @@
 """The control plane's request journal stays bounded: drive the mock's ASGI app in process with
 1,000,000 requests and report the process's RSS as they go.
 
-    python bench/journal_memory.py [--requests N] [--every N]
+    python bench/journal_memory.py [--requests N] [--every N] [--write]
 
 The requests rotate over GET list, POST create (a 201 carrying a secret), DELETE of what was
 created, and an unknown path with a unique query string, so every journal entry differs. In
 process (no sockets, no HTTP parsing) the mock's own cost is what is measured; RSS is read from
 /proc/self/statm. The journal holds its last 1,000 entries; RSS must level off once it is full.
+`--write` also writes the samples, with the date, machine and commit, to
+bench/results/journal-memory.md.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import asyncio
 import json
 import os
 import time
+
+import record
 
 from mock_server import Options, create_app, fixtures
 
@@ -98,6 +102,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1_000_000)
     parser.add_argument("--every", type=int, default=100_000)
+    parser.add_argument(
+        "--write", action="store_true", help="also write bench/results/journal-memory.md"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     print(f"{'requests':>10} {'RSS MB':>8} {'journal':>8}")
@@ -110,6 +117,16 @@ def main() -> None:
         f"{args.requests} requests in {elapsed:.0f} s; RSS growth after the first sample: "
         f"{growth:+.1f} MB"
     )
+    if args.write:
+        rows = "\n".join(f"| {n:,} | {rss:.1f} | {kept:,} |" for n, rss, kept in samples)
+        record.write(
+            "journal-memory",
+            "The request journal's memory",
+            f"{args.requests:,} requests driven through the mock's ASGI app in process (GET list,\n"
+            "POST, DELETE, an unknown path with a unique query), in "
+            f"{elapsed:.0f} s. RSS growth after the first sample: {growth:+.1f} MB.\n\n"
+            "| requests | RSS MB | journal entries |\n|---|---|---|\n" + rows,
+        )
 
 
 if __name__ == "__main__":

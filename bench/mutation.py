@@ -3,6 +3,7 @@
 
     pip install -e '.[mutation]'
     python bench/mutation.py [--only GLOB] [--digits 7] [--children 2] [--minutes 20] [--keep DIR]
+                             [--json FILE] [--write]
     python bench/mutation.py --profile thorough --mutants NAME...   # e.g. a ci run's survivors
 
 The test command is the contract suite in its `ci` profile against the in-process mock
@@ -22,7 +23,8 @@ next to its configuration), and reports killed, survived, timed out, not reached
 and the survivors reviewed as equivalent in `bench/mutation-equivalent.txt` (one a line:
 mutant name, then the one-line reason). The mutants of `OUTSIDE_THE_CONTRACT` (control-plane
 functions no Unleash has) are counted apart. Score = killed / (checked - timed out - reviewed
-equivalent); a mutant no check reaches counts as not killed.
+equivalent); a mutant no check reaches counts as not killed. `--write` also writes the report,
+with the date, machine, commit and settings, to bench/results/mutation.md.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+
+import record
 
 ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENT = ROOT / "bench" / "mutation-equivalent.txt"
@@ -227,6 +231,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=20)
     parser.add_argument("--keep", type=Path, help="work in DIR and keep it (mutmut's cache)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON")
+    parser.add_argument("--write", action="store_true", help="also write bench/results/mutation.md")
     args = parser.parse_args()
     if not args.digits.isdigit():
         parser.error("--digits takes decimal digits, such as 7 or 0123456789")
@@ -241,7 +246,31 @@ def main() -> int:
     print(json.dumps(result, indent=2, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    if args.write:
+        record.write("mutation", "Mutation score", markdown(result, args))
     return 0
+
+
+def markdown(result: dict, args: argparse.Namespace) -> str:
+    """The report as bench/results/mutation.md shows it."""
+    sample = (
+        f"the mutants {' '.join(args.mutants)}"
+        if args.mutants
+        else f"`{args.only}`, the mutants whose number ends in one of `{args.digits}`"
+    )
+    counts = "\n".join(f"| {status} | {n} |" for status, n in sorted(result["counts"].items()))
+    gaps = "\n".join(f"- `{name}`" for name in result["gaps"]) or "none"
+    score = "no mutant checked" if result["score"] is None else f"{result['score']}%"
+    return (
+        f"mutmut 3 over the mock's behaviour modules; {sample}; checked with the contract\n"
+        f"suite's `{args.profile}` profile against the in-process mock, {args.children} children,\n"
+        f"stopped after {args.minutes:g} minutes at most.\n\n"
+        f"**Score: {score}** over {result['mutants']} mutants sampled: killed / (checked - timed\n"
+        "out - reviewed equivalent); a mutant no check reaches counts as not killed.\n\n"
+        f"| status | mutants |\n|---|---|\n{counts}\n"
+        f"| reviewed equivalent (`bench/mutation-equivalent.txt`) | {len(result['equivalent'])} |"
+        f"\n\nNot killed, not reviewed equivalent:\n\n{gaps}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""A user's tests, as the README shows them: run by tests/test_install.py against the checkout and
-by .ci/run in a venv that held older httpx and hypothesis before the wheel was installed.
-Both run them under `-W error`."""
+"""A user's tests, as README.md and docs/mock.md show them: run by tests/test_install.py against
+the checkout and by .ci/run in a venv that held older httpx and hypothesis before the wheel was
+installed. Both run them under `-W error`."""
 
 import sys
 
