@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import schemathesis
@@ -87,27 +88,43 @@ def global_hooks(name: str) -> list[Callable[..., Any]]:
     return list(_hooks.GLOBAL_HOOK_DISPATCHER.get_all_by_name(name))
 
 
-def failures(recorder: Any) -> Iterator[tuple[str, str, Any, Any, str]]:
-    """(check name, case id, case, failure, code sample) for each failed check of a finished
-    scenario; a failure has a `title` and a `message`."""
+def failures(recorder: Any) -> Iterator[tuple[str, str, Any, Any]]:
+    """(check name, case id, case, failure) for each failed check of a finished scenario; a
+    failure has a `title` and a `message`."""
     for case_id, nodes in recorder.checks.items():
         for node in nodes:
             if node.failure_info is not None:
-                info = node.failure_info
                 case = recorder.cases[case_id].value
-                yield node.name, case_id, case, info.failure, info.code_sample
+                yield node.name, case_id, case, node.failure_info.failure
 
 
-def exchange(recorder: Any, case_id: str) -> tuple[str, str] | None:
-    """The request sent for a case (method, URL and body) and the response (status and text)."""
+@dataclass(frozen=True)
+class Exchange:
+    """What was sent for a case and what came back."""
+
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    status: int | None
+    text: str
+
+
+def exchange(recorder: Any, case_id: str) -> Exchange | None:
     interaction = recorder.interactions.get(case_id)
     if interaction is None:
         return None
-    request = f"{interaction.request.method} {interaction.request.uri}"
-    if interaction.request.body:
-        request += "\n" + interaction.request.body.decode("utf-8", "backslashreplace")
-    response = ""
-    if interaction.response is not None:
-        text = interaction.response.content.decode("utf-8", "backslashreplace")
-        response = f"{interaction.response.status_code} {text[:500]}"
-    return request, response
+    request, response = interaction.request, interaction.response
+    headers = [
+        (name, value)
+        for name, values in request.headers.items()
+        for value in (values if isinstance(values, list) else [values])
+    ]
+    return Exchange(
+        request.method,
+        request.uri,
+        headers,
+        request.body or b"",
+        response.status_code if response is not None else None,
+        response.content.decode("utf-8", "backslashreplace") if response is not None else "",
+    )

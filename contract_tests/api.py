@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import signal
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,20 +86,34 @@ class Budget:
 
 class Redactor:
     """Shortens every secret to a recognisable prefix (`user:8a9c…`) and hides every password
-    entirely before anything is shown."""
+    entirely before anything is shown; in a reproducing command, writes each credential the run
+    was given as the shell variable that holds it (`$UNLEASH_PAT`), so the command runs as
+    pasted once those are exported."""
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
         self._passwords: set[str] = set()
+        self._variables: dict[str, str] = {}  # secret or password -> shell variable
 
-    def add(self, secret: str | None) -> None:
+    def add(self, secret: str | None, variable: str = "UNLEASH_RUN_SECRET") -> None:
+        """`variable`: the shell variable a reproducing command writes for it (a secret the run
+        made, and so deleted by the end, gets the generic one)."""
         if secret:
             self._secrets.add(secret)
+            self._variables.setdefault(secret, variable)
 
-    def hide(self, password: str | None) -> None:
+    def hide(self, password: str | None, variable: str = "UNLEASH_PASSWORD") -> None:
         """Never show `password`, as sent or as written inside a JSON body."""
         if password:
-            self._passwords |= {password, json.dumps(password)[1:-1]}
+            forms = {password, json.dumps(password)[1:-1]}
+            self._passwords |= forms
+            for form in forms:
+                self._variables.setdefault(form, variable)
+
+    @property
+    def variables(self) -> list[str]:
+        """The shell variables reproducing commands may use, in the order they were given."""
+        return list(dict.fromkeys(self._variables.values()))
 
     def __call__(self, text: str) -> str:
         for password in sorted(self._passwords, key=len, reverse=True):
@@ -108,23 +122,43 @@ class Redactor:
             text = text.replace(secret, secret[:9] + "…")
         return _SECRET.sub(r"\1…", text)
 
+    def shell(self, value: str) -> str:
+        """`value` as one shell word in double quotes, each known credential as its variable."""
+        pattern = "|".join(re.escape(k) for k in sorted(self._variables, key=len, reverse=True))
+        parts, last = [], 0
+        for match in re.finditer(pattern, value) if pattern else ():
+            parts.append(_double_quoted(value[last : match.start()]))
+            parts.append("${" + self._variables[match.group()] + "}")
+            last = match.end()
+        parts.append(_double_quoted(value[last:]))
+        return '"' + "".join(parts) + '"'
 
-def curl(request: httpx.Request, redact: Redactor) -> str:
-    parts = ["curl", "-X", request.method]
-    for name, value in request.headers.items():
-        if name.lower() in (
-            "host",
-            "content-length",
-            "accept-encoding",
-            "connection",
-            "user-agent",
-        ):
-            continue
-        parts += ["-H", f"{name}: {value}"]
-    if request.content:
-        parts += ["--data-binary", request.content.decode("utf-8", "backslashreplace")]
-    parts.append(str(request.url))
-    return redact(shlex.join(parts))
+
+def _double_quoted(text: str) -> str:
+    return re.sub(r'(["\\$`])', r"\\\1", text)
+
+
+_LEFT_OUT = ("host", "content-length", "accept-encoding", "connection", "user-agent")
+
+
+def curl(
+    method: str, url: str, headers: Iterable[tuple[str, str]], body: bytes, redact: Redactor
+) -> str:
+    """A curl command that sends the request again, runnable as pasted (credentials as the
+    shell variables that hold them)."""
+    words = ["curl", "-X", method]
+    for name, value in headers:
+        if name.lower() not in _LEFT_OUT:
+            words += ["-H", redact.shell(f"{name}: {value}")]
+    if body:
+        words += ["--data-binary", redact.shell(body.decode("utf-8", "backslashreplace"))]
+    words.append(redact.shell(url))
+    # Anything the shell variables do not cover (a password inside a longer text) is still hidden.
+    return redact(" ".join(words))
+
+
+def curl_of(request: httpx.Request, redact: Redactor) -> str:
+    return curl(request.method, str(request.url), request.headers.items(), request.content, redact)
 
 
 class Api:

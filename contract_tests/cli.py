@@ -29,7 +29,28 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rate-limit", type=float, metavar="R", help="at most R requests per second"
     )
-    parser.add_argument("--baseline", metavar="FILE", help="known defects that do not fail a run")
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE|RELEASE|auto",
+        help="known defects that do not fail a run: a file, a release whose baseline ships with "
+        "the suite (8.2.0), or auto (the release whose rules apply)",
+    )
+    parser.add_argument(
+        "--checks",
+        metavar="NAMES",
+        type=_names,
+        default=(),
+        help="run only these checks (comma-separated, as the report names them)",
+    )
+    parser.add_argument(
+        "--exclude-checks", metavar="NAMES", type=_names, default=(), help="do not run these"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show known defects in full")
+    parser.add_argument(
+        "--summary",
+        metavar="FILE",
+        help="also write a Markdown summary (for CI pages, e.g. $GITHUB_STEP_SUMMARY)",
+    )
     parser.add_argument(
         "--read-only", action="store_true", help="run only the checks that create nothing"
     )
@@ -44,16 +65,12 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     from contract_tests.context import Settings
-    from contract_tests.report import Baseline, junit_xml, plural, summary
+    from contract_tests.report import junit_xml, markdown, plural, summary
     from contract_tests.suite import CannotRun, run_suite
 
     problem = _argument_problem(args)
     if problem:
         return _cannot_run(problem)
-    try:
-        baseline = Baseline.load(args.baseline) if args.baseline else None
-    except (OSError, KeyError, TypeError, ValueError) as exc:
-        return _cannot_run(f"cannot read the baseline {args.baseline}: {exc}")
     settings = Settings(
         base_url=args.base_url,
         token=args.token,
@@ -66,17 +83,30 @@ def run_check(args: argparse.Namespace) -> int:
         rate_limit=args.rate_limit,
         read_only=args.read_only,
         unleash_version=args.unleash_version,
+        checks=args.checks,
+        exclude_checks=args.exclude_checks,
     )
     try:
-        outcome = run_suite(settings, baseline)
+        outcome = run_suite(settings, args.baseline)
     except CannotRun as exc:
         return _cannot_run(str(exc))
     except KeyboardInterrupt:
         return _cannot_run("interrupted before the checks started; nothing was created")
     suite = outcome.suite
-    print(summary(outcome.results, suite.target, suite.budget.sent, outcome.seconds))
+    report = (outcome.results, suite.target, suite.budget.sent, outcome.seconds)
+    print(
+        summary(
+            *report,
+            verbose=args.verbose,
+            variables=suite.ctx.redact.variables,
+            notices=suite.notices,
+        )
+    )
     if args.junit_xml:
         junit_xml(outcome.results, args.junit_xml)
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as page:  # appended, as CI pages expect
+            page.write(markdown(*report))
     if outcome.left_behind:
         print("\nCLEANUP INCOMPLETE:\n  " + "\n  ".join(outcome.left_behind), file=sys.stderr)
     if outcome.interrupted:
@@ -111,14 +141,19 @@ def _argument_problem(args: argparse.Namespace) -> str:
                 f"--base-url must be an http:// or https:// URL such as http://localhost:4242, "
                 f"not {args.base_url!r}"
             )
-    if args.junit_xml:
-        report = Path(args.junit_xml)
-        folder = report.parent if report.parent != Path() else Path.cwd()
-        if report.is_dir() or not folder.is_dir():
-            return f"--junit-xml {args.junit_xml}: not a file in an existing directory"
-        if not os.access(report if report.exists() else folder, os.W_OK):
-            return f"--junit-xml {args.junit_xml}: not writable"
+    for option, value in (("--junit-xml", args.junit_xml), ("--summary", args.summary)):
+        if value:
+            report = Path(value)
+            folder = report.parent if report.parent != Path() else Path.cwd()
+            if report.is_dir() or not folder.is_dir():
+                return f"{option} {value}: not a file in an existing directory"
+            if not os.access(report if report.exists() else folder, os.W_OK):
+                return f"{option} {value}: not writable"
     return ""
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 def _cannot_run(message: str) -> int:

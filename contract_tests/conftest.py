@@ -12,14 +12,20 @@ from collections.abc import Iterator
 import pytest
 
 from contract_tests.context import Settings
-from contract_tests.report import Baseline
+from contract_tests.pytest_options import OPTION_NAMES
+from contract_tests.report import Baseline, BaselineError
 from contract_tests.suite import CannotRun, Suite, cleaning_up
 
 
 @pytest.fixture(scope="session")
-def contract_baseline(pytestconfig: pytest.Config) -> Baseline | None:
-    path = pytestconfig.getoption("contract_baseline")
-    return Baseline.load(path) if path else None
+def contract_baseline(pytestconfig: pytest.Config, contract_suite: Suite) -> Baseline | None:
+    name = pytestconfig.getoption("contract_baseline")
+    if not name:
+        return None
+    try:
+        return Baseline.named(contract_suite.ctx.expect.version if name == "auto" else name)
+    except BaselineError as exc:
+        pytest.exit(f"unleash-pat contract suite cannot run: --unleash-baseline: {exc}", 2)
 
 
 @pytest.fixture(scope="session")
@@ -39,11 +45,13 @@ def contract_suite(pytestconfig: pytest.Config) -> Iterator[Suite]:
                 rate_limit=option("contract_rate_limit"),
                 read_only=option("contract_read_only"),
                 unleash_version=option("contract_unleash_version"),
+                option_names=OPTION_NAMES,
             )
         )
         with cleaning_up(suite) as cleanup:
             suite.preflight()
             yield suite
+        suite.ctx.api.http.close()
     except CannotRun as exc:
         pytest.exit(f"unleash-pat contract suite cannot run: {exc}", returncode=2)
     if cleanup.left:

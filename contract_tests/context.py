@@ -165,6 +165,9 @@ class Settings:
     unleash_version: str = "auto"
     # Resource units beyond the suite's own (contract_tests.units.UNITS).
     units: tuple[SuiteUnit, ...] = ()
+    # The checks to run (empty: all), and those not to run, by the names the report gives.
+    checks: tuple[str, ...] = ()
+    exclude_checks: tuple[str, ...] = ()
     # How the front end names each setting in messages: `unleash-pat check`'s options, or
     # pytest's `--unleash-*` (pytest_options.py).
     option_names: Mapping[str, str] = field(default_factory=lambda: CLI_OPTIONS)
@@ -244,7 +247,7 @@ class Context:
             assert self.password_login is not None  # checks that log in need Need.PASSWORD
             response = self.api.login(*self.password_login)
             cookie = set_session(response) if response.status_code == 200 else None
-            self.redact.add(cookie)
+            self.redact.add(cookie, "UNLEASH_SESSION")
             self._login = Login(response, cookie)
         return self._login
 

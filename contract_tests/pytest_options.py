@@ -10,6 +10,24 @@ from __future__ import annotations
 
 import pytest
 
+# Settings' fields as these options name them, for the suite's messages (context.CLI_OPTIONS).
+OPTION_NAMES = {
+    "base_url": "--unleash-url",
+    "token": "--unleash-token",
+    "token_2": "--unleash-token-2",
+    "admin_token": "--unleash-admin-token",
+    "username": "--unleash-username",
+    "password": "--unleash-password",
+    "profile": "--unleash-profile",
+    "seed": "--unleash-seed",
+    "rate_limit": "--unleash-rate-limit",
+    "read_only": "--unleash-read-only",
+    "unleash_version": "--unleash-version",
+    "baseline": "--unleash-baseline",
+    "checks": "-k",
+    "exclude_checks": "-k",
+}
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("unleash-pat contract suite (pytest --pyargs contract_tests)")
@@ -35,7 +53,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         help="at most this many requests per second",
     )
-    group.addoption("--unleash-baseline", dest="contract_baseline", help="known defects (YAML)")
+    group.addoption(
+        "--unleash-baseline",
+        dest="contract_baseline",
+        help="known defects: a file, a release whose baseline ships with the suite, or auto",
+    )
     group.addoption(
         "--unleash-read-only",
         dest="contract_read_only",

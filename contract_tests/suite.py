@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -18,19 +19,45 @@ from contract_tests.context import (
     Caller,
     Context,
     NotApplicable,
+    Profile,
     Settings,
     Violation,
 )
 from contract_tests.expectations import UnknownRelease, resolve
 from contract_tests.registry import Check, Need, discover
-from contract_tests.report import Baseline, CheckResult, Finding, Status
+from contract_tests.report import Baseline, BaselineError, CheckResult, Finding, Status
 from contract_tests.units import UNITS
 
 MIN_FREE_SLOTS = 3  # fewer leaves the lifecycle model nothing to create
+# The shell variables a reproducing command writes for --token, --token-2, --admin-token.
+CREDENTIAL_VARIABLES = ("UNLEASH_PAT", "UNLEASH_PAT_2", "UNLEASH_ADMIN_TOKEN")
 
 
 class CannotRun(Exception):
     """Bad arguments, unreachable target, bad credentials or no room: exit code 2."""
+
+
+def chosen(settings: Settings) -> list[Check]:
+    """The checks a run makes: every one `discover` finds, or those Settings name, less those
+    it excludes. Raises CannotRun naming an unknown check and the known ones."""
+    found = discover()
+    names = {c.name for c in found}
+    for option in ("checks", "exclude_checks"):
+        unknown = sorted(set(getattr(settings, option)) - names)
+        if unknown:
+            raise CannotRun(
+                f"{settings.option(option)}: no check named {', '.join(unknown)} (known: "
+                f"{', '.join(sorted(names))})"
+            )
+    wanted = set(settings.checks) or names
+    return [c for c in found if c.name in wanted and c.name not in settings.exclude_checks]
+
+
+def _baseline(settings: Settings, name: str) -> Baseline:
+    try:
+        return Baseline.named(name)
+    except BaselineError as exc:
+        raise CannotRun(f"{settings.option('baseline')}: {exc}") from None
 
 
 def open_context(settings: Settings) -> Context:
@@ -72,13 +99,31 @@ def open_context(settings: Settings) -> Context:
             raise CannotRun(str(exc)) from None
         http = TestClient(app, base_url="http://testserver", raise_server_exceptions=False)
     redact = Redactor()
-    for secret in tokens:
-        redact.add(secret)
+    for secret, variable in zip(tokens, CREDENTIAL_VARIABLES, strict=True):
+        redact.add(secret, variable)
     redact.hide(login[1] if login else None)
     token, token_2, admin_token = tokens
     assert token is not None  # required above, or the mock's
     api = Api(http, budget, redact, read_only=settings.read_only)
-    reported = _reported_version(settings, target, api, token)
+    try:
+        return _context(settings, profile, api, target, app, (token, token_2, admin_token), login)
+    except CannotRun:
+        http.close()
+        raise
+
+
+def _context(
+    settings: Settings,
+    profile: Profile,
+    api: Api,
+    target: str,
+    app: Any,
+    tokens: tuple[str, str | None, str | None],
+    login: tuple[str, str] | None,
+) -> Context:
+    """The context once the target can be asked: which release's rules apply."""
+    name = settings.option
+    reported = _reported_version(settings, target, api, tokens[0])
     asked = reported if settings.unleash_version == "auto" else settings.unleash_version
     if asked is None:
         raise CannotRun(
@@ -89,7 +134,6 @@ def open_context(settings: Settings) -> Context:
         expectations = resolve(asked)
     except UnknownRelease as exc:
         raise CannotRun(f"the target is Unleash {asked}: {exc}") from None
-    tokens = (token, token_2, admin_token)
     units = (*UNITS, *settings.units)
     ctx = Context(settings, profile, expectations, api, target, app, tokens, login, units)
     ctx.target_version = asked
@@ -292,23 +336,32 @@ class Outcome:
 
 def run_suite(
     settings: Settings,
-    baseline: Baseline | None = None,
+    baseline: Baseline | str | None = None,
     checks: Sequence[Check] | None = None,
 ) -> Outcome:
-    """Preflight, `checks` (default: every check `discover` finds), cleanup. Raises CannotRun
-    before anything was written."""
+    """Preflight, `checks` (default: every check `discover` finds, as Settings' `checks` and
+    `exclude_checks` choose), cleanup. `baseline`: a Baseline, or a file, a release (`8.2.0`)
+    or `auto` (the release whose rules apply). Raises CannotRun before anything was written."""
     started = time.monotonic()
+    # Everything that can be refused without the target is refused before the first request.
+    checks = chosen(settings) if checks is None else checks
+    if isinstance(baseline, str) and baseline != "auto":
+        baseline = _baseline(settings, baseline)
     suite = Suite(settings)
-    checks = discover() if checks is None else checks
+    if baseline == "auto":
+        baseline = _baseline(settings, suite.ctx.expect.version)
     outcome = Outcome(suite)
-    with cleaning_up(suite) as cleanup:
-        suite.preflight()
-        try:
-            for each in checks:
-                suite.budget.check_interrupted()
-                suite.run_check(each, baseline)
-        except KeyboardInterrupt:
-            outcome.interrupted = True
+    try:
+        with cleaning_up(suite) as cleanup:
+            suite.preflight()
+            try:
+                for each in checks:
+                    suite.budget.check_interrupted()
+                    suite.run_check(each, baseline)
+            except KeyboardInterrupt:
+                outcome.interrupted = True
+    finally:
+        suite.ctx.api.http.close()
     # Also when something on the way swallowed the KeyboardInterrupt.
     outcome.interrupted |= suite.budget.interrupted_by is not None
     outcome.deleted, outcome.left_behind = cleanup.deleted, cleanup.left

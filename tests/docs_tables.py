@@ -95,16 +95,55 @@ ROWS = [
     ),
     Row(
         "DELETE of a non-integer id",
+        lambda p: {
+            IdCheck.SCHEMA: "schema 400 (`/params/id`)",
+            IdCheck.NUMBER_MIDDLEWARE: 'service 400 "ID should be an integer"',
+            IdCheck.NONE: '500 leaking SQL (mock: service 400 "ID should be an integer")',
+        }[p.id_check],
+        lambda p: {
+            IdCheck.SCHEMA: "non-integer id: schema 400",
+            IdCheck.NUMBER_MIDDLEWARE: "non-integer id: service 400",
+            IdCheck.NONE: "non-integer id: 500 leaking SQL",
+        }[p.id_check],
+    ),
+    Row(
+        "`Authorization: Bearer <PAT>`",
+        lambda p: "the PAT" if p.bearer else "an unknown token (401)",
+        lambda p: "Bearer read" if p.bearer else "no Bearer (401)",
+    ),
+    Row(
+        "PAT object keys",
+        lambda p: ", ".join(k for k in p.pat_keys if k not in ("expiryWarning", "secret")),
+        lambda p: "PAT keys: " + ", ".join(p.pat_keys[:4]) + ", …",
+    ),
+    Row(
+        "admin API token on GET, POST",
         lambda p: (
-            "schema 400 (`/params/id`)"
-            if p.id_check is IdCheck.SCHEMA
-            else 'service 400 "ID should be an integer"'
+            "403 `ForbiddenError`"
+            if p.api_user_refused_early
+            else "500 leaking SQL after the body's checks (mock: 403)"
         ),
-        lambda p: (
-            "non-integer id: schema 400"
-            if p.id_check is IdCheck.SCHEMA
-            else "non-integer id: service 400"
-        ),
+        lambda p: "admin token refused: 403" if p.api_user_refused_early else "admin token: 500",
+    ),
+    Row(
+        "validator",
+        lambda p: "Ajv 8, ajv-formats" if p.ajv == 8 else 'Ajv 6 ("should", its own date-time)',
+        lambda p: f"Ajv {p.ajv}",
+    ),
+    Row(
+        "admin API token's `GET /api/admin/user` keys",
+        lambda p: ", ".join(p.admin_token_keys),
+        lambda p: "admin token user keys: " + ", ".join(p.admin_token_keys),
+    ),
+    Row(
+        "a Viewer's permissions",
+        lambda p: ", ".join(p.viewer_permissions) or "none",
+        lambda p: "Viewer permissions: " + (", ".join(p.viewer_permissions) or "none"),
+    ),
+    Row(
+        "requests that kill the process (never sent)",
+        lambda p: ", ".join(sorted(c.value.replace("_", " ") for c in p.crashes)) or "none",
+        lambda p: "dies on: " + (", ".join(sorted(c.value for c in p.crashes)) or "nothing"),
     ),
     Row(
         "`id` on error bodies",
@@ -193,8 +232,8 @@ ROWS = [
     ),
     Row(
         "a session's user keys after `createdAt`",
-        lambda p: ", ".join(p.session_user_keys),
-        lambda p: "session user keys: " + ", ".join(p.session_user_keys),
+        lambda p: ", ".join(p.session_user_keys) or "none",
+        lambda p: "session user keys: " + (", ".join(p.session_user_keys) or "none"),
     ),
     Row(
         "`expiryWarning` (`--token-expiry-notifications`)",

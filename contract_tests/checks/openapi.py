@@ -16,6 +16,7 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 
 from contract_tests import _compat
+from contract_tests.api import curl
 from contract_tests.context import ANY_SECRET, TIMESTAMP, Context
 from contract_tests.registry import Layer, check
 from contract_tests.report import Finding
@@ -142,8 +143,11 @@ def _config(ctx: Context) -> SchemathesisConfig:
         "suppress-health-check": ["all"],
     }
     if settings.read_only:
-        # One operation, no links between operations: nothing to test statefully.
-        config["phases"] = {"stateful": {"enabled": False}}
+        # One operation, no links, and no other method sent to its paths: nothing that writes.
+        config["phases"] = {
+            "stateful": {"enabled": False},
+            "coverage": {"unexpected-methods": []},
+        }
     if settings.seed is not None:
         config["seed"] = settings.seed
     if ctx.app is None:
@@ -211,7 +215,7 @@ def openapi_conformance(ctx: Context) -> list[Finding]:
     schema.hook("filter_failure")(coercion_filter(document))
     # Plain functions: schemathesis marks a hook with attributes, which a bound method refuses.
     schema.hook("after_call")(lambda context, case, response: guard.after_call(case, response))
-    findings: dict[tuple[str, str, str], Finding] = {}
+    findings: dict[tuple[str, ...], Finding] = {}
     rules = [_only_for(schema, ctx, rule) for rule in UNLEASH_RULES]
     before_call = lambda context, case, kwargs: guard.before_call(case)  # noqa: E731
     with _compat.scoped(rules, {"before_call": before_call}):
@@ -243,21 +247,31 @@ def openapi_conformance(ctx: Context) -> list[Finding]:
     return list(findings.values())
 
 
-def _collect(ctx: Context, recorder: Any, findings: dict[tuple[str, str, str], Finding]) -> None:
-    for name, case_id, case, failure, code_sample in _compat.failures(recorder):
+def _collect(ctx: Context, recorder: Any, findings: dict[tuple[str, ...], Finding]) -> None:
+    """One finding per request that broke rules (a 500 breaks not_a_server_error and
+    status_code_conformance at once), and one per distinct (rules, operation, failure)."""
+    by_case: dict[str, list[tuple[str, Any, Any]]] = {}
+    for name, case_id, case, failure in _compat.failures(recorder):
+        by_case.setdefault(case_id, []).append((name, case, failure))
+    for case_id, failed in by_case.items():
+        names = tuple(dict.fromkeys(name for name, _, _ in failed))
+        _, case, failure = failed[0]
         operation = f"{case.method.upper()} {case.path}"
-        key = (name, operation, failure.title)
+        key = (*names, operation, failure.title)
         if key in findings:
             continue
-        request, response = _compat.exchange(recorder, case_id) or (
-            f"{case.method.upper()} {case.formatted_path}",
-            "",
-        )
+        sent = _compat.exchange(recorder, case_id)
+        message = ctx.redact(f"{failure.title}: {failure.message}".strip())
+        if sent is None:
+            findings[key] = Finding(names[0], operation, message, also=names[1:])
+            continue
+        body = sent.body.decode("utf-8", "backslashreplace")
         findings[key] = Finding(
-            name,
+            names[0],
             operation,
-            ctx.redact(f"{failure.title}: {failure.message}".strip()),
-            ctx.redact(request),
-            ctx.redact(code_sample),
-            ctx.redact(response),
+            message,
+            ctx.redact(f"{sent.method} {sent.url}" + (f"\n{body}" if body else "")),
+            curl(sent.method, sent.url, sent.headers, sent.body, ctx.redact),
+            ctx.redact(f"{sent.status} {sent.text[:500]}"),
+            also=names[1:],
         )

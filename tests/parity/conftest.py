@@ -7,7 +7,6 @@ end deletes every PAT they hold and then the users, also when the session fails.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from mock_server import Options, create_app
 from mock_server.fixtures import parse
 from mock_server.versions import VersionProfile, default, resolve
 
+from .accounts import BOOTSTRAP_EXPIRY, Identity, bootstrap, create_user, password, remove
 from .deliberate import Deliberate
 from .deliberate import load as load_deliberate
 from .targets import (
@@ -39,14 +39,6 @@ NO_REAL_SERVER = (
     "UNLEASH_URL is not set, so there is no real Unleash to compare the mock with; set it and "
     'UNLEASH_ADMIN_TOKEN (e.g. `eval "$(scripts/real-unleash.sh up)"`) first'
 )
-USER_ADMIN = "/api/admin/user-admin"
-BOOTSTRAP_EXPIRY = "2099-12-31T23:59:59.000Z"
-
-
-@dataclass(frozen=True)
-class Identity:
-    username: str
-    password: str
 
 
 @dataclass(frozen=True)
@@ -69,15 +61,6 @@ def real_env() -> dict[str, str] | None:
     if missing:
         pytest.fail(f"UNLEASH_URL is set but not {', '.join(missing)}")
     return {name: os.environ[name] for name in REAL_ENV}
-
-
-def password() -> str:
-    """One that Unleash's policy accepts: >= 10 characters, upper and lower case, a digit, a
-    symbol, and no character three times in a row."""
-    while True:
-        candidate = f"Parity-{secrets.token_hex(8)}-Pw7!"
-        if not re.search(r"(.)\1\1", candidate):
-            return candidate
 
 
 @pytest.fixture(scope="session")
@@ -115,75 +98,6 @@ def _prepare(target: Target, fresh: Identity) -> None:
     target.session_records["first-cookie-use"] = observe(first_use)
 
 
-def _create_user(target: Target, who: Identity) -> int:
-    """A Viewer (any user may manage their own PATs) with a password; returns its id. User
-    creation is limited to 20 a minute per IP."""
-    created = target.patience.send(
-        lambda: target.request(
-            "POST",
-            USER_ADMIN,
-            headers={"Authorization": target.admin_token},
-            json={
-                "username": who.username,
-                "name": who.username,
-                "email": f"{who.username}@example.com",
-                "rootRole": "Viewer",  # by name: role ids differ between deployments
-                "password": who.password,
-                "sendEmail": False,
-            },
-        )
-    )
-    assert created.status_code == 201, f"creating user {who.username}: {created.text}"
-    return int(created.json()["id"])
-
-
-def _bootstrap(target: Target, account: Account) -> None:
-    """Log `account` in and give it its long-lived PAT: only a user can create their PATs."""
-    login = target.request(
-        "POST", LOGIN, json={"username": account.username, "password": account.password}
-    )
-    assert login.status_code == 200, f"{account.label}'s login: {login.text}"
-    account.cookie = session_cookie(login)
-    created = target.request(
-        "POST",
-        TOKENS,
-        headers={"Cookie": account.cookie},
-        json={"description": BOOTSTRAP_DESCRIPTION, "expiresAt": BOOTSTRAP_EXPIRY},
-    )
-    assert created.status_code == 201, f"{account.label}'s bootstrap PAT: {created.text}"
-    account.pat = created.json()["secret"]
-
-
-def _remove_pats(target: Target, account: Account) -> list[str]:
-    """Delete every PAT `account` holds, with its session; returns what is left."""
-    session = {"Cookie": account.cookie or ""}
-    listed = target.request("GET", TOKENS, headers=session)
-    if listed.status_code != 200:
-        return [f"listing {account.username}'s PATs: {listed.status_code} {listed.text}"]
-    for pat in listed.json()["pats"]:
-        target.request("DELETE", f"{TOKENS}/{pat['id']}", headers=session)
-    left = target.request("GET", TOKENS, headers=session).json()["pats"]
-    return [f"{account.username}'s PAT {p['description']!r} is left" for p in left]
-
-
-def _remove(target: Target, accounts: list[Account]) -> list[str]:
-    """Delete every PAT of `accounts`, then the users, and check that none of either is left;
-    returns what went wrong. Unleash only marks a deleted user deleted (its PATs stay in the
-    database), hence the PATs first."""
-    problems = []
-    admin = {"Authorization": target.admin_token}
-    for account in accounts:
-        if account.cookie:  # without a session the user made no PAT: that needs a credential
-            problems += _remove_pats(target, account)
-        deleted = target.request("DELETE", f"{USER_ADMIN}/{account.user_id}", headers=admin)
-        if deleted.status_code != 200:
-            problems.append(f"deleting user {account.username}: {deleted.text}")
-    usernames = {account.username for account in accounts}
-    listed = target.request("GET", USER_ADMIN, headers=admin).json()["users"]
-    left = [u["username"] for u in listed if u.get("username") in usernames]
-    return problems + [f"user {username} is left" for username in left]
-
-
 @pytest.fixture(scope="session")
 def real_target(users: Users) -> Iterator[Target]:
     env = real_env()
@@ -197,15 +111,15 @@ def real_target(users: Users) -> Iterator[Target]:
     made: list[Account] = []
     try:
         for label, who in users.labelled().items():
-            made.append(Account(label, who.username, _create_user(target, who), who.password))
+            made.append(Account(label, who.username, create_user(target, who), who.password))
         for account in made[:2]:
-            _bootstrap(target, account)
+            bootstrap(target, account)
             target.accounts[account.label] = account
         _prepare(target, users.fresh)
         made[2].cookie = target.accounts["fresh"].cookie  # its session, to remove its PATs
         yield target
     finally:
-        problems = _remove(target, made)
+        problems = remove(target, made)
         client.close()
         assert not problems, "the real server keeps what the suite made:\n" + "\n".join(problems)
 

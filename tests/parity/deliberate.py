@@ -1,15 +1,18 @@
 """deliberate_differences.yaml: the reviewed places where the mock differs from real Unleash on
 purpose. An entry names a scenario and the fields (fnmatch globs over `step.field`) it excuses,
-and optionally the Unleash `versions` it holds for (all versions when absent)."""
+and optionally the Unleash `versions` it holds for: a range such as ">=6.6.0" (PEP 440
+specifiers, comma-separated), all releases when absent."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from .normalize import Difference
 
@@ -25,10 +28,10 @@ class Deliberate:
     real: str
     mock: str
     reason: str
-    versions: tuple[str, ...] = ()  # empty: every version
+    versions: SpecifierSet = field(default_factory=SpecifierSet)  # empty: every release
 
     def holds_for(self, version: str) -> bool:
-        return not self.versions or version in self.versions
+        return Version(version) in self.versions
 
     def covers(self, scenario: str, difference: Difference) -> bool:
         return scenario == self.scenario and any(
@@ -53,7 +56,7 @@ def load(path: Path = PATH) -> list[Deliberate]:
                 str(entry["real"]),
                 str(entry["mock"]),
                 str(entry["reason"]),
-                tuple(str(v) for v in entry.get("versions", ())),
+                SpecifierSet(str(entry.get("versions", ""))),
             )
         )
     return loaded
