@@ -58,6 +58,7 @@ class Outcome:
     failing_checks: list[str] = field(default_factory=list)
     report_lines: list[str] = field(default_factory=list)  # the report's non-PASSED lines
     error: str | None = None
+    junit_problem: str | None = None  # a JUnit report the suite wrote but XML cannot read
 
 
 @contextmanager
@@ -101,16 +102,21 @@ def check_command(url: str, junit: Path, baseline: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def failing_checks(junit: Path) -> list[str]:
-    """The testcases of the JUnit report that failed or errored."""
+def failing_checks(junit: Path) -> tuple[list[str], str | None]:
+    """The testcases of the JUnit report that failed or errored, and why the report could not
+    be read, if it could not."""
     if not junit.exists():
-        return []
-    root = ET.parse(junit).getroot()
-    return [
+        return [], "no JUnit report was written"
+    try:
+        root = ET.parse(junit).getroot()
+    except ET.ParseError as exc:
+        return [], f"the JUnit report is not well-formed XML: {exc}"
+    failed = [
         case.get("name", "?")
         for case in root.iter("testcase")
         if case.find("failure") is not None or case.find("error") is not None
     ]
+    return failed, None
 
 
 def certify(
@@ -147,15 +153,22 @@ def certify(
             for line in output.splitlines()
             if _REPORT_LINE.match(line) and _REPORT_LINE.match(line)[1] != "PASSED"  # type: ignore[index]
         ]
-        failed = failing_checks(junit)
+        failed, junit_problem = failing_checks(junit)
+        if junit_problem:  # the report's own lines name the checks then
+            failed = [_REPORT_LINE.match(line)[3] for line in lines]  # type: ignore[index]
         code = process.returncode
+        if junit_problem and code in (0, 1):
+            junit_problem += f" (kept as {junit.name} in bench/results/junit-problems/)"
+            keep = RESULTS / "junit-problems"
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / f"{variant_id}.xml").write_bytes(junit.read_bytes())
     seconds = time.monotonic() - started
     if expect_pass:
         outcome = {0: "pass", 1: "false-alarm"}.get(code, "error")
     else:
         outcome = {0: "missed", 1: "detected"}.get(code, "error")
     error = None if outcome != "error" else _tail(output)
-    return Outcome(variant_id, kind, outcome, code, seconds, failed, lines, error)
+    return Outcome(variant_id, kind, outcome, code, seconds, failed, lines, error, junit_problem)
 
 
 def _tail(text: str, lines: int = 15) -> str:
@@ -251,7 +264,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     def run(d: Defect) -> Outcome:
-        outcome = certify(d.id, d.kind, d.build, args.timeout, expect_pass=False)
+        try:
+            outcome = certify(d.id, d.kind, d.build, args.timeout, expect_pass=False)
+        except Exception as exc:  # one variant's failure must not lose the others
+            outcome = Outcome(d.id, d.kind, "error", None, 0.0, error=repr(exc))
         checks = ", ".join(outcome.failing_checks)
         print(f"{d.id:45} {outcome.outcome:10} {outcome.seconds:6.1f} s  {checks}", flush=True)
         return outcome
