@@ -37,8 +37,12 @@ def frozen_clock() -> Clock:
 
 
 class Probe:
-    def __init__(self, app: Any, clock: Clock) -> None:
-        self.client = TestClient(app, base_url="http://localhost")
+    """In process by default; with `url`, over HTTP against `app` served there."""
+
+    def __init__(self, app: Any, clock: Clock, url: str | None = None) -> None:
+        self.client: httpx.Client = (
+            httpx.Client(base_url=url) if url else TestClient(app, base_url="http://localhost")
+        )
         self.clock = clock
 
     def close(self) -> None:

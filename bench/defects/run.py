@@ -40,7 +40,14 @@ if str(ROOT) not in sys.path:
 import uvicorn  # noqa: E402
 
 from bench.defects import DEFECTS, Defect, internals, reference, transparent  # noqa: E402
-from bench.defects.probe import ADMIN_LOGIN, ADMIN_PAT, ADMIN_TOKEN, ALICE_PAT  # noqa: E402
+from bench.defects.probe import (  # noqa: E402
+    ADMIN_LOGIN,
+    ADMIN_PAT,
+    ADMIN_TOKEN,
+    ALICE_PAT,
+    Probe,
+    frozen_clock,
+)
 
 RESULTS = ROOT / "bench" / "results"
 PROFILE = "ci"
@@ -59,6 +66,9 @@ class Outcome:
     report_lines: list[str] = field(default_factory=list)  # the report's non-PASSED lines
     error: str | None = None
     junit_problem: str | None = None  # a JUnit report the suite wrote but XML cannot read
+    # For a missed defect: whether its demo, over real HTTP, tells it from the reference (so
+    # the miss is the suite's, not a defect that only shows in process).
+    manifests_over_http: bool | None = None
 
 
 @contextmanager
@@ -171,6 +181,21 @@ def certify(
     return Outcome(variant_id, kind, outcome, code, seconds, failed, lines, error, junit_problem)
 
 
+def manifests_over_http(defect: Defect) -> bool:
+    """Run the defect's demo against the reference and the defect, each served over HTTP."""
+    seen = []
+    for make in (reference, defect.build):
+        clock = frozen_clock()
+        app = make(clock)
+        with serving(app) as url:
+            probe = Probe(app, clock, url)
+            try:
+                seen.append(defect.demo(probe))
+            finally:
+                probe.close()
+    return seen[0] != seen[1]
+
+
 def _tail(text: str, lines: int = 15) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
@@ -227,8 +252,20 @@ def markdown(results: dict[str, Any]) -> str:
         out.append(f"| {row['id']} | {row['kind']} | {row['outcome']} | {checks} |")
     missed = [row for row in results["defects"] if row["outcome"] == "missed"]
     if missed:
-        out += ["", "## Missed", ""]
-        out += [f"- `{row['id']}`: {row['description']}" for row in missed]
+        shown = sum(bool(row["manifests_over_http"]) for row in missed)
+        out += [
+            "",
+            "## Missed",
+            "",
+            f"Each missed defect's demo was run again over real HTTP against the served reference "
+            f"and the served defect: {shown} of {len(missed)} showed the difference there too.",
+            "",
+        ]
+        out += [f"- `{row['id']}` ({row['kind']}): {row['description']}" for row in missed]
+    problems = [row for row in results["defects"] if row["junit_problem"]]
+    if problems:
+        out += ["", "## JUnit reports that are not well-formed XML", ""]
+        out += [f"- `{row['id']}`: {row['junit_problem']}" for row in problems]
     return "\n".join(out) + "\n"
 
 
@@ -266,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     def run(d: Defect) -> Outcome:
         try:
             outcome = certify(d.id, d.kind, d.build, args.timeout, expect_pass=False)
+            if outcome.outcome == "missed":
+                outcome.manifests_over_http = manifests_over_http(d)
         except Exception as exc:  # one variant's failure must not lose the others
             outcome = Outcome(d.id, d.kind, "error", None, 0.0, error=repr(exc))
         checks = ", ".join(outcome.failing_checks)
