@@ -163,11 +163,13 @@ def certify(
             for line in output.splitlines()
             if _REPORT_LINE.match(line) and _REPORT_LINE.match(line)[1] != "PASSED"  # type: ignore[index]
         ]
+        code = process.returncode
         failed, junit_problem = failing_checks(junit)
+        if code not in (0, 1):  # the suite did not run: no report is expected
+            junit_problem = None
         if junit_problem:  # the report's own lines name the checks then
             failed = [_REPORT_LINE.match(line)[3] for line in lines]  # type: ignore[index]
-        code = process.returncode
-        if junit_problem and code in (0, 1):
+        if junit_problem:
             junit_problem += f" (kept as {junit.name} in bench/results/junit-problems/)"
             keep = RESULTS / "junit-problems"
             keep.mkdir(parents=True, exist_ok=True)

@@ -433,7 +433,13 @@ def _client(ex: Exchange) -> str:
 )
 class IgnoresForwardedFor(Proxy):
     async def handle(self, ex: Exchange) -> Reply:
-        ex.set_header("x-forwarded-for", None)
+        if ex.header("x-forwarded-for") is not None:
+            ex.set_header("x-forwarded-for", None)
+            # uvicorn already made X-Forwarded-For the client of a loopback connection; without
+            # trust proxy, req.ip is the socket's peer, which on loopback is loopback.
+            server = ex.scope.get("server") or ("", 0)
+            if server[0] in ("127.0.0.1", "::1"):
+                ex.scope["client"] = (server[0], 0)
         return await ex.forward()
 
     @staticmethod
