@@ -247,6 +247,14 @@ def markdown(results: list[CheckResult], target: str, requests: int, seconds: fl
     return "\n".join(lines) + "\n"
 
 
+# Characters XML 1.0 cannot hold (control bytes of a gzip body, a NUL): written as \xNN.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def junit_xml(results: list[CheckResult], path: str | Path) -> None:
     suite = ET.Element(
         "testsuite",
@@ -259,11 +267,11 @@ def junit_xml(results: list[CheckResult], path: str | Path) -> None:
         case = ET.SubElement(
             suite, "testcase", classname=f"contract.{r.layer}", name=r.name, time=f"{r.seconds:.3f}"
         )
-        text = "\n\n".join(f.render() for f in r.findings)
+        text = _xml_text("\n\n".join(f.render() for f in r.findings))
         if r.status is Status.FAILED:
             ET.SubElement(case, "failure", message=f"{len(r.findings)} violation(s)").text = text
         elif r.status is Status.NOT_RUN:
-            ET.SubElement(case, "skipped", message=r.reason)
+            ET.SubElement(case, "skipped", message=_xml_text(r.reason))
         elif text:
             ET.SubElement(case, "system-out").text = text
     ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)

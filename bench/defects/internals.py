@@ -41,30 +41,111 @@ def on_every_build(app: Any, apply: Callable[[Any], None]) -> None:
 
 
 # -- the store ---------------------------------------------------------------------------------
+class _Store:
+    """The defects' view of the mock's stores: one object with users and PATs, over the state's
+    accounts and PAT backends (units/accounts, units/pats). Needs: state.accounts (users()
+    and user(id)) and state.pats (list, secret, exists, and its `pat_limit`, `_pat_owner`,
+    `_next_id`, `_seen`, `_new_secret`, `_by_digest`)."""
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+
+    @property
+    def _pats(self) -> Any:
+        return self._state.pats
+
+    def list(self, user_id: int) -> list[Any]:
+        return self._pats.list(user_id)
+
+    def users(self) -> list[Any]:
+        return self._state.accounts.users()
+
+    def user(self, user_id: int) -> Any:
+        return self._state.accounts.user(user_id)
+
+    def secret(self, pat_id: int) -> str:
+        return self._pats.secret(pat_id)
+
+    def exists(self, pat_id: int) -> bool:
+        return self._pats.exists(pat_id)
+
+    def owner(self, secret: str) -> int | None:
+        from mock_server.units.pats.models import _digest
+
+        pat_id = self._pats._by_digest.get(_digest(secret))
+        return None if pat_id is None else self._pats._pat_owner.get(pat_id)
+
+    @property
+    def pat_limit(self) -> int:
+        return self._pats.pat_limit
+
+    @pat_limit.setter
+    def pat_limit(self, limit: int) -> None:
+        self._pats.pat_limit = limit
+
+    @property
+    def _pat_owner(self) -> dict[int, int]:
+        return self._pats._pat_owner
+
+    @property
+    def _seen(self) -> dict[int, float]:
+        return self._pats._seen
+
+    @property
+    def _next_id(self) -> int:
+        return self._pats._next_id
+
+    @_next_id.setter
+    def _next_id(self, value: int) -> None:
+        self._pats._next_id = value
+
+
 def wrap_store(app: Any, method: str, wrapper: Callable[..., Any]) -> None:
-    """Replace `state.store.<method>` by `wrapper(original, store, *args, **kwargs)`.
-    Needs: the store's methods `create(user_id, description, expires_at, ...)`,
-    `delete(user_id, pat_id) -> bool` and `authenticate(secret) -> (User, Pat) | None`, which
-    the handlers and the auth middleware call on `state.store`."""
+    """Replace the store's `method` by `wrapper(original, store, *args, **kwargs)`: `create(
+    user_id, description, expires_at, ...)`, `delete(user_id, pat_id) -> bool`, or
+    `authenticate(secret) -> (User, Pat) | None` (a live PAT's owner and PAT, its use counted).
+    Needs: state.pats.create/delete, and for `authenticate` state.pats.find(secret) and
+    record_use(pat), which the authentication middleware calls in turn (the use is counted
+    inside `authenticate` here, so the middleware's own count is dropped)."""
 
     def apply(state: Any) -> None:
-        store = state.store
-        original = getattr(store, method)
+        pats, store = state.pats, _Store(state)
+        if method != "authenticate":
+            original = getattr(pats, method)
+            setattr(pats, method, lambda *a, **kw: wrapper(original, store, *a, **kw))
+            return
+        find, record_use = pats.find, pats.record_use
 
-        def patched(*args: Any, **kwargs: Any) -> Any:
-            return wrapper(original, store, *args, **kwargs)
+        def authenticate(secret: str) -> tuple[Any, Any] | None:
+            pat = find(secret)
+            if pat is None:
+                return None
+            record_use(pat)
+            return state.accounts.user(pat.user_id), pat
 
-        setattr(store, method, patched)
+        def patched_find(secret: str) -> Any:
+            found = wrapper(authenticate, store, secret)
+            return None if found is None else found[1]
+
+        pats.find = patched_find
+        pats.record_use = lambda pat: None
 
     on_every_build(app, apply)
 
 
 def store_error(kind: str) -> Exception:
     """The store's refusal of a create ("limit", "duplicate", ...), which the handler maps to
-    Unleash's answer. Needs: mock_server.store.StoreError(kind)."""
-    from mock_server.store import StoreError
+    Unleash's answer. Needs: mock_server.units.pats.models.StoreError(Rule)."""
+    from mock_server.units.pats.models import Rule, StoreError
 
-    return StoreError(kind)
+    rules = {
+        "empty": Rule.EMPTY_DESCRIPTION,
+        "past": Rule.PAST_EXPIRY,
+        "limit": Rule.TOO_MANY_PATS,
+        "nul": Rule.NUL_DESCRIPTION,
+        "duplicate": Rule.DUPLICATE_DESCRIPTION,
+    }
+    return StoreError(rules[kind])
 
 
 def clean_description(description: str) -> str:
@@ -76,18 +157,16 @@ def clean_description(description: str) -> str:
 
 
 def pats_of(store: Any, user_id: int) -> list[Any]:
-    """A user's PATs (objects with .id, .description, .expires_at, .user_id). Needs:
-    store.list(user_id), which also writes due seenAt batches (harmless here)."""
+    """A user's PATs (objects with .id, .description, .expires_at, .user_id)."""
     return list(store.list(user_id))
 
 
 def all_pats(store: Any) -> list[Any]:
-    """Every user's PATs. Needs: store.users() and store.list(user_id)."""
+    """Every user's PATs."""
     return [pat for user in store.users() for pat in store.list(user.id)]
 
 
 def pat_limit(store: Any) -> int:
-    """Needs: store.pat_limit, read by create() on every call."""
     return store.pat_limit
 
 
@@ -106,8 +185,7 @@ def with_pat_limit(store: Any, limit: int, call: Callable[[], Any]) -> Any:
 
 
 def find_pat(store: Any, secret: str) -> tuple[Any, Any] | None:
-    """(User, Pat) for a secret, expired or not, without counting a use. Needs:
-    store.owner(secret) -> user id, store.user(id), store.list(user_id), store.secret(pat_id)."""
+    """(User, Pat) for a secret, expired or not, without counting a use."""
     user_id = store.owner(secret)
     if user_id is None:
         return None
@@ -118,8 +196,7 @@ def find_pat(store: Any, secret: str) -> tuple[Any, Any] | None:
 
 
 def pat_by_id(store: Any, pat_id: int) -> tuple[Any, Any, str] | None:
-    """(User, Pat, secret) for a PAT id. Needs: the store's `_pat_owner` map (pat id -> user
-    id) and store.secret(pat_id)."""
+    """(User, Pat, secret) for a PAT id."""
     user_id = store._pat_owner.get(pat_id)
     if user_id is None:
         return None
@@ -128,23 +205,22 @@ def pat_by_id(store: Any, pat_id: int) -> tuple[Any, Any, str] | None:
 
 
 def set_next_id(store: Any, next_id: int) -> None:
-    """Needs: the store's id sequence, `_next_id`, read and bumped by create()."""
     store._next_id = next_id
 
 
 def redirect_seen(store: Any, from_id: int, to_id: int) -> None:
     """Move a buffered use (the seenAt batch) from one PAT id to another (or drop it where no
-    PAT has that id). Needs: the store's `_seen` buffer {pat id: when the batch writes it}."""
+    PAT has that id). Needs: the PAT store's `_seen` buffer {pat id: when the batch writes it}."""
     at = store._seen.pop(from_id, None)
     if at is not None and store.exists(to_id):
         store._seen[to_id] = at
 
 
 def set_secret_factory(app: Any, make: Callable[[], str]) -> None:
-    """New PATs get secrets from `make`. Needs: the store's `_new_secret` callable."""
+    """New PATs get secrets from `make`. Needs: the PAT store's `_new_secret` callable."""
 
     def apply(state: Any) -> None:
-        state.store._new_secret = make
+        state.pats._new_secret = make
 
     on_every_build(app, apply)
 
@@ -168,7 +244,7 @@ def set_session_cap(app: Any, cap: int | None) -> None:
 def accept_any_session_signature(app: Any) -> None:
     """A cookie `s:<id>.<anything>` names a live session whatever its signature. Needs:
     Sessions.lookup(cookie_header) and its `_sign(sid)`, and auth.cookie_value()."""
-    from mock_server.auth import SESSION_COOKIE, cookie_value
+    from mock_server.units.accounts.models import SESSION_COOKIE, cookie_value
 
     def apply(state: Any) -> None:
         sessions = state.sessions
@@ -202,7 +278,7 @@ def server_config(app: Any, host: str, port: int) -> Any:
     import uvicorn
 
     try:
-        from mock_server.serving import server_config as mock_config
+        from mock_server.node.serving import server_config as mock_config
     except ImportError:
         return uvicorn.Config(
             app, host=host, port=port, log_level="warning", lifespan="off", server_header=False

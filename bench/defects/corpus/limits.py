@@ -54,7 +54,7 @@ class _CreateRule(Proxy):
 )
 class LimitEleven(Proxy):
     def install(self) -> None:
-        internals.on_every_build(self.app, lambda state: internals.set_pat_limit(state.store, 11))
+        internals.on_every_build(self.app, lambda state: internals.set_pat_limit(state.pats, 11))
 
     @staticmethod
     def demo(p: Probe) -> Any:
