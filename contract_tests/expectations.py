@@ -67,6 +67,7 @@ class Expectations:
     duplicate_description: Error
     too_many_pats: Error
     not_a_user: Error  # an admin API token on GET or POST
+    not_found: Error  # a path no route takes, or a method it does not take
     delete_status: int  # own or another user's id (the latter changes nothing)
     # DELETE of an id no PAT has (missing, zero, already deleted): None answers `delete_status`.
     unknown_id: Error | None
@@ -91,6 +92,8 @@ class Expectations:
     password_mismatch_message: str
     # A login whose password holds a lone surrogate is answered (else the process dies).
     lone_surrogate_password_answered: bool
+    # How long a login's session lasts (its cookie's Expires, after the answer's Date).
+    session_seconds: int
     contract_patches: tuple[dict[str, Any], ...] = ()
 
     def contract(self) -> dict[str, Any]:
@@ -174,6 +177,7 @@ def _expectations(
         duplicate_description=error("duplicate_description"),
         too_many_pats=error("too_many_pats"),
         not_a_user=error("not_a_user"),
+        not_found=error("not_found"),
         delete_status=200,
         unknown_id=error("not_found") if pats["unknown_delete"] == "not_found" else None,
         rate_limit_headers=rate_limited,
@@ -192,6 +196,7 @@ def _expectations(
         password_mismatch=error("password_mismatch"),
         password_mismatch_message=facts["messages"]["password_mismatch"],
         lone_surrogate_password_answered=not facts["crashes"]["lone_surrogate_password"],
+        session_seconds=facts["sessions"]["seconds"],
         contract_patches=patches,
     )
 

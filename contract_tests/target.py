@@ -7,10 +7,11 @@ from typing import Any
 
 
 def start_mock() -> Any:
-    """A fresh mock with its default fixtures, as an ASGI app."""
-    from mock_server import create_app
+    """A fresh mock with its default fixtures, as an ASGI app. It writes PAT uses every second
+    (Unleash: every few minutes), so that a run sees `seenAt` without waiting for a batch."""
+    from mock_server import Options, create_app
 
-    return create_app()
+    return create_app(options=Options(seen_at_flush_seconds=1.0))
 
 
 def _fixtures(app: Any) -> Any:

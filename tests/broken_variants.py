@@ -15,13 +15,14 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server import UNITS, create_app
+from mock_server import UNITS, Options, create_app
 from mock_server.units import accounts, pats
 from mock_server.units.accounts.models import (
     SESSION_COOKIE,
@@ -31,7 +32,7 @@ from mock_server.units.accounts.models import (
     User,
     cookie_value,
 )
-from mock_server.units.pats.models import Pat, PatStore, _digest
+from mock_server.units.pats.models import Pat, PatStore, Rule, StoreError, _digest, _UserPats
 from tests.conftest import ADMIN_PAT
 
 
@@ -148,6 +149,49 @@ class PasswordsNotChecked(Accounts):
 class RightPasswordRefused(Accounts):
     def check_password(self, username: str, password: str) -> User | None:
         return None
+
+
+class TokensOfAnyCase(PatStore):
+    """A PAT matched whatever the case of its secret (Unleash compares it exactly)."""
+
+    def find(self, secret: str) -> Pat | None:
+        prefix, _, rest = secret.partition(":")
+        return super().find(secret) or super().find(f"{prefix}:{rest.lower()}")
+
+
+class DuplicateCheckedBeforeTheLimit(PatStore):
+    """At the limit, a duplicate description answers 409 (Unleash: the limit's 403 first)."""
+
+    def create(self, user_id: int, description: str, *args: Any, **kwargs: Any) -> Any:
+        owned = self._pats.get(user_id)
+        if owned and description in owned.descriptions:
+            raise StoreError(Rule.DUPLICATE_DESCRIPTION)
+        return super().create(user_id, description, *args, **kwargs)
+
+
+class PatIdTakenForItsOwner(PatStore):
+    """A PAT made during a run acts as the user whose id is the PAT's id."""
+
+    def find(self, secret: str) -> Pat | None:
+        pat = super().find(secret)
+        return replace(pat, user_id=pat.id) if pat and pat.id > 2 else pat
+
+
+class EveryPatOfTheUserSeen(PatStore):
+    """A use of one PAT marks all its owner's PATs as seen."""
+
+    def record_use(self, pat: Pat) -> None:
+        for mine in list(self._pats.get(pat.user_id, _UserPats()).by_id.values()):
+            super().record_use(mine)
+
+
+class UsernamesOfAnyCase(Accounts):
+    """A login takes the username in any case (Unleash: exactly as stored)."""
+
+    def check_password(self, username: str, password: str) -> User | None:
+        same = (u.username for u in self._users.values() if u.username)
+        exact = next((name for name in same if name.lower() == username.lower()), username)
+        return super().check_password(exact, password)
 
 
 # -- broken sessions ----------------------------------------------------------------------------
@@ -290,6 +334,48 @@ class CharsetIgnored:
         await self.app(scope, receive, send)
 
 
+class CaseSensitivePaths:
+    """A path with a capital letter is no route (Express matches paths in any case)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] != scope["path"].lower():
+            await JSONResponse({"name": "NotFoundError", "message": "Not found"}, 404)(
+                scope, receive, send
+            )
+            return
+        await self.app(scope, receive, send)
+
+
+class ContentTypeIgnored:
+    """Every POST body is read as JSON, whatever its Content-Type (Unleash: 415)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+        await self.app(scope, receive, send)
+
+
+class DeleteIdsReadAsText:
+    """`DELETE …/tokens/07` looks up the id "07", which no PAT has (Unleash reads 7)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        head, _, last = scope.get("path", "").rpartition("/")
+        if scope["type"] == "http" and scope["method"] == "DELETE" and last[:1] in ("0", "+"):
+            path = f"{head}/2147483000"
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)
+
+
 def _listing(reply: Reply) -> bool:
     return reply.method == "GET" and reply.path == "/api/admin/user/tokens" and reply.status == 200
 
@@ -392,6 +478,32 @@ def expired_never_warned(reply: Reply) -> None:
         )
 
 
+def json_without_charset(reply: Reply) -> None:
+    if reply.headers.get("content-type", "").startswith("application/json"):
+        reply.headers["content-type"] = "application/json"
+
+
+def rate_limit_never_counts_down(reply: Reply) -> None:
+    if "ratelimit-limit" in reply.headers:
+        reply.headers["ratelimit-remaining"] = reply.headers["ratelimit-limit"]
+
+
+def session_cookie_secure_over_http(reply: Reply) -> None:
+    if reply.path == "/auth/simple/login" and "set-cookie" in reply.headers:
+        reply.headers["set-cookie"] += "; Secure"
+
+
+def session_lasting_a_day_more(reply: Reply) -> None:
+    cookie = reply.headers.get("set-cookie", "")
+    if reply.path == "/auth/simple/login" and "Expires=" in cookie:
+        head, _, rest = cookie.partition("Expires=")
+        when, sep, tail = rest.partition(";")
+        later = parsedate_to_datetime(when) + timedelta(days=1)
+        reply.headers["set-cookie"] = (
+            f"{head}Expires={format_datetime(later, usegmt=True)}{sep}{tail}"
+        )
+
+
 # -- the catalogue ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Variant:
@@ -399,6 +511,11 @@ class Variant:
     build: Callable[[], ASGIApp]
     caught_by: frozenset[str]  # the suite must report at least one of these findings
     runs: str  # the registry check that reports it (the quick test runs only this one)
+
+
+def _mock(units: list[Any] = UNITS) -> ASGIApp:
+    """The mock as the suite's own runs start it (PAT uses written every second)."""
+    return create_app(units=units, options=Options(seen_at_flush_seconds=1.0))
 
 
 def _with(unit_name: str, **classes: type) -> Callable[[], ASGIApp]:
@@ -409,7 +526,7 @@ def _with(unit_name: str, **classes: type) -> Callable[[], ASGIApp]:
             replace(u, build=functools.partial(u.build, **classes)) if u.name == unit_name else u
             for u in UNITS
         ]
-        return create_app(units=units)
+        return _mock(units)
 
     return build
 
@@ -423,7 +540,7 @@ def _accounts(cls: type[Accounts]) -> Callable[[], ASGIApp]:
 
 
 def _responses(edit: Callable[[Reply], None]) -> Callable[[], ASGIApp]:
-    return lambda: AlterResponses(create_app(), edit)
+    return lambda: AlterResponses(_mock(), edit)
 
 
 def _v(name: str, build: Callable[[], ASGIApp], runs: str, *checks: str) -> Variant:
@@ -494,7 +611,7 @@ VARIANTS = [
     ),
     _v(
         "missing token accepted",
-        lambda: MissingTokenAccepted(create_app()),
+        lambda: MissingTokenAccepted(_mock()),
         "bad_tokens_rejected",
         "missing_token_rejected",
         "ignored_auth",
@@ -570,15 +687,69 @@ VARIANTS = [
     ),
     _v(
         "charset ignored",
-        lambda: CharsetIgnored(create_app()),
+        lambda: CharsetIgnored(_mock()),
         "bodies_decoded_as_express",
         "bodies_decoded_as_express",
     ),
     _v(
         "deeply nested bodies refused",
-        lambda: DeepBodiesRefused(create_app()),
+        lambda: DeepBodiesRefused(_mock()),
         "json_values_read_as_javascript",
         "json_values_read_as_javascript",
+    ),
+    _v(
+        "PATs matched in any case",
+        store_variant(TokensOfAnyCase),
+        "credentials_read_exactly",
+        "credentials_read_exactly",
+    ),
+    _v(
+        "paths matched case-sensitively",
+        lambda: CaseSensitivePaths(_mock()),
+        "routes_as_express",
+        "routes_as_express",
+    ),
+    _v(
+        "JSON without its charset",
+        _responses(json_without_charset),
+        "answers_as_express",
+        "answers_as_express",
+    ),
+    _v(
+        "RateLimit-Remaining never counts down",
+        _responses(rate_limit_never_counts_down),
+        "rate_limit_values",
+        "rate_limit_values",
+    ),
+    _v(
+        "Content-Type of a create ignored",
+        lambda: ContentTypeIgnored(_mock()),
+        "create_bodies_read_as_unleash_reads_them",
+        "create_bodies_read_as_unleash_reads_them",
+    ),
+    _v(
+        "duplicate checked before the limit",
+        store_variant(DuplicateCheckedBeforeTheLimit),
+        "limit_counts_every_pat_first",
+        "limit_counts_every_pat_first",
+    ),
+    _v(
+        "a new PAT acts as another user",
+        store_variant(PatIdTakenForItsOwner),
+        "new_pats_act_as_their_owner",
+        "new_pats_act_as_their_owner",
+    ),
+    _v(
+        "DELETE ids read as text",
+        lambda: DeleteIdsReadAsText(_mock()),
+        "delete_ids_read_as_numbers",
+        "delete_ids_read_as_numbers",
+    ),
+    _v(
+        "one use marks every PAT seen",
+        store_variant(EveryPatOfTheUserSeen),
+        "seen_at_written_after_use",
+        "seen_at_written_after_use",
     ),
 ]
 
@@ -632,5 +803,23 @@ SESSION_VARIANTS = [
         _responses(session_cookie_not_http_only),
         "password_login",
         "session_cookie_set",
+    ),
+    _v(
+        "session cookie Secure over http",
+        _responses(session_cookie_secure_over_http),
+        "password_login",
+        "session_cookie_set",
+    ),
+    _v(
+        "session lasting a day more",
+        _responses(session_lasting_a_day_more),
+        "password_login",
+        "session_cookie_set",
+    ),
+    _v(
+        "usernames of any case",
+        _accounts(UsernamesOfAnyCase),
+        "login_reads_the_username_exactly",
+        "login_reads_the_username_exactly",
     ),
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import httpx
@@ -123,6 +123,9 @@ def service_rules_enforced(ctx: Context) -> None:
     expect_error(response, bad_data, "empty_description_rejected", "empty description")
     response = create(ctx, ctx.token, ctx.description(), PAST)
     expect_error(response, bad_data, "past_expiry_rejected", "past expiresAt")
+    minutes_ago = timestamp(datetime.now(UTC) - timedelta(minutes=10))
+    response = create(ctx, ctx.token, ctx.description(), minutes_ago)
+    expect_error(response, bad_data, "past_expiry_rejected", "an expiresAt minutes ago")
     first = created(ctx, ctx.token)
     response = create(ctx, ctx.token, first.description)
     expect_error(

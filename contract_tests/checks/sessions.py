@@ -9,6 +9,7 @@ run under --read-only."""
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
-from contract_tests.api import PATS
+from contract_tests.api import LOGIN, PATS
 from contract_tests.context import (
     SESSION_COOKIE,
     Context,
@@ -64,7 +65,8 @@ def password_login(ctx: Context) -> None:
     """`POST /auth/simple/login` with the right password answers 200 with the user (the one
     `--token` belongs to, no password in sight, the keys /api/admin/user then shows for the
     session), counted by the login limiter (RateLimit-*), and sets the signed `unleash-session`
-    cookie: HttpOnly, SameSite=Lax, for the base path, expiring after the answer's Date."""
+    cookie: HttpOnly, SameSite=Lax, for the base path, no other attribute (no Secure over
+    http), expiring the release's session length after the answer's Date."""
     login = ctx.login()
     response = login.response
     why = f"the login answered {response.status_code}"
@@ -89,6 +91,9 @@ def password_login(ctx: Context) -> None:
     message = f"the session cookie {header!r} is not encoded as encodeURIComponent encodes"
     expect(login.cookie == quote(signed, safe="!*'()"), "session_cookie_set", message, response)
     attributes = {a.strip().partition("=")[0].lower(): a.strip() for a in header.split(";")[1:]}
+    extra = set(attributes) - {"path", "expires", "httponly", "samesite"}
+    message = f"the session cookie has attributes {sorted(extra)} besides its own"
+    expect(not extra, "session_cookie_set", message, response)
     path = _base_path(ctx) or "/"
     for attribute in (*COOKIE_ATTRIBUTES, f"Path={path}"):
         name = attribute.partition("=")[0].lower()
@@ -98,11 +103,11 @@ def password_login(ctx: Context) -> None:
     # After the answer's Date (an ASGI app in-process sends none: then our clock's now).
     date = response.headers.get("date") or format_datetime(datetime.now(UTC), usegmt=True)
     expires = attributes.get("expires", "")
-    message = f"the session cookie expires {expires!r}, not in GMT after the Date {date!r}"
+    lasts = ctx.expect.session_seconds
+    message = f"the session cookie expires {expires!r}, not in GMT {lasts} s after {date!r}"
     try:
-        valid = expires.endswith(" GMT") and (
-            parsedate_to_datetime(expires.partition("=")[2]) > parsedate_to_datetime(date)
-        )
+        ahead = parsedate_to_datetime(expires.partition("=")[2]) - parsedate_to_datetime(date)
+        valid = expires.endswith(" GMT") and abs(ahead.total_seconds() - lasts) <= 60
     except (TypeError, ValueError):
         valid = False
     expect(valid, "session_cookie_set", message, response)
@@ -261,3 +266,30 @@ def second_login_keeps_the_first(ctx: Context) -> None:
         response = ctx.api.request("GET", PATS, token=None, cookie=f"{SESSION_COOKIE}={value}")
         message = f"the {which} session does not list the user's PATs"
         expect(_listed_ids(response, name) == by_pat, name, message, response)
+
+
+@check(Layer.PROPERTY, Need.PASSWORD, Need.WRITE)
+def login_reads_the_username_exactly(ctx: Context) -> None:
+    """A login names its user exactly (the username in another case is no user: 401
+    PasswordMismatch) or by e-mail address in any case (where the user has one: 200); a body
+    without a password is a 400 BadDataError, before any password is compared. Last of the
+    session checks: a login here may end the user's oldest session."""
+    assert ctx.password_login is not None
+    username, password = ctx.password_login
+    name = "login_reads_the_username_exactly"
+    swapped = username.swapcase()
+    if swapped != username and "@" not in username:
+        response = ctx.api.login(swapped, password)
+        expect_error(response, ctx.expect.password_mismatch, name, f"username {swapped!r}")
+    body = json.dumps({"username": username}).encode()
+    headers = {"Content-Type": "application/json"}
+    response = ctx.api.request("POST", LOGIN, token=None, content=body, headers=headers)
+    expect_error(response, ctx.expect.bad_data, name, "a login without a password")
+    me = ctx.api.request("GET", "/api/admin/user", token=ctx.token)
+    user = body_of(me).get("user") if me.status_code == 200 else None
+    email = user.get("email") if isinstance(user, dict) else None
+    if isinstance(email, str) and email != email.upper():
+        response = ctx.api.login(email.upper(), password)
+        message = f"the login by e-mail {email.upper()!r} answered {response.status_code}"
+        expect(response.status_code == 200, name, message, response)
+        ctx.redact.add(set_session(response), "UNLEASH_SESSION")
