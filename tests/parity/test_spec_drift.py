@@ -200,25 +200,32 @@ def test_responses_are_contained_and_only_location_was_removed(
 def test_pat_schemas_are_contained(real_spec: Spec, our_spec: Spec) -> None:
     real_schemas = real_spec["components"]["schemas"]
     our_schemas = our_spec["components"]["schemas"]
-    problems = []
-    for name in PAT_SCHEMAS:
+    # Before 5.11 a create's body is a patSchema: no createPatSchema to compare.
+    named = [name for name in PAT_SCHEMAS if name in real_schemas]
+    assert "patSchema" in named
+    problems = [f"{name}: missing" for name in named if name not in our_schemas]
+    for name in set(named) & set(our_schemas):
         problems += schema_problems(
             real_spec, real_schemas[name], our_spec, our_schemas[name], name
         )
     assert not problems, "\n".join(problems)
 
 
+def _scheme(scheme: Spec) -> Spec:
+    """A security scheme without its prose or our `x-` notes."""
+    return {k: v for k, v in scheme.items() if k not in DOC_KEYWORDS and not k.startswith("x-")}
+
+
 def test_security_schemes_are_contained(real_spec: Spec, our_spec: Spec) -> None:
     real_schemes = real_spec["components"]["securitySchemes"]
+    our_schemes = our_spec["components"]["securitySchemes"]
+    assert "apiKey" in real_schemes
+    # bearerToken is declared from 5.11 on (whether it is honoured is the release's fact).
     problems = [
         f"security {name}"
         for name in ("apiKey", "bearerToken")
-        if {k: v for k, v in real_schemes[name].items() if k not in DOC_KEYWORDS}
-        != {
-            k: v
-            for k, v in our_spec["components"]["securitySchemes"].get(name, {}).items()
-            if k not in DOC_KEYWORDS
-        }
+        if name in real_schemes
+        and _scheme(real_schemes[name]) != _scheme(our_schemes.get(name, {}))
     ]
     problems += [f"top-level {s}" for s in real_spec["security"] if s not in our_spec["security"]]
     for key, real_op in pat_operations(real_spec).items():

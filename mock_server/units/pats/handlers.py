@@ -192,11 +192,12 @@ def _pat_id(call: Call, raw: int | str) -> int:
         assert isinstance(raw, int)
         return raw
     # IdCheck.NONE (no middleware) fails in PostgreSQL where the middleware refuses: the mock
-    # answers as the middleware does.
+    # answers as the middleware does (bug-compatible: as PostgreSQL does).
     text = str(raw)
     number = javascript.js_number(text)
     if not (math.isfinite(number) and number % 1 == 0):
-        raise BadDataError(Message.NOT_AN_INTEGER)
+        unchecked = call.state.profile.id_check is IdCheck.NONE
+        raise (unchecked and _id_defect(call, text)) or BadDataError(Message.NOT_AN_INTEGER)
     # Real 5.x then hands the text itself to PostgreSQL: `1e3`, `0x10`, `107.0` or a value
     # beyond int4 fail there with a 500 leaking SQL, and nothing is deleted. The mock answers
     # the 400 that was meant.
