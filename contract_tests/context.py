@@ -229,6 +229,7 @@ class Context:
         # The version asked for, or with `auto` the one the target names in ui-config.
         self.target_version = expectations.version
         self.reported_version: str | None = None  # what the target names in ui-config
+        self.version_notice: str | None = None  # another release's rules stand for the target's
         self.app = app  # the ASGI app under test in-process, None for a deployment
         self.token, self.token_2, self.admin_token = tokens
         self.password_login = password_login  # `token`'s user's username and password

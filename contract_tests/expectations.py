@@ -22,6 +22,8 @@ import json_merge_patch
 import jsonschema
 import yaml
 
+from contract_tests.releases.choose import UnsupportedVersion, choose, key
+
 _HERE = Path(__file__).resolve().parent
 RELEASES = _HERE / "releases"
 ENV = "UNLEASH_PAT_RELEASES"
@@ -154,7 +156,7 @@ def _known(dirs: tuple[Path, ...]) -> dict[str, Expectations]:
                     facts[section] = {**facts.get(section, {}), **values}
         patches = tuple(d.get("contract", {}) for d in chain(release))
         known[release] = _expectations(release, facts, patches)
-    return dict(sorted(known.items(), key=lambda item: _key(item[0])))
+    return dict(sorted(known.items(), key=lambda item: key(item[0])))
 
 
 def _expectations(
@@ -201,26 +203,23 @@ def _expectations(
     )
 
 
-def _key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
-
-
 def known() -> dict[str, Expectations]:
     """Every release the suite knows, oldest first: the bundled ones and $UNLEASH_PAT_RELEASES'."""
     extra = os.environ.get(ENV, "")
     return _known((RELEASES, *(Path(p) for p in extra.split(os.pathsep) if p)))
 
 
-def resolve(version: str) -> Expectations:
-    """A known release's expectations; a major (`7`) or an unknown release of a known major
-    (`7.3.0`) gets the newest known of that major. Raises UnknownRelease for an unknown major."""
+def choice(version: str) -> tuple[Expectations, str | None]:
+    """The expectations that stand for `version` (releases/choose.py: a major is its newest
+    release, a release never measured the nearest measured one), and a notice where they are
+    not that release's. Raises UnknownRelease for a version no known release stands for."""
     releases = known()
-    if version in releases:
-        return releases[version]
-    major = version.split(".")[0]
-    same = [v for v in releases if v.split(".")[0] == major]
-    if not same:
-        raise UnknownRelease(
-            f"unknown Unleash version {version!r} (known: {', '.join(releases)}, or a major)"
-        )
-    return releases[max(same, key=_key)]
+    try:
+        picked = choose(version, releases)
+    except UnsupportedVersion as exc:
+        raise UnknownRelease(str(exc)) from None
+    return releases[picked.release], picked.notice
+
+
+def resolve(version: str) -> Expectations:
+    return choice(version)[0]

@@ -23,7 +23,7 @@ from contract_tests.context import (
     Settings,
     Violation,
 )
-from contract_tests.expectations import UnknownRelease, resolve
+from contract_tests.expectations import UnknownRelease, choice, resolve
 from contract_tests.registry import Check, Need, discover
 from contract_tests.report import Baseline, BaselineError, CheckResult, Finding, Status
 from contract_tests.units import UNITS
@@ -131,13 +131,14 @@ def _context(
             f"give the version with {name('unleash_version')}"
         )
     try:
-        expectations = resolve(asked)
+        expectations, notice = choice(asked)
     except UnknownRelease as exc:
         raise CannotRun(f"the target is Unleash {asked}: {exc}") from None
     units = (*UNITS, *settings.units)
     ctx = Context(settings, profile, expectations, api, target, app, tokens, login, units)
     ctx.target_version = asked
     ctx.reported_version = reported
+    ctx.version_notice = notice
     return ctx
 
 
@@ -199,7 +200,7 @@ class Suite:
         checked_as = "" if ctx.target_version == version else f", checked as {version}"
         self.target = f"{ctx.target} (Unleash {ctx.target_version}{checked_as})"  # as reported
         # A version given by hand that is not the one the target names: say so up front.
-        self.notices: list[str] = []
+        self.notices: list[str] = [ctx.version_notice] if ctx.version_notice else []
         reported = ctx.reported_version
         if settings.unleash_version != "auto" and reported and reported != version:
             self.notices.append(

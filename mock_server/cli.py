@@ -90,6 +90,8 @@ def _serve(args: argparse.Namespace) -> int:
         except ValueError as exc:  # an unknown version, or an option the version does not have
             print(f"unleash-pat: {exc}", file=sys.stderr)
             return 2
+        if app.state.version_notice:
+            print(f"unleash-pat: {app.state.version_notice}", file=sys.stderr)
         port = sock.getsockname()[1]  # the one the system chose for --port 0
         banner = _banner(app.state.profile.name, fixtures, args.host, port, control=control)
         print(banner, flush=True)

@@ -90,6 +90,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Where the release asked for is not one measured, which one answers (read only when
+    asked: the release files load nothing for a project that does not set the option)."""
+    asked = config.getini("unleash_pat_version")
+    if not asked:
+        return None
+    from mock_server.versions import choice
+
+    profile, notice = choice(asked)
+    return f"unleash-pat: {notice or f'the mock answers as {profile.name}'}"
+
+
 def _create(config: pytest.Config) -> MockApp:
     from mock_server.app import create_app
     from mock_server.options import Options

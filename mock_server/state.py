@@ -24,7 +24,7 @@ from mock_server.persistence import StateFile
 from mock_server.units import UNITS, Unit
 from mock_server.units.accounts.models import Accounts, Sessions
 from mock_server.units.pats.models import PatStore
-from mock_server.versions import VersionProfile, resolve
+from mock_server.versions import VersionProfile, choice, resolve
 
 
 class MockState:
@@ -42,7 +42,10 @@ class MockState:
         is resumed rather than seeded from the fixtures (a reset still seeds it afresh)."""
         self.fixtures = fixtures
         self.options = options or Options()
-        self.profile: VersionProfile = resolve(self.options.unleash_version)
+        self.profile: VersionProfile
+        # Where another release answers than the one named (5.9.1 as 5.8.2): why.
+        self.version_notice: str | None
+        self.profile, self.version_notice = choice(self.options.unleash_version)
         if self.options.secure_account_tokens and not self.profile.secure_account_tokens:
             raise ValueError(f"{self.profile.name} has no secure account tokens")
         self.units = tuple(units)

@@ -64,9 +64,26 @@ def test_a_lone_surrogate_password_is_sent_only_to_versions_it_does_not_kill(ver
     assert sent is VERSIONS[version].lone_surrogate_password_answered
 
 
-def test_an_unknown_version_cannot_run() -> None:
-    with pytest.raises(CannotRun, match=rf"unknown Unleash version '99'.*known: {OLDER[0]}"):
+def test_a_major_with_no_release_cannot_run() -> None:
+    with pytest.raises(CannotRun, match=rf"no release of Unleash 99 is known \(known: {OLDER[0]}"):
         Suite(Settings(unleash_version="99"))
+
+
+@pytest.mark.parametrize("version", ["4.19.5", "4", "5.0.0"])
+def test_a_release_older_than_the_oldest_supported_cannot_run(version: str) -> None:
+    with pytest.raises(CannotRun, match=f"older than the oldest supported release, {OLDER[0]}"):
+        Suite(Settings(unleash_version=version))
+
+
+def test_a_release_never_measured_is_checked_as_the_nearest_measured_one_with_a_notice() -> None:
+    measured = next(v for v in OLDER if f"{v.rsplit('.', 1)[0]}.99" not in VERSIONS)
+    unmeasured = f"{measured.rsplit('.', 1)[0]}.99"
+    suite = Suite(Settings(app=served_as(measured), unleash_version=unmeasured))
+    assert suite.ctx.expect.version == measured
+    assert suite.notices[0] == (
+        f"Unleash {unmeasured} was never measured: taken as {measured}, the nearest "
+        "measured release before it"
+    )
 
 
 def test_auto_with_a_token_the_target_refuses_cannot_run() -> None:

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from openapi_spec_validator import validate
@@ -59,9 +60,47 @@ def test_a_major_answers_as_its_newest_release(major):
     assert versions.resolve(major) is newest
 
 
-def test_an_unknown_version_is_refused_naming_the_known_ones():
-    with pytest.raises(ValueError, match=re.escape(f"'99' (known: {', '.join(ALL)}")):
-        create_app(options=Options(unleash_version="99"))
+def test_a_major_with_no_release_is_refused_naming_the_known_ones():
+    with pytest.raises(ValueError, match=re.escape(f"Unleash 9 is known (known: {', '.join(ALL)}")):
+        create_app(options=Options(unleash_version="9"))
+
+
+@pytest.mark.parametrize("version", ["4", "4.19.5", "3", "5.0.0"])
+def test_a_release_older_than_the_oldest_supported_is_refused(version):
+    with pytest.raises(ValueError, match=f"older than the oldest supported release, {ALL[0]}"):
+        create_app(options=Options(unleash_version=version))
+
+
+def test_a_release_never_measured_answers_as_the_nearest_measured_one_before_it():
+    between = [(a, b) for a, b in pairwise(ALL) if a.split(".")[0] == b.split(".")[0]]
+    older, newer = next(
+        (a, b) for a, b in between if _key(PROFILES[b])[1] > _key(PROFILES[a])[1] + 1
+    )
+    major, minor, _ = _key(PROFILES[older])
+    unmeasured = f"{major}.{minor + 1}.3"
+    assert versions.resolve(older) is PROFILES[older] and unmeasured not in PROFILES
+    state = create_app(options=Options(unleash_version=unmeasured)).state
+    assert state.profile is PROFILES[older]
+    assert state.version_notice == (
+        f"Unleash {unmeasured} was never measured: taken as {older}, the nearest measured "
+        "release before it"
+    )
+    assert create_app(options=Options(unleash_version=newer)).state.version_notice is None
+
+
+def test_a_release_before_its_majors_oldest_measured_answers_as_that_oldest():
+    oldest_of = {}
+    for version in ALL:
+        oldest_of.setdefault(version.split(".")[0], version)
+    major, oldest = next((m, v) for m, v in oldest_of.items() if v != ALL[0])
+    profile, notice = versions.choice(f"{major}.0.0")
+    assert profile is PROFILES[oldest] and "after it" in (notice or "")
+
+
+@pytest.mark.parametrize("version", ["eight", "8.2.0.1", "", "8..2"])
+def test_a_version_that_is_no_release_number_is_refused(version):
+    with pytest.raises(versions.UnsupportedVersion, match="is not an Unleash release"):
+        versions.choice(version)
 
 
 @pytest.mark.parametrize("version", ALL)
@@ -377,7 +416,7 @@ def test_serve_refuses_an_unknown_version_and_an_option_the_version_lacks():
     unknown = subprocess.run(
         [*serve, "--unleash-version", "99"], capture_output=True, text=True, timeout=30
     )
-    assert unknown.returncode == 2 and "unknown Unleash version '99'" in unknown.stderr
+    assert unknown.returncode == 2 and "no release of Unleash 99 is known" in unknown.stderr
     lacking = where(lambda p: not p.secure_account_tokens)[-1]
     refused = subprocess.run(
         [*serve, "--unleash-version", lacking, "--secure-account-tokens"],

@@ -1,11 +1,13 @@
 """One profile per Unleash release the mock can answer as, read from the release files.
 
-`resolve("8.2.0")`, `resolve("8")` (the newest release of a major), `resolve(None)` (the newest
-bundled release) or a VersionProfile itself, for a made-up release in a test.
+`resolve("8.2.0")`, `resolve("8")` (the newest release of a major), `resolve("5.9.1")` (the
+nearest measured release, releases/choose.py), `resolve(None)` (the newest bundled release) or
+a VersionProfile itself, for a made-up release in a test.
 """
 
 from __future__ import annotations
 
+from mock_server.releases.choose import UnsupportedVersion, choose
 from mock_server.versions.profile import (
     Answer,
     Crash,
@@ -35,18 +37,20 @@ def default() -> VersionProfile:
     return bundled[max(bundled, key=_key)]
 
 
-def resolve(version: str | VersionProfile | None) -> VersionProfile:
+def choice(version: str | VersionProfile | None) -> tuple[VersionProfile, str | None]:
+    """The profile that answers for `version`, and a notice where it is not that release.
+    Raises UnsupportedVersion (a ValueError) for a version no known release stands for."""
     if isinstance(version, VersionProfile):
-        return version
+        return version, None
     if version is None:
-        return default()
+        return default(), None
     known = profiles()
-    if version in known:
-        return known[version]
-    of_major = [v for v in known if v.split(".")[0] == version]
-    if of_major:
-        return known[max(of_major, key=_key)]
-    raise ValueError(f"unknown Unleash version {version!r} (known: {', '.join(known)}, or a major)")
+    picked = choose(version, known)
+    return known[picked.release], picked.notice
+
+
+def resolve(version: str | VersionProfile | None) -> VersionProfile:
+    return choice(version)[0]
 
 
 __all__ = [
@@ -60,7 +64,9 @@ __all__ = [
     "Message",
     "ReleaseError",
     "UnknownDelete",
+    "UnsupportedVersion",
     "VersionProfile",
+    "choice",
     "default",
     "profiles",
     "resolve",
