@@ -275,6 +275,13 @@ class Suite:
             except Exception as exc:  # an answer so malformed the check could not go on
                 message = f"the check broke off: {type(exc).__name__}: {exc}"
                 result.findings = [Finding.of(check.name, message, None, redact)]
+            if Need.WRITE in check.needs:
+                # What a check made is gone before the next starts, whatever stopped it: one
+                # check's PATs never take the free slots another counts on.
+                left = self.ctx.cleanup()
+                if left and not result.findings:
+                    message = f"still listed after a DELETE answered 200: {left}"
+                    result.findings = [Finding.of("delete_removes", message, None, redact)]
             result.seconds = time.monotonic() - started
             result.requests = self.budget.sent - sent
             if result.findings:

@@ -108,7 +108,9 @@ def test_session_checks_run_once_logged_in_and_are_not_run_without_a_password() 
     outcome = run_suite(Settings(app=recording), checks=SESSION_CHECKS)
     assert all(r.status is Status.PASSED for r in outcome.results)
     logins = [r for r in recording.requests if r.path == "/auth/simple/login"]
-    assert len(logins) == 4  # the run's login, a second one, and two refused
+    # The run's login, a second one, two refused (a wrong password, no such user), the
+    # username in another case (refused) and a body without a password (400).
+    assert len(logins) == 6
     users = app.state.fixtures.users
     token, token_2 = users[0][1][0].secret, users[1][1][0].secret
     given = Settings(
