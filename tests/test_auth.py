@@ -1,4 +1,7 @@
-"""Authentication on the three PAT operations, as in the reference §2 and §8."""
+"""Authentication on the three PAT operations (docs/observations/unleash-8.2.0.md#auth-401,
+#bearer, #cookie-over-pat, #admin-token-refused, #delete-other), sessions and rate limits
+(docs/observations/unleash-8.2.0.md#login, #sessions, #set-cookie-first-use, #rate-limit,
+#rate-limit-429, #user-keys, #seen-at)."""
 
 from __future__ import annotations
 

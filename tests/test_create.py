@@ -1,4 +1,7 @@
-"""POST /api/admin/user/tokens: the reference §1 and §4."""
+"""POST /api/admin/user/tokens (docs/observations/unleash-8.2.0.md#pat-object, #id-sequence,
+#timestamps, #coercion, #schema-400, #service-400, #body-not-object, #content-type,
+#content-type-params, #duplicate, #limit, #nul-description; where 6.x reads a content type
+otherwise: docs/observations/unleash-6.10.1.md#content-type-params)."""
 
 from __future__ import annotations
 

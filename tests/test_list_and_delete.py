@@ -1,4 +1,6 @@
-"""GET and DELETE /api/admin/user/tokens: the reference §5 and §6."""
+"""GET and DELETE /api/admin/user/tokens (docs/observations/unleash-8.2.0.md#list, #http-details,
+#expiry-warning, #unknown-delete, #delete-other, #delete-response, #delete-id-schema,
+#delete-id-range)."""
 
 from __future__ import annotations
 

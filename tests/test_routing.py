@@ -1,4 +1,5 @@
-"""Paths and methods outside the three operations (reference §7), routed the way Express does."""
+"""Paths and methods outside the three operations, routed the way Express does
+(docs/observations/unleash-8.2.0.md#unrouted, #client-api, #contract, #http-details)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""Hostile JSON bodies, numbers and DELETE ids (issue 11, items 2, 4 and 6): each answers what
-real Unleash 8.2.0 answers (or the corrected 400 where it answers a 500), in the same shape, and
-`/health` keeps answering within 100 ms while it is in flight. Messages checked on the running
-8.2.0 and on Node 20's JSON.parse; sizes ten times those of the issue where the 100 kB body
-limit allows."""
+"""Hostile JSON bodies, numbers and DELETE ids: each answers what real Unleash 8.2.0 answers
+(docs/observations/unleash-8.2.0.md#malformed-json, #json-errors, #deep-body, #coercion,
+#delete-id-schema), or the corrected 400 where it answers a 500
+(docs/observations/unleash-8.2.0.md#delete-id-range), in the same shape, and `/health` keeps
+answering within 100 ms while it is in flight. V8's messages as Node 20's JSON.parse gives them;
+sizes far past Python's own limits where the 100 kB body limit allows."""
 
 from __future__ import annotations
 

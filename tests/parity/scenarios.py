@@ -2,9 +2,8 @@
 
 Users: `alice` and `bob` authenticate with their long-lived bootstrap PATs; `fresh` is a user
 created for the session (no PAT, authenticated by a session cookie), so that the 10-PAT limit and
-the cookie paths start from a known state. "admin" is the admin API token. Sources: the reference
-(../shared/reference/unleash-8.2.0-pat-behaviour.md, section numbers below) and the probing
-notes (/work/unleash-findings.md).
+the cookie paths start from a known state. "admin" is the admin API token. Sources: what was
+measured on each release (docs/observations/); each section below cites 8.2.0's facts.
 """
 
 from __future__ import annotations
@@ -75,7 +74,9 @@ def pat_body(description: Any, expires_at: Any = FAR) -> dict[str, Any]:
     return {"description": description, "expiresAt": expires_at}
 
 
-# -- authentication (reference §2, findings §1) ------------------------------------------------
+# -- authentication ----------------------------------------------------------------------------
+# docs/observations/unleash-8.2.0.md#auth-401, #bearer, #cookie-over-pat, #admin-token-refused
+# docs/observations/unleash-8.2.0.md#cookie-and-admin-token
 Headers = Callable[[Run], dict[str, str]]
 
 
@@ -169,7 +170,8 @@ for _name, (_headers, _owner) in AUTH_VARIANTS.items():
 
 @scenario("auth-two-authorization-headers")
 def two_authorization_headers(r: Run) -> None:
-    """Node keeps the first of repeated Authorization headers (findings §1)."""
+    """Node keeps the first of repeated Authorization headers
+    (docs/observations/unleash-8.2.0.md#auth-401)."""
     pat = ("Authorization", r.pat("alice"))
     garbage = ("Authorization", "garbage")
     r.send("pat-then-garbage", "GET", TOKENS, headers=[pat, garbage])
@@ -194,7 +196,10 @@ def expired_pat(r: Run) -> None:
     )
 
 
-# -- creation: bodies (reference §4, findings §3) ---------------------------------------------
+# -- creation: bodies --------------------------------------------------------------------------
+# docs/observations/unleash-8.2.0.md#pat-object, #timestamps, #coercion, #schema-400
+# docs/observations/unleash-8.2.0.md#service-400, #body-not-object, #malformed-json
+# docs/observations/unleash-8.2.0.md#content-type, #content-type-params, #json-errors
 def _post_scenario(who: str = "alice", **send: Any) -> Callable[[Run], None]:
     def run(r: Run) -> None:
         r.send("post", "POST", TOKENS, as_=who, **send)
@@ -282,7 +287,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "malformed-json-trailing-comma": {**_raw('{"description":"parity-tc",}')},
     "malformed-json-single-quotes": {**_raw("{'description':'x'}")},
     "body-over-100kb": {**_raw('{"description":"' + _HUGE + '","expiresAt":"' + FAR + '"}')},
-    # body-parser's limit is 100 kB = 102 400 bytes, inclusive (findings §3).
+    # body-parser's limit: 100 kB = 102 400 bytes, inclusive
+    # (docs/observations/unleash-8.2.0.md#json-errors).
     "body-exactly-100kb": {**_raw(_sized_body(LIMIT_BYTES))},
     "body-100kb-plus-one-byte": {**_raw(_sized_body(LIMIT_BYTES + 1))},
     "no-content-type": {**_raw(_VALID), "content_type": None},
@@ -393,7 +399,8 @@ scenario("create-expiry-2s-ahead")(_relative_expiry("parity-soon", 2, "<now+2s>"
 
 @scenario("create-malformed-json-without-auth")
 def malformed_json_without_auth(r: Run) -> None:
-    """Express parses the body before authenticating (findings §2)."""
+    """Express parses the body before authenticating
+    (docs/observations/unleash-8.2.0.md#malformed-json)."""
     r.send("post", "POST", TOKENS, raw=b"{not json")
     r.send("post-oversized", "POST", TOKENS, raw=('{"d":"' + _HUGE + '"}').encode())
     r.send("post-text-plain", "POST", TOKENS, raw=_VALID.encode(), content_type="text/plain")
@@ -402,13 +409,15 @@ def malformed_json_without_auth(r: Run) -> None:
 
 @scenario("create-admin-token-invalid-body")
 def admin_token_invalid_body(r: Run) -> None:
-    """Schema and content type are checked before the admin-token 403 (findings §2)."""
+    """Schema and content type are checked before the admin-token 403
+    (docs/observations/unleash-8.2.0.md#admin-token-refused)."""
     r.send("missing-expiry", "POST", TOKENS, as_="admin", json_body={"description": "x"})
     r.send("no-content-type", "POST", TOKENS, as_="admin", raw=_VALID.encode(), content_type=None)
     r.send("empty-description", "POST", TOKENS, as_="admin", json_body=pat_body(""))
 
 
-# -- limits and duplicates (reference §4, findings §4) -----------------------------------------
+# -- limits and duplicates ---------------------------------------------------------------------
+# docs/observations/unleash-8.2.0.md#limit, #duplicate, #list
 @scenario("limit-ten-pats-per-user")
 def ten_pat_limit(r: Run) -> None:
     """The first PAT expires while the others are created: expired PATs still count."""
@@ -465,7 +474,9 @@ def isolation(r: Run) -> None:
     )
 
 
-# -- deletion (reference §6, findings §6) ------------------------------------------------------
+# -- deletion ----------------------------------------------------------------------------------
+# docs/observations/unleash-8.2.0.md#unknown-delete, #delete-other, #delete-response
+# docs/observations/unleash-8.2.0.md#delete-id-schema, #delete-id-range
 @scenario("delete-own")
 def delete_own(r: Run) -> None:
     pat = r.create("create", "alice", "parity-del")
@@ -566,7 +577,9 @@ def delete_with_body(r: Run) -> None:
     r.send("list-after", "GET", TOKENS, as_="alice")
 
 
-# -- other methods and paths (reference §5, §7, findings §5, §7) --------------------------------
+# -- other methods and paths -------------------------------------------------------------------
+# docs/observations/unleash-8.2.0.md#unrouted, #front-end-page, #client-api, #list, #rate-limit
+# docs/observations/unleash-8.2.0.md#http-details
 METHODS: dict[str, tuple[str, str, str | None]] = {
     "put-collection": ("PUT", TOKENS, "alice"),
     "patch-collection": ("PATCH", TOKENS, "alice"),
@@ -639,7 +652,8 @@ def post_trailing_slash(r: Run) -> None:
 @scenario("ratelimit-bucket-per-forwarded-ip")
 def ratelimit_bucket(r: Run) -> None:
     """The PAT limiter keys on req.ip with `trust proxy` on, so X-Forwarded-For picks the bucket
-    (findings §8): a new address starts a full window, every request counts."""
+    (docs/observations/unleash-8.2.0.md#rate-limit): a new address starts a full window, every
+    request counts."""
     address = {"X-Forwarded-For": FORWARDED_FOR}
     for step in ("first", "second"):
         response = r.send(step, "GET", TOKENS, as_="alice", headers=address)
@@ -662,7 +676,9 @@ def if_none_match(r: Run) -> None:
     r.send("other", "GET", TOKENS, as_="alice", headers={"If-None-Match": 'W/"1-x"'})
 
 
-# -- login, current user, documents (reference §8, §12, findings §9) ----------------------------
+# -- login, current user, documents ------------------------------------------------------------
+# docs/observations/unleash-8.2.0.md#login, #sessions, #user-keys, #admin-whoami, #contract
+# docs/observations/unleash-8.2.0.md#http-details
 @scenario("login-good")
 def login_good(r: Run) -> None:
     """Recorded when the session logged in the fresh user (login is limited to 10/min)."""

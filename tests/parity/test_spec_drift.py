@@ -29,7 +29,7 @@ def real_spec() -> Spec:
     env = real_env()
     if env is None:
         pytest.skip(NO_REAL_SERVER)
-    # Served without authentication (reference §12).
+    # Served without authentication (docs/observations/unleash-8.2.0.md#contract).
     response = httpx.get(f"{env['UNLEASH_URL']}/docs/openapi.json", timeout=30)
     assert response.status_code == 200, response.text[:300]
     return response.json()
@@ -91,7 +91,8 @@ def schema_problems(real: Spec, real_node: Any, ours: Spec, our_node: Any, where
 def error_schema_problems(real_node: Spec, ours: Spec, our_node: Spec, where: str) -> list[str]:
     """Unleash documents every error as an optional {id, name, message}. Ours describes each
     real shape (a oneOf/anyOf of them): each must declare those properties with their types,
-    except an `id` it states is absent (403/409 service errors have none, reference §3)."""
+    except an `id` it states is absent (403/409 service errors have none,
+    docs/observations/unleash-8.2.0.md#error-id)."""
     problems = []
     our_node = resolve(ours, our_node)
     for branch in our_node.get("oneOf", []) + our_node.get("anyOf", []) or [our_node]:
@@ -193,7 +194,8 @@ def test_responses_are_contained_and_only_location_was_removed(
                         content["schema"], our_spec, our_schema, where
                     )
     assert not problems, "\n".join(problems)
-    # Unleash's 201 declares `location` but never sends it (reference §9): removed on purpose.
+    # Unleash's 201 declares `location` but never sends it: removed on purpose
+    # (docs/observations/unleash-8.2.0.md#contract).
     assert removed == REMOVED_HEADERS
 
 
