@@ -3,6 +3,7 @@
 # loopback only, so the contract suite can be pointed at the real thing instead of the mock.
 #
 #   scripts/real-unleash.sh up            install (cached), start, bootstrap; print the export line
+#   scripts/real-unleash.sh install       only install (npm, cached): CI fetches every version at once
 #   scripts/real-unleash.sh env           print the export line of a running instance
 #   scripts/real-unleash.sh status        say what is running
 #   scripts/real-unleash.sh down [--purge] stop Unleash, then PostgreSQL (--purge: delete the run dir)
@@ -40,7 +41,7 @@ set -euo pipefail
 shopt -s inherit_errexit
 
 DEFAULT_VERSION=8.2.0
-usage() { echo "usage: $0 up|down [--purge]|env|status [--version X.Y.Z]" >&2; exit 2; }
+usage() { echo "usage: $0 up|install|down [--purge]|env|status [--version X.Y.Z]" >&2; exit 2; }
 
 # --- arguments: COMMAND [--purge] [--version X.Y.Z], in any order after the command ----------
 
@@ -388,6 +389,7 @@ cmd_status() {
 
 case "$COMMAND" in
   up) cmd_up ;;
+  install) install_unleash ;;
   down) cmd_down "$PURGE" ;;
   env) cmd_env ;;
   status) cmd_status ;;

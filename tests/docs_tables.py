@@ -1,8 +1,10 @@
 """The tables of releases in README.md and docs/releases.md, rendered from the mock's profiles
-(mock_server.versions) and the release files, so that a test can fail when a table is stale.
+(mock_server.versions) and the release files, and docs/differences.md's table of deliberate
+differences, rendered from tests/parity/deliberate_differences.yaml, so that a test can fail
+when a table is stale.
 
-    .venv/bin/python -m tests.docs_tables          # print both tables
-    .venv/bin/python -m tests.docs_tables --write  # replace them in README.md and docs/releases.md
+    .venv/bin/python -m tests.docs_tables          # print the tables
+    .venv/bin/python -m tests.docs_tables --write  # replace them in the pages
 
 Each table sits between two HTML comments (`<!-- name:start -->`, `<!-- name:end -->`).
 """
@@ -20,11 +22,13 @@ import yaml
 from mock_server import versions
 from mock_server.versions import IdCheck, UnknownDelete, VersionProfile
 from mock_server.versions.releases import directories
+from tests.parity import deliberate
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 RELEASES_PAGE = ROOT / "docs" / "releases.md"
-FULL, SHORT = "versions-table", "releases-table"
+DIFFERENCES_PAGE = ROOT / "docs" / "differences.md"
+FULL, SHORT, DIFFERENCES = "versions-table", "releases-table", "differences-table"
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -306,6 +310,38 @@ def short_table() -> str:
     return "\n".join(lines)
 
 
+def _releases_of(entry: deliberate.Deliberate, releases: list[str]) -> str:
+    """The measured releases an entry holds for, as runs of consecutive ones ("5.6.0 to 5.11.3")."""
+    held = [entry.holds_for(r) for r in releases]
+    if all(held):
+        return "all"
+    runs, start = [], None
+    for i, (release, holds) in enumerate(zip(releases, held, strict=True)):
+        if holds and start is None:
+            start = release
+        if start is not None and (not holds or i == len(releases) - 1):
+            end = release if holds else releases[i - 1]
+            runs.append(start if end == start else f"{start} to {end}")
+            start = None
+    return ", ".join(runs)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def differences_table() -> str:
+    """docs/differences.md's table: one row per entry of deliberate_differences.yaml."""
+    releases = [p.version for p in _profiles()]
+    lines = ["| scenario | releases | real Unleash | mock | why |", "|---|---|---|---|---|"]
+    lines += [
+        f"| `{e.scenario}` | {_releases_of(e, releases)} | {_cell(e.real)} | {_cell(e.mock)} "
+        f"| {_cell(e.reason)} |"
+        for e in deliberate.load()
+    ]
+    return "\n".join(lines)
+
+
 def rendered_in(path: Path, name: str) -> str:
     """The table between `name`'s markers in `path`."""
     start, end = markers(name)
@@ -322,7 +358,11 @@ def replace_in(path: Path, name: str, table: str) -> None:
     path.write_text(f"{head}{start}\n{table}\n{end}{tail}", encoding="utf-8")
 
 
-TABLES = ((README, SHORT, short_table), (RELEASES_PAGE, FULL, full_table))
+TABLES = (
+    (README, SHORT, short_table),
+    (RELEASES_PAGE, FULL, full_table),
+    (DIFFERENCES_PAGE, DIFFERENCES, differences_table),
+)
 
 
 def main() -> int:
