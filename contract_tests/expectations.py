@@ -96,6 +96,7 @@ class Expectations:
     lone_surrogate_password_answered: bool
     # How long a login's session lasts (its cookie's Expires, after the answer's Date).
     session_seconds: int
+    ajv: int  # the request validator's major: its "date-time" differs (oracles.is_date_time)
     contract_patches: tuple[dict[str, Any], ...] = ()
 
     def contract(self) -> dict[str, Any]:
@@ -104,6 +105,18 @@ class Expectations:
         for patch in self.contract_patches:
             document = json_merge_patch.merge(document, copy.deepcopy(patch))
         return document
+
+    def typed_create_member(self) -> str:
+        """A create body's member the release's schema types as a string: `description`, or
+        where the release leaves it untyped (5.8 and older: any value is stored as its text),
+        `expiresAt`."""
+        document = self.contract()
+        schema = document["paths"]["/api/admin/user/tokens"]["post"]["requestBody"]
+        schema = schema["content"]["application/json"]["schema"]
+        while "$ref" in schema:
+            schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        described = schema.get("properties", {}).get("description", {})
+        return "description" if described.get("type") == "string" else "expiresAt"
 
     def is_secret(self, value: object) -> bool:
         return isinstance(value, str) and any(f.match(value) for f in self.secret_formats)
@@ -199,6 +212,7 @@ def _expectations(
         password_mismatch_message=facts["messages"]["password_mismatch"],
         lone_surrogate_password_answered=not facts["crashes"]["lone_surrogate_password"],
         session_seconds=facts["sessions"]["seconds"],
+        ajv=facts["requests"]["ajv"],
         contract_patches=patches,
     )
 

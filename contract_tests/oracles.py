@@ -2,7 +2,9 @@
 
 Written from Unleash's stack, not from the mock, so that a date bug in the mock is a finding:
 - "date-time" is ajv-formats 2.1.1 under Ajv 8 (JavaScript regexes: `\\d` is ASCII, `\\s` is
-  JavaScript's white space; the time zone is optional; offsets are not range-checked);
+  JavaScript's white space; the time zone is optional; offsets are not range-checked); where a
+  release validates with Ajv 6 (5.6.0), Ajv 6's own "fast" regex: an offset required, the day
+  of the month and hours up to 29 unchecked (PostgreSQL then refuses what does not exist);
 - the string then goes unchanged to PostgreSQL's `timestamptz` (no zone: the database's, UTC),
   which rounds to microseconds, rolls 23:59:60 over and refuses what it cannot read (500);
 - node-postgres reads the row into a `Date` (milliseconds, truncated) and JSON shows it with
@@ -59,24 +61,46 @@ def _parts(text: str) -> tuple[re.Match[str], re.Match[str], str] | None:
     return day, time, text[len(pieces[0])]
 
 
-def is_date_time(text: str) -> bool:
-    """Whether Unleash's request validation accepts `text` as a "date-time"."""
-    return _parts(text) is not None
+# Ajv 6's "fast" date-time, case-insensitive (JavaScript's `\\s`, ASCII `\\d`).
+_AJV6 = re.compile(
+    f"[0-9]{{4}}-[0-1][0-9]-[0-3][0-9][tT{re.escape(_JS_SPACE)}]"
+    r"(?:[0-2][0-9]:[0-5][0-9]:[0-5][0-9]|23:59:60)(?:\.[0-9]+)?(?:[zZ]|[+-][0-9]{2}(?::?[0-9]{2})?)"
+)
 
 
-def stored_ms(text: str) -> int | None:
+def _ajv6_parts(text: str) -> tuple[re.Match[str], re.Match[str], str] | None:
+    if _AJV6.fullmatch(text) is None:
+        return None
+    separator = text[10]
+    day, time = _DATE.fullmatch(text[:10]), _TIME.fullmatch(text[11:])
+    assert day is not None and time is not None  # the regex above is narrower
+    return day, time, separator
+
+
+def is_date_time(text: str, ajv: int = 8) -> bool:
+    """Whether Unleash's request validation (Ajv `ajv`) accepts `text` as a "date-time"."""
+    return (_ajv6_parts(text) if ajv == 6 else _parts(text)) is not None
+
+
+def stored_ms(text: str, ajv: int = 8) -> int | None:
     """The instant (ms since the epoch, as the `Date` Unleash answers with) that PostgreSQL
-    stores for an accepted date-time, or None where PostgreSQL refuses it (Unleash: 500).
-    Unleash's past-expiry check (`new Date(text) < new Date()`) is not modelled here."""
-    parts = _parts(text)
+    stores for a date-time Ajv `ajv` accepts, or None where Ajv refuses it (400) or PostgreSQL
+    does (Unleash: 500). Unleash's past-expiry check (`new Date(text) < new Date()`) is not
+    modelled here."""
+    parts = _ajv6_parts(text) if ajv == 6 else _parts(text)
     if parts is None or parts[2] not in _PG_SEPARATORS:
         return None
     day, time, _ = parts
     year, month, mday = (int(g) for g in day.groups())
     hour, minute, second = int(time[1]), int(time[2]), int(time[3])
     micro = round(float("0" + (time[4] or ".0")) * 1_000_000)  # C rint: half to even
-    if year == 0 or (second == 60 and micro):
+    days_in_month = 29 if month == 2 and _leap(year) else _DAYS[month] if 1 <= month <= 12 else 0
+    # PostgreSQL reads 24:00:00 as the next midnight and nothing else past 23:59:60.
+    midnight = (hour, minute, second, micro) == (24, 0, 0, 0)
+    if year == 0 or (second == 60 and micro) or not 1 <= mday <= days_in_month:
         return None  # PostgreSQL: "date/time field value out of range"
+    if hour > 23 and not midnight:
+        return None
     offset = 0
     if time[6]:
         tz_hours, tz_minutes = int(time[7]), int(time[9] or 0)

@@ -308,11 +308,14 @@ def expiry_forms_stored(ctx: Context) -> None:
     as PostgreSQL reads it and shown as JavaScript's `Date#toISOString`."""
     for expires in EXPIRY_FORMS:
         response = _create_and_remove(ctx, expires)
-        if not is_date_time(expires):
+        if not is_date_time(expires, ctx.expect.ajv):
             expect_error(response, ctx.expect.bad_data, "expiry_forms_stored", repr(expires))
             continue
-        stored = stored_ms(expires)
-        assert stored is not None  # EXPIRY_FORMS holds storable date-times only
+        stored = stored_ms(expires, ctx.expect.ajv)
+        if stored is None:  # Ajv 6 lets a day that does not exist through to PostgreSQL
+            no_server_error(response, "unstorable_expiry_rejected", f"expiresAt {expires!r}")
+            expect_error(response, ctx.expect.bad_data, "expiry_forms_stored", repr(expires))
+            continue
         want = iso_timestamp(stored)
         expect(response.status_code == 201, "expiry_forms_stored", repr(expires), response)
         got = body_of(response).get("expiresAt")

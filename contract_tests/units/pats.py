@@ -75,8 +75,8 @@ def guards(ctx: Context) -> dict[str, Guard]:
         # A past expiry is a service 400 by design (checked elsewhere), one that PostgreSQL
         # cannot store a known 500; keep schema-valid bodies valid and storable so that
         # positive_data_acceptance keeps its meaning.
-        if isinstance(expires, str) and is_date_time(expires):
-            stored = stored_ms(expires)
+        if isinstance(expires, str) and is_date_time(expires, ctx.expect.ajv):
+            stored = stored_ms(expires, ctx.expect.ajv)
             if stored is None or stored < time.time() * 1000 + EARLIEST_EXPIRY_MS:
                 case.body["expiresAt"] = FAR
 
