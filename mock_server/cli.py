@@ -160,6 +160,16 @@ def _number(kind: type[int] | type[float], minimum: float, maximum: float = math
     return parse
 
 
+def _control_token(text: str) -> str:
+    """An argparse type: a token a client can send. An empty one (`--control-token "$UNSET"`)
+    would otherwise guard nothing."""
+    if not text.strip() or text != text.strip():
+        raise argparse.ArgumentTypeError(
+            "is empty or has spaces around it (an unset variable?): give a token of your own"
+        )
+    return text
+
+
 _LOG_LEVELS = ["critical", "error", "warning", "info", "debug", "trace"]
 
 
@@ -223,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--control-token",
+        type=_control_token,
         metavar="TOKEN",
         help="the control API needs 'Authorization: Bearer TOKEN' (required off loopback)",
     )

@@ -101,6 +101,12 @@ class ControlApi:
     """An ASGI app for the paths under the control prefix (given without it)."""
 
     def __init__(self, state: MockState, *, prefix: str, token: str | None = None) -> None:
+        """`token`: the bearer token every call needs (None: none). Raises ValueError for a token
+        no client could send: empty (an unset variable, say), or with spaces around it."""
+        if token is not None and (not token.strip() or token != token.strip()):
+            raise ValueError(
+                "the control token is empty or has spaces around it: give a token of your own"
+            )
         self.state = state
         self.prefix = prefix
         self._token = token
@@ -142,8 +148,12 @@ class ControlApi:
 
     def _authorized(self, headers: Headers) -> bool:
         assert self._token is not None
-        given = headers.get("authorization", "").removeprefix("Bearer ").strip()
-        return hmac.compare_digest(given.encode(), self._token.encode())
+        scheme, _, given = headers.get("authorization", "").partition(" ")
+        given = given.strip()
+        if scheme.lower() != "bearer" or not given:
+            return False  # no credential never matches, whatever the token
+        # The header as its bytes (Starlette decodes it as Latin-1), the token as UTF-8.
+        return hmac.compare_digest(given.encode("latin-1"), self._token.encode())
 
     # -- state ------------------------------------------------------------------------------
     async def reset(self, call: _Call) -> Response:
