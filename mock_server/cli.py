@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--rate-limit-per-minute",
-        type=_number(int, 1),
+        type=_number(int, 1, 1_000_000_000),
         default=20_000,
         help="PAT-authenticated requests per client IP and minute (default 20000)",
     )

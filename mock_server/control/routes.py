@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hmac
 import json
+import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,23 @@ _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-ya
 @functools.cache
 def document() -> dict[str, Any]:
     return yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: a float beyond the double's range
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text} is not a finite number")
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON as the control API takes it: Python's json reads NaN, Infinity and 1e400 (as inf),
+    which no JSON document holds and no rule can use."""
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
 
 
 class ControlError(Exception):
@@ -71,7 +89,7 @@ class _Call:
 
     async def json(self, schema: str) -> Any:
         try:
-            data = json.loads(await self.raw_body())
+            data = loads(await self.raw_body())
         except (ValueError, RecursionError) as exc:  # RecursionError: nested beyond reason
             raise ControlError(400, f"the body is not JSON: {exc}") from None
         return _checked(data, schema)
@@ -172,10 +190,7 @@ class ControlApi:
         source = "<request body>"
         try:
             text = raw.decode("utf-8")
-            if media in _YAML_TYPES:
-                data = fixture_files.read_yaml(text, source)
-            else:
-                data = json.loads(text)
+            data = fixture_files.read_yaml(text, source) if media in _YAML_TYPES else loads(text)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise ControlError(400, f"the body is not {media or 'JSON'}: {exc}") from None
         except fixture_files.FixtureError as exc:
