@@ -29,6 +29,7 @@ from mock_server._compat import (
 )
 from mock_server.auth import MOUNT_POINTS, AuthMiddleware
 from mock_server.clock import Clock
+from mock_server.control.hosts import IN_PROCESS_HOSTS
 from mock_server.control.middleware import PREFIX as CONTROL_PREFIX
 from mock_server.control.middleware import ControlMiddleware
 from mock_server.control.routes import ControlApi
@@ -63,19 +64,28 @@ def create_app(
     units: Iterable[Unit] = UNITS,
     control: bool = True,
     control_token: str | None = None,
+    control_allowed_hosts: Iterable[str] = IN_PROCESS_HOSTS,
     state_path: Path | None = None,
 ) -> MockApp:
     """The mock as an ASGI app. `fixtures` is a YAML path or parsed Fixtures (default:
     fixtures/default.yaml); `options` picks the Unleash release and its flags; `clock` lets a
     test hold or move time; `units` are the resource units it serves (default: all of
     mock_server.units.UNITS); `control` serves the control API under /_unleash-pat/ (with
-    `control_token`, only to callers that send it); `state_path` keeps users, PATs and ids in
+    `control_token`, only to callers that send it), to requests whose Host is a loopback name
+    or address or one of `control_allowed_hosts` (default: the TestClient's `testserver`), and
+    from no other origin; `state_path` keeps users, PATs and ids in
     that SQLite file across restarts. Raises FixtureError for fixtures the release refuses."""
     units = tuple(units)
     if not isinstance(fixtures, fixture_files.Fixtures):
         fixtures = fixture_files.load(fixtures, units)
     state = MockState(fixtures, options, clock=clock, units=units, state_path=state_path)
-    control_api = ControlApi(state, prefix=CONTROL_PREFIX, token=control_token) if control else None
+    control_api = (
+        ControlApi(
+            state, prefix=CONTROL_PREFIX, token=control_token, allowed_hosts=control_allowed_hosts
+        )
+        if control
+        else None
+    )
     profile = state.profile
     spec = profile.spec()
     operations = {op: handler for unit in units for op, handler in unit.operations.items()}

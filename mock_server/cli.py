@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import functools
 import importlib.util
-import ipaddress
 import math
 import sqlite3
 import sys
@@ -15,16 +14,10 @@ from typing import Any
 
 from mock_server import fixtures as fixture_files
 from mock_server import versions
+from mock_server.control.hosts import is_loopback
 from mock_server.options import Options
 
 _SHOWN_USERS = 10
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name: it may resolve to anything
-        return False
 
 
 def _control_on(args: argparse.Namespace) -> bool:
@@ -32,7 +25,7 @@ def _control_on(args: argparse.Namespace) -> bool:
     could otherwise read every secret from /_unleash-pat/state)."""
     if args.no_control:
         return False
-    if args.control_token is None and not _is_loopback(args.host):
+    if args.control_token is None and not is_loopback(args.host):
         print(
             f"unleash-pat: control API off: serving on {args.host}, which is not loopback, "
             "needs --control-token",
@@ -80,6 +73,9 @@ def _serve(args: argparse.Namespace) -> int:
                 options=options,
                 control=control,
                 control_token=args.control_token,
+                # Its own address: a client may name it in Host (a wildcard such as 0.0.0.0 too,
+                # which no rebinding page sends: its Host is the page's own name).
+                control_allowed_hosts=[args.host, *args.control_allowed_host],
                 state_path=args.state,
             )
         except fixture_files.FixtureError as exc:  # fixtures the Unleash version refuses
@@ -121,7 +117,7 @@ def _banner(
 def _exposure(host: str, fixtures: fixture_files.Fixtures, require_own: bool) -> int | None:
     """Warn when a non-loopback host exposes credentials published with this package; with
     --require-own-fixtures, refuse to (exit 2). None: go on."""
-    if _is_loopback(host):
+    if is_loopback(host):
         return None
     public = fixture_files.published_credentials() & fixtures.credentials()
     if not public:
@@ -236,6 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_control_token,
         metavar="TOKEN",
         help="the control API needs 'Authorization: Bearer TOKEN' (required off loopback)",
+    )
+    serve.add_argument(
+        "--control-allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name the control API answers besides loopback ones and --host (a "
+        "docker-compose service name, say); repeatable",
     )
     serve.add_argument(
         "--seed",

@@ -90,13 +90,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _create(config: pytest.Config) -> MockApp:
+def _create(config: pytest.Config, **control: Any) -> MockApp:
     from mock_server.app import create_app
     from mock_server.options import Options
 
     return create_app(
         config.getini("unleash_pat_fixtures") or None,
         options=Options(unleash_version=config.getini("unleash_pat_version") or None),
+        **control,
     )
 
 
@@ -113,7 +114,7 @@ def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]
     from mock_server.control.client import ControlClient
     from mock_server.node.serving import server_config
 
-    app = _create(pytestconfig)
+    app = _create(pytestconfig, control_allowed_hosts=())  # reached at 127.0.0.1 only
     port = _free_port()
     server = uvicorn.Server(server_config(app, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, name="unleash-pat-mock", daemon=True)

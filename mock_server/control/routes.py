@@ -10,7 +10,7 @@ import functools
 import hmac
 import json
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from mock_server import fixtures as fixture_files
+from mock_server.control.hosts import IN_PROCESS_HOSTS, host_name, is_loopback, same_origin
 from mock_server.control.journal import Filter
 from mock_server.instants import clock_json, is_date_time, parse_date_time
 from mock_server.node.responses import json_response
@@ -32,6 +33,7 @@ MAX_BODY = 16 * 1024 * 1024  # a fixtures file of ~100,000 users
 # 9998-12-31T23:59:59Z: a year of room below 9999, the last year a date is written in, for
 # the instants dated after now (session expiry, rate-limit windows).
 LAST_INSTANT = 253370764799
+_JSON_TYPES = ("application/json",)
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
@@ -77,6 +79,25 @@ class _Call:
         self.headers = Headers(scope=scope)
         self.query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
 
+    def media_type(self, accepted: tuple[str, ...]) -> str:
+        """The body's media type, one of `accepted` in UTF-8, or a 415: a web page can send a
+        text/plain or form body anywhere without asking first, never a JSON one."""
+        sent = self.headers.get("content-type")
+        media, *params = (sent or "").split(";")
+        media = media.strip().lower()
+        charsets = [
+            value.strip().strip('"').lower()
+            for key, _, value in (p.partition("=") for p in params)
+            if key.strip().lower() == "charset"
+        ]
+        if media not in accepted or any(c not in ("utf-8", "utf8") for c in charsets):
+            raise ControlError(
+                415,
+                f"the body must be sent with Content-Type: {' or '.join(accepted)} (in UTF-8), "
+                f"not {sent[:100] if sent else 'none'}",
+            )
+        return media
+
     async def raw_body(self) -> bytes:
         body = bytearray()
         while True:
@@ -88,6 +109,7 @@ class _Call:
                 return bytes(body)
 
     async def json(self, schema: str) -> Any:
+        self.media_type(_JSON_TYPES)
         try:
             data = loads(await self.raw_body())
         except (ValueError, RecursionError) as exc:  # RecursionError: nested beyond reason
@@ -118,9 +140,17 @@ def _checked(data: Any, schema: str) -> Any:
 class ControlApi:
     """An ASGI app for the paths under the control prefix (given without it)."""
 
-    def __init__(self, state: MockState, *, prefix: str, token: str | None = None) -> None:
+    def __init__(
+        self,
+        state: MockState,
+        *,
+        prefix: str,
+        token: str | None = None,
+        allowed_hosts: Iterable[str] = IN_PROCESS_HOSTS,
+    ) -> None:
         """`token`: the bearer token every call needs (None: none). Raises ValueError for a token
-        no client could send: empty (an unset variable, say), or with spaces around it."""
+        no client could send: empty (an unset variable, say), or with spaces around it.
+        `allowed_hosts`: the `Host` names answered besides loopback ones (hosts.py)."""
         if token is not None and (not token.strip() or token != token.strip()):
             raise ValueError(
                 "the control token is empty or has spaces around it: give a token of your own"
@@ -128,6 +158,7 @@ class ControlApi:
         self.state = state
         self.prefix = prefix
         self._token = token
+        self._hosts = frozenset(filter(None, map(host_name, allowed_hosts)))
         self._routes: dict[str, dict[str, Callable[[_Call], Awaitable[Response]]]] = {
             "/reset": {"POST": self.reset},
             "/state": {"GET": self.snapshot},
@@ -146,6 +177,8 @@ class ControlApi:
         await response(scope, receive, send)
 
     async def _answer(self, call: _Call) -> Response:
+        if (refusal := self._refusal(call.headers)) is not None:
+            return _error(403, refusal)
         if self._token is not None and not self._authorized(call.headers):
             return _error(401, "the control API needs Authorization: Bearer <control token>")
         path = call.scope["path"][len(self.prefix) :].rstrip("/") or "/"
@@ -163,6 +196,25 @@ class ControlApi:
             return _error(exc.status, exc.message)
         except Exception as exc:  # a bug in the control API: say so, keep serving
             return _error(500, f"unleash-pat control API failed: {exc!r}")
+
+    def _refusal(self, headers: Headers) -> str | None:
+        """Why a request a web page could have sent is refused (hosts.py), or None."""
+        host = headers.get("host", "")
+        name = host_name(host)
+        if name is None or not (is_loopback(name) or name in self._hosts):
+            return (
+                f"the control API answers a loopback Host or one it was given (serve "
+                f"--control-allowed-host NAME, create_app(control_allowed_hosts=...)), not Host "
+                f"{host[:100]!r}: a web page that rebinds its own name to this address must not "
+                "reach it"
+            )
+        site = headers.get("sec-fetch-site")
+        if site in ("cross-site", "same-site"):
+            return f"a request from another origin (Sec-Fetch-Site: {site}) is refused"
+        origin = headers.get("origin")
+        if origin is not None and not same_origin(origin, host):
+            return f"a request from another origin (Origin: {origin[:100]}) is refused"
+        return None
 
     def _authorized(self, headers: Headers) -> bool:
         assert self._token is not None
@@ -185,14 +237,14 @@ class ControlApi:
         mode = call.query.get("mode", "add")
         if mode not in ("add", "replace"):
             raise ControlError(400, "mode must be add or replace")
+        media = call.media_type(_JSON_TYPES + _YAML_TYPES)
         raw = await call.raw_body()
-        media = call.headers.get("content-type", "").split(";")[0].strip().lower()
         source = "<request body>"
         try:
             text = raw.decode("utf-8")
             data = fixture_files.read_yaml(text, source) if media in _YAML_TYPES else loads(text)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise ControlError(400, f"the body is not {media or 'JSON'}: {exc}") from None
+            raise ControlError(400, f"the body is not {media}: {exc}") from None
         except fixture_files.FixtureError as exc:
             raise ControlError(400, str(exc)) from None
         try:

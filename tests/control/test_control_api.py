@@ -211,7 +211,11 @@ def test_a_control_token_is_required_when_set():
 def test_a_control_body_over_the_limit_is_refused(control):
     from mock_server.control.routes import MAX_BODY
 
-    response = control.post(f"{C}/fixtures", content=b"[" * (MAX_BODY + 1))
+    response = control.post(
+        f"{C}/fixtures",
+        content=b"[" * (MAX_BODY + 1),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 413
 
 
@@ -235,8 +239,9 @@ def test_alice_is_untouched_by_a_fixture_add(control):
 
 def test_deeply_nested_control_bodies_are_a_400(control):
     deep = "[" * 100_000 + "]" * 100_000
-    assert control.post(f"{C}/faults", content=deep).status_code == 400
-    assert control.post(f"{C}/fixtures", content=deep).status_code == 400
+    json_body = {"Content-Type": "application/json"}
+    assert control.post(f"{C}/faults", content=deep, headers=json_body).status_code == 400
+    assert control.post(f"{C}/fixtures", content=deep, headers=json_body).status_code == 400
     yaml_deep = "a: " + "[" * 100_000
     headers = {"Content-Type": "application/yaml"}
     assert control.post(f"{C}/fixtures", content=yaml_deep, headers=headers).status_code == 400
