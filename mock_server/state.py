@@ -1,8 +1,8 @@
 """The mock's state and its one owner: the units' backends (accounts, sessions, PATs …), the PAT
 rate limiter, fixtures, options, the release's profile and the clock, and for the control plane
 the request journal, the fault rules and the seeded random generator. The app, the CLI and the
-pytest plugin reach state only through a MockState; `reset()` rebuilds every backend from the
-fixtures, as a fresh Unleash database."""
+pytest plugin reach state only through a MockState; `reset()` returns all of it to how the mock
+started, and fences off the requests then in flight."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ from mock_server.units.accounts.models import Accounts, Sessions
 from mock_server.units.pats.models import PatStore
 from mock_server.versions import VersionProfile, resolve
 
+# Where a request keeps the generation of the state it arrived in (an ASGI scope key).
+GENERATION_KEY = "unleash_pat.generation"
+
 
 class MockState:
     def __init__(
@@ -42,11 +45,14 @@ class MockState:
         is resumed rather than seeded from the fixtures (a reset still seeds it afresh)."""
         self.fixtures = fixtures
         self.options = options or Options()
+        self.generation = 0  # counts rebuilds: a request of an older one is fenced off
         self.profile: VersionProfile = resolve(self.options.unleash_version)
         if self.options.secure_account_tokens and not self.profile.secure_account_tokens:
             raise ValueError(f"{self.profile.name} has no secure account tokens")
         self.units = tuple(units)
         self.clock = clock or Clock()
+        # What reset() returns to.
+        self._started = (fixtures, self.options, self.clock.setting())
         # Unleash's instanceId, fixed per database (GET /api/admin/ui-config).
         self.instance_id = str(uuid.uuid4())
         self.journal = Journal(journal_size)
@@ -55,6 +61,7 @@ class MockState:
         self._build(resume=True)
 
     def _build(self, *, resume: bool = False) -> None:
+        self.generation += 1
         # With a seed, secrets and error ids repeat from every reset on (ids are a sequence).
         seed = self.options.seed
         self.rng: random.Random | None = random.Random(seed) if seed is not None else None
@@ -97,12 +104,31 @@ class MockState:
 
     # -- the control plane's operations -----------------------------------------------------
     def reset(self) -> None:
-        """Back to the fixtures: every backend (PATs, the id sequence, sessions, rate-limit
-        windows); the journal and the fault rules are emptied. The clock and the options stay
-        as they are."""
+        """Back to how the mock started: the fixtures, options and clock it was made with, and
+        every backend rebuilt from them (users, PATs and the id sequence, admin tokens, sessions,
+        rate-limit windows, the seeded generator); a new journal (its sequence from 1) and no
+        fault rules. A request in flight from before changes nothing after (`current`)."""
+        self.fixtures, self.options, clock = self._started
+        self.clock.restore(clock)
         self._build()
-        self.journal.clear()
-        self.faults.clear()
+        self.journal = Journal(self.journal.size)
+        self.faults = Faults()
+
+    def replace_fixtures(self, fixtures: Fixtures) -> None:
+        """A fresh database seeded with `fixtures` (users, PATs, admin tokens, sessions and
+        rate-limit windows) until the next reset, which returns to the mock's own. The clock,
+        options, journal and fault rules stay."""
+        self.fixtures = fixtures
+        self._build()
+
+    def stamp(self, scope: dict[str, Any]) -> None:
+        """Mark a request with the state it arrived in."""
+        scope[GENERATION_KEY] = self.generation
+
+    def current(self, scope: dict[str, Any]) -> bool:
+        """False for a request that arrived before the latest rebuild (a reset): nothing it does
+        may reach the new state."""
+        return scope.get(GENERATION_KEY, self.generation) == self.generation
 
     def configure(self, **changes: Any) -> None:
         """Change options at runtime (fields of Options). The release stays the one the mock

@@ -19,7 +19,7 @@ from mock_server import callers
 from mock_server._compat import close_connection
 from mock_server.control.faults import FaultRule
 from mock_server.control.journal import EXCERPT_BYTES
-from mock_server.errors import ERROR_IDS
+from mock_server.errors import ERROR_IDS, ResetInFlight
 from mock_server.node.responses import json_response
 from mock_server.node.routing import normalize
 
@@ -64,6 +64,7 @@ class ControlMiddleware:
             await self.app(scope, receive, send)  # off: an unknown path, as Unleash answers it
             return
         state = self.state
+        state.stamp(scope)
         if state.rng is not None:
             ERROR_IDS.set(state.new_error_id)  # this request's context only
         if self.control is None:
@@ -112,20 +113,32 @@ class ControlMiddleware:
             else:
                 await self._fault(rule, scope, with_body, journal_send, receive)
         finally:
-            caller = callers.of(scope)
-            self.state.journal.record(
-                arrived,
-                scope["method"],
-                scope["path"],
-                scope.get("query_string", b""),
-                status,
-                (time.perf_counter() - started) * 1000,
-                caller.user_id if caller is not None else None,
-                caller.via.value if caller is not None else None,
-                request_body,
-                response_body,
-                self.state.accounts.admin_tokens,
-            )
+            if self.state.current(scope):  # a request from before a reset is none of its business
+                self._record(scope, arrived, started, status, request_body, response_body)
+
+    def _record(
+        self,
+        scope: Scope,
+        arrived: float,
+        started: float,
+        status: int,
+        request_body: bytes,
+        response_body: bytes,
+    ) -> None:
+        caller = callers.of(scope)
+        self.state.journal.record(
+            arrived,
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b""),
+            status,
+            (time.perf_counter() - started) * 1000,
+            caller.user_id if caller is not None else None,
+            caller.via.value if caller is not None else None,
+            request_body,
+            response_body,
+            self.state.accounts.admin_tokens,
+        )
 
     async def _fault(
         self, rule: FaultRule, scope: Scope, receive: Receive, send: Send, server: Receive
@@ -134,6 +147,9 @@ class ControlMiddleware:
         delay = rule.delay_seconds()
         if delay > 0:
             await asyncio.sleep(delay)
+            if not self.state.current(scope):  # reset while it slept
+                await ResetInFlight().response(self.state.profile)(scope, receive, send)
+                return
         if rule.drop:
             await close_connection(server)
         elif rule.status is not None:

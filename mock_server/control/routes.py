@@ -252,8 +252,7 @@ class ControlApi:
         except fixture_files.FixtureError as exc:
             raise ControlError(400, str(exc)) from None
         if mode == "replace":
-            self.state.fixtures = fixtures
-            self.state.reset()
+            self.state.replace_fixtures(fixtures)
         else:
             self._add(fixtures)
         return JSONResponse(self.state.snapshot(secrets=True))

@@ -55,15 +55,17 @@ def test_fixtures_added_as_json_join_the_current_state(control):
     assert listed(control, NEW_PAT)[0]["description"] == "carol"
 
 
-def test_fixtures_replacing_as_yaml_become_what_reset_restores(control):
+def test_fixtures_replacing_as_yaml_hold_until_a_reset_restores_the_started_ones(control):
     text = yaml.safe_dump({"users": [{"id": 9, "username": "zed", "pats": [_seed_pat("z")]}]})
     response = control.post(
         f"{C}/fixtures?mode=replace", content=text, headers={"Content-Type": "application/yaml"}
     )
     assert [u["username"] for u in response.json()["users"]] == ["zed"]
-    control.post(f"{C}/reset")
     assert control.get(TOKENS, headers=auth(ADMIN_PAT)).status_code == 401
     assert listed(control, NEW_PAT)[0]["userId"] == 9
+    control.post(f"{C}/reset")
+    assert control.get(TOKENS, headers=auth(NEW_PAT)).status_code == 401
+    assert listed(control)[0]["description"] == "default"
 
 
 @pytest.mark.parametrize(
