@@ -15,7 +15,7 @@ from typing import Any
 from mock_server import fixtures as fixture_files
 from mock_server import versions
 from mock_server.control.hosts import is_loopback
-from mock_server.options import Options
+from mock_server.options import Options, seen_at_flush_seconds
 
 _SHOWN_USERS = 10
 
@@ -166,6 +166,14 @@ def _control_token(text: str) -> str:
     return text
 
 
+def _flush_seconds(text: str) -> float:
+    """An argparse type: a seenAt interval Options takes."""
+    try:
+        return seen_at_flush_seconds(float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("seen_at_flush_seconds ")) from None
+
+
 _LOG_LEVELS = ["critical", "error", "warning", "info", "debug", "trace"]
 
 
@@ -218,9 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--seen-at-flush-seconds",
-        type=_number(float, 0),
+        type=_flush_seconds,
         default=180.0,
-        help="how often PAT uses are written to seenAt (Unleash: 180; 0: at once)",
+        help="how often PAT uses are written to seenAt (Unleash: 180; 0: at once; else 0.001 "
+        "to 86400)",
     )
     serve.add_argument(
         "--no-control",

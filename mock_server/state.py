@@ -146,6 +146,7 @@ class MockState:
         else:
             self.pat_limiter.limit = options.rate_limit_per_minute
             self.login_limiter.limit = options.login_rate_limit_per_minute
+            self.pats.flush_every = options.seen_at_flush_seconds
 
     def new_error_id(self) -> str:
         """A seeded mock's next error id: a UUID v4 drawn from the seed (unseeded, errors.py

@@ -49,8 +49,8 @@ def test_an_address_of_no_local_interface_exits_2_with_the_reason():
             ["--rate-limit-per-minute", "0"],
             "argument --rate-limit-per-minute: must be from 1 to 1e+09, not 0",
         ),
-        (["--seen-at-flush-seconds", "-1"], "must be >= 0, not -1"),
-        (["--seen-at-flush-seconds", "inf"], "must be >= 0, not inf"),
+        (["--seen-at-flush-seconds", "-1"], "must be 0 (at once) or from 0.001 to 86400, not -1"),
+        (["--seen-at-flush-seconds", "inf"], "must be 0 (at once) or from 0.001 to 86400, not inf"),
         (["--token-expiry-notification-days", "-3"], "must be >= 0, not -3"),
         (["--log-level", "verbose"], "argument --log-level: invalid choice: 'verbose'"),
         (

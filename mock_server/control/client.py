@@ -186,7 +186,8 @@ class Options:
 
     def set(self, **options: Any) -> dict[str, Any]:
         """`pats_kill_switch`, `token_expiry_notifications`, `token_expiry_notification_days`,
-        `rate_limit_per_minute`, `unleash_version`, `bug_compatible`; others stay."""
+        `rate_limit_per_minute`, `seen_at_flush_seconds`, `unleash_version`, `bug_compatible`;
+        others stay."""
         return self._http.call("PUT", "/options", json_body=options)
 
 

@@ -379,6 +379,7 @@ class ControlApi:
             "token_expiry_notifications": options.token_expiry_notifications,
             "token_expiry_notification_days": list(options.token_expiry_notification_days),
             "rate_limit_per_minute": options.rate_limit_per_minute,
+            "seen_at_flush_seconds": options.seen_at_flush_seconds,
             "unleash_version": self.state.profile.version,
             "bug_compatible": options.bug_compatible,
         }

@@ -99,7 +99,7 @@ class PatStore:
         self._pat_owner: dict[int, int] = {}  # pat id -> user id
         self._secret_of: dict[int, str] = {}  # pat id -> secret, for the control API's snapshot
         self._next_id = 1
-        self._flush_every = seen_at_flush_seconds
+        self.flush_every = seen_at_flush_seconds  # may change at runtime (PUT options)
         self._started = clock.time()
         self._seen: dict[int, float] = {}  # PAT id -> when its latest use gets written
         self._next_flush = math.inf
@@ -221,13 +221,13 @@ class PatStore:
     def _flush_time(self, used_at: float) -> float:
         """When Unleash's scheduler writes a use: its first run 15 s after start (Unleash: 2 to
         30 s), then every interval counted from start."""
-        if self._flush_every <= 0:
+        if self.flush_every <= 0:
             return used_at
-        first = self._started + min(FIRST_FLUSH_SECONDS, self._flush_every)
+        first = self._started + min(FIRST_FLUSH_SECONDS, self.flush_every)
         if used_at <= first:
             return first
-        runs = math.ceil((used_at - self._started) / self._flush_every)
-        return self._started + runs * self._flush_every
+        runs = math.ceil((used_at - self._started) / self.flush_every)
+        return self._started + runs * self.flush_every
 
     def _flush_seen(self) -> None:
         """Write the uses whose batch has run by now (lazily: nothing runs in the background)."""
