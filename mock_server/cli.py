@@ -6,7 +6,6 @@ import argparse
 import functools
 import importlib.util
 import math
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
     # take for granted that the mock answers on that port.
     from mock_server.app import create_app
     from mock_server.node.serving import CannotListen, listen, run_server
+    from mock_server.persistence import StateFileError
 
     options = Options(
         unleash_version=args.unleash_version,
@@ -80,8 +80,8 @@ def _serve(args: argparse.Namespace) -> int:
             )
         except fixture_files.FixtureError as exc:  # fixtures the Unleash version refuses
             return _invalid_fixtures(exc)
-        except sqlite3.Error as exc:
-            print(f"unleash-pat: cannot use the state file {args.state}: {exc}", file=sys.stderr)
+        except StateFileError as exc:
+            print(f"unleash-pat: --state {exc}", file=sys.stderr)
             return 2
         except ValueError as exc:  # an unknown version, or an option the version does not have
             print(f"unleash-pat: {exc}", file=sys.stderr)

@@ -188,6 +188,18 @@ class PatStore:
                 self.observer.pat_deleted(pat_id)
         return True
 
+    def discard_users(self, user_ids: set[int]) -> None:
+        """Take out every PAT of these users (added by a seed that failed half-way), without
+        telling the observer (its writes were rolled back with the seed's). The ids they took
+        stay used, as a PostgreSQL sequence's do after a rollback."""
+        with self._lock:
+            for user_id in user_ids:
+                for pat_id in self._pats.pop(user_id, _UserPats()).by_id:
+                    del self._pat_owner[pat_id]
+                    del self._secret_of[pat_id]
+                    del self._by_digest[self._digest_of.pop(pat_id)]
+                    self._seen.pop(pat_id, None)
+
     def secret(self, pat_id: int) -> str:
         return self._secret_of[pat_id]
 
