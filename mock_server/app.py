@@ -44,6 +44,7 @@ from mock_server.node.compression import CompressionMiddleware
 from mock_server.node.routing import ExpressPathMiddleware, RouteTable, route_prefixes
 from mock_server.operations import DirectApi
 from mock_server.options import Options
+from mock_server.persistence import StateFileError
 from mock_server.state import MockState
 from mock_server.units import UNITS, Call, Handler, Unit
 
@@ -74,7 +75,8 @@ def create_app(
     `control_token`, only to callers that send it), to requests whose Host is a loopback name
     or address or one of `control_allowed_hosts` (default: the TestClient's `testserver`), and
     from no other origin; `state_path` keeps users, PATs and ids in
-    that SQLite file across restarts. Raises FixtureError for fixtures the release refuses."""
+    that SQLite file across restarts (one mock's at a time: `app.state.close()` lets go of it;
+    StateFileError when it cannot be used). Raises FixtureError for fixtures the release refuses."""
     units = tuple(units)
     if not isinstance(fixtures, fixture_files.Fixtures):
         fixtures = fixture_files.load(fixtures, units)
@@ -170,7 +172,16 @@ def create_app(
         answer = next((a for a in answers if a is not None), exc)
         return _connexion_response(answer.response(profile))
 
+    def state_file_error(request: ConnexionRequest, exc: StateFileError) -> ConnexionResponse:
+        # Logged where it was found, saying what happened: a 500 without a traceback.
+        return _connexion_response(
+            UnleashError(
+                "The unleash-pat mock cannot keep this change: its state file is gone."
+            ).response(profile)
+        )
+
     app.add_error_handler(UnleashError, unleash_error)
+    app.add_error_handler(StateFileError, state_file_error)
     app.add_error_handler(
         Exception, lambda request, exc: _connexion_response(unknown_error(request, exc))
     )

@@ -8,12 +8,17 @@ stay in memory, as they do in Unleash's own process.
 
 A file that cannot be loaded (another database, a row that breaks the store's rules, a file
 that is no SQLite database) is StateFileError, naming it: never a traceback, and never an
-empty start that would write over it.
+empty start that would write over it. A file is one server's: an exclusive lock on
+`<file>.lock` beside it refuses a second. Before each write the file is checked to be the one
+opened, whole: one unlinked, replaced, truncated or overwritten under the server fails that
+write (and every later one) with StateFileError, logged, rather than taking data it cannot keep.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -38,6 +43,27 @@ CREATE TABLE IF NOT EXISTS pats (
 CREATE TABLE IF NOT EXISTS admin_tokens (secret TEXT PRIMARY KEY);
 """
 _TABLES = {"meta", "users", "pats", "admin_tokens"}
+_HEADER = b"SQLite format 3\x00"
+_log = logging.getLogger("mock_server.persistence")
+
+try:
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+except ImportError:  # Windows
+    import msvcrt
+
+    def _lock(fd: int) -> None:
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+
+
+def _read_at(fd: int, size: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return os.read(fd, size)
 
 
 class StateFileError(Exception):
@@ -49,9 +75,11 @@ class StateFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock_fd = self._locked(path)
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
+            os.close(self._lock_fd)
             raise StateFileError(f"{path}: cannot open it: {exc}") from None
         try:
             tables = {
@@ -70,12 +98,63 @@ class StateFile:
                 self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             self._db.close()
+            os.close(self._lock_fd)
             raise StateFileError(f"{path}: cannot use it: {exc}") from None
         except StateFileError:
             self._db.close()
+            os.close(self._lock_fd)
             raise
+        # The file as opened: held open to read its header, and known by its identity.
+        self._file = os.open(path, os.O_RDONLY)
+        opened = os.fstat(self._file)
+        self._identity = (opened.st_dev, opened.st_ino)
+        self._size = opened.st_size  # SQLite never shrinks it (no auto-vacuum)
+        self._lost: str | None = None
         self._lock = threading.Lock()
         self._batched = False
+
+    @staticmethod
+    def _locked(path: Path) -> int:
+        """An exclusive lock on `<path>.lock`, held until close (or the process ends)."""
+        lock_path = path.with_name(path.name + ".lock")
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StateFileError(f"{path}: cannot create its lock {lock_path}: {exc}") from None
+        try:
+            _lock(fd)
+        except OSError:
+            os.close(fd)
+            raise StateFileError(
+                f"{path}: in use by another unleash-pat (it holds {lock_path}); give each mock "
+                "a state file of its own"
+            ) from None
+        return fd
+
+    def _check_intact(self) -> None:
+        """StateFileError, logged, when the file is no longer the one opened, whole."""
+        if self._lost is None:
+            try:
+                now = os.stat(self.path)
+                if (now.st_dev, now.st_ino) != self._identity:
+                    self._lost = "was replaced by another file"
+                elif now.st_size < self._size:
+                    self._lost = "was truncated"
+                elif _read_at(self._file, len(_HEADER)) != _HEADER:
+                    self._lost = "was overwritten (it is no SQLite database any more)"
+            except FileNotFoundError:
+                self._lost = "was deleted"
+        if self._lost is not None:
+            _log.error(
+                "the state file %s %s while the mock ran: this change is not kept, nor any "
+                "other until the mock restarts with a state file",
+                self.path,
+                self._lost,
+            )
+            raise StateFileError(f"{self.path} {self._lost}")
+
+    def _committed(self) -> None:
+        self._size = max(self._size, os.fstat(self._file).st_size)
 
     def attach(self, state: MockState) -> None:
         """Observe `state`'s accounts and PATs from now on."""
@@ -131,6 +210,7 @@ class StateFile:
         """Many writes in one transaction (seeding fixtures), committed at the end, or rolled
         back, whole, when anything inside fails; `wipe` empties the file first, in it too."""
         with self._lock:
+            self._check_intact()
             self._db.execute("BEGIN")
             self._batched = True
         committed = False
@@ -146,6 +226,7 @@ class StateFile:
             with self._lock:
                 self._db.execute("COMMIT")
                 committed = True
+                self._committed()
         finally:
             with self._lock:
                 self._batched = False
@@ -153,7 +234,14 @@ class StateFile:
                     self._db.execute("ROLLBACK")
 
     def close(self) -> None:
+        """Close the database, then the descriptors (closing one of the file's own first would
+        drop SQLite's locks on it), the lock last. Closing twice does nothing more."""
+        if self._lock_fd < 0:
+            return
         self._db.close()
+        os.close(self._file)
+        os.close(self._lock_fd)
+        self._lock_fd = -1
 
     def _write(self, *statements: tuple[str, tuple]) -> None:
         with self._lock:
@@ -161,6 +249,7 @@ class StateFile:
                 for sql, params in statements:
                     self._db.execute(sql, params)
                 return
+            self._check_intact()
             self._db.execute("BEGIN")
             try:
                 for sql, params in statements:
@@ -169,6 +258,7 @@ class StateFile:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._committed()
 
     # -- the store's changes, written through ---------------------------------------------------
     def user_added(self, user: User) -> None:

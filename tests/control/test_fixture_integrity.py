@@ -163,7 +163,7 @@ def test_a_state_file_that_cannot_be_loaded_stops_serve_naming_it(tmp_path, sql)
     assert str(path) in result.stderr
     assert "Traceback" not in result.stderr
     assert path.read_bytes() == before  # not wiped, not seeded over
-    with pytest.raises(StateFileError, match="state.db"):
+    with pytest.raises(StateFileError, match=r"state\.db"):
         create_app(state_path=path)
 
 

@@ -158,10 +158,10 @@ class PatStore:
             if _digest(secret) in self._by_digest:
                 raise ValueError("duplicate PAT secret")
             pat = Pat(self._next_id, description, expires_at, user_id, now)
+            if self.observer:  # first: a write that fails leaves the store as it was
+                self.observer.pat_created(pat, secret, self._next_id + 1)
             self._next_id += 1
             self._insert(pat, secret)
-            if self.observer:
-                self.observer.pat_created(pat, secret, self._next_id)
         return pat, secret
 
     def list(self, user_id: int) -> list[Pat]:
@@ -178,14 +178,14 @@ class PatStore:
         with self._lock:
             if self._pat_owner.get(pat_id) != user_id:
                 return False
+            if self.observer:  # first: a write that fails leaves the store as it was
+                self.observer.pat_deleted(pat_id)
             pat = self._pats[user_id].by_id.pop(pat_id)
             self._pats[user_id].descriptions.discard(pat.description)
             del self._pat_owner[pat_id]
             del self._secret_of[pat_id]
             del self._by_digest[self._digest_of.pop(pat_id)]
             self._seen.pop(pat_id, None)
-            if self.observer:
-                self.observer.pat_deleted(pat_id)
         return True
 
     def discard_users(self, user_ids: set[int]) -> None:
