@@ -32,6 +32,7 @@ __all__ = [
     "Fixtures",
     "SeedPat",
     "load",
+    "nested_too_deep",
     "parse",
     "schema",
     "schema_problem",
@@ -111,13 +112,14 @@ def load(path: str | Path | None = None, units: Iterable[Unit] = UNITS) -> Fixtu
     return parse(read_yaml(text, str(path)) or {}, str(path), units)
 
 
-def _where(path: Iterable[Any]) -> str:
-    return "/".join(str(p) for p in path)[:200] or "top level"
+def _where(path: Iterable[Any], top: str = "top level") -> str:
+    return "/".join(str(p) for p in path)[:200] or top
 
 
-def schema_problem(error: jsonschema.ValidationError) -> str:
-    """A schema error in words that never quote the value: it may be a secret, or megabytes."""
-    where = _where(error.absolute_path)
+def schema_problem(error: jsonschema.ValidationError, top: str = "top level") -> str:
+    """A schema error in words that never quote the value: it may be a secret, or megabytes.
+    `top` names the document itself."""
+    where = _where(error.absolute_path, top)
     if error.absolute_path and error.absolute_path[-1] == "secret":
         return (
             f"at {where}: must be user: followed by 56 lowercase hex digits, or a secure "
@@ -139,15 +141,30 @@ def schema_problem(error: jsonschema.ValidationError) -> str:
     return f"at {where}: {said or error.message[:200]}"  # names properties, not values
 
 
+def nested_too_deep(data: Any) -> bool:
+    """Whether `data` nests deeper than MAX_DEPTH: walked with a stack, so that no check after
+    this one (a schema's, a message's repr) meets a RecursionError."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return False
+
+
 def _unsound(data: Any) -> list[str]:
-    """What no store can keep, wherever it is: a lone surrogate or a NUL in a string, a number
-    that is not finite, nesting deeper than MAX_DEPTH. Walked with a stack, not recursion."""
+    """What no store can keep, wherever it is: nesting deeper than MAX_DEPTH, a lone surrogate
+    or a NUL in a string, a number that is not finite."""
+    if nested_too_deep(data):
+        return [f"nested deeper than {MAX_DEPTH} levels"]
     problems: list[str] = []
     stack: list[tuple[Any, tuple[Any, ...]]] = [(data, ())]
     while stack and len(problems) < _SHOWN_PROBLEMS:
         value, path = stack.pop()
-        if len(path) > MAX_DEPTH:
-            return [f"at {_where(path[:MAX_DEPTH])}: nested deeper than {MAX_DEPTH} levels"]
         if isinstance(value, dict):
             for key, item in value.items():
                 stack.append((key, (*path, "<key>")))

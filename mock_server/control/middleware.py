@@ -9,6 +9,7 @@ seed, the cost on the mock's hot path is one closure per direction and one ring 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import TYPE_CHECKING
 
@@ -74,7 +75,8 @@ class ControlMiddleware:
             rule = state.faults.fire(
                 scope["method"],
                 normalize(path, self.prefixes),
-                lambda: caller_id(state, Headers(scope=scope)),
+                # Resolved once for the request, however many rules match a user.
+                functools.cache(functools.partial(caller_id, state, Headers(scope=scope))),
             )
             if rule is not None:
                 await self._journalled(scope, receive, send, rule)

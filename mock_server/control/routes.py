@@ -6,6 +6,7 @@ checked against the document's own schemas before anything changes.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import json
@@ -23,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from mock_server import fixtures as fixture_files
+from mock_server.control.faults import TooManyRules
 from mock_server.control.hosts import IN_PROCESS_HOSTS, host_name, is_loopback, same_origin
 from mock_server.control.journal import Filter
 from mock_server.instants import clock_json, is_date_time, parse_date_time
@@ -55,10 +57,18 @@ def _no_constant(text: str) -> float:
     raise ValueError(f"{text} is not a finite number")
 
 
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A Python call per object: json's C scanner holds the GIL while it runs, and a thread
+    # parsing megabytes must let the event loop's thread in between.
+    return dict(pairs)
+
+
 def loads(text: str | bytes) -> Any:
     """JSON as the control API takes it: Python's json reads NaN, Infinity and 1e400 (as inf),
     which no JSON document holds and no rule can use."""
-    return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    return json.loads(
+        text, parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=_object
+    )
 
 
 class ControlError(Exception):
@@ -112,11 +122,7 @@ class _Call:
 
     async def json(self, schema: str) -> Any:
         self.media_type(_JSON_TYPES)
-        try:
-            data = loads(await self.raw_body())
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested beyond reason
-            raise ControlError(400, f"the body is not JSON: {exc}") from None
-        return _checked(data, schema)
+        return _checked(_parsed_json(await self.raw_body()), schema)
 
     def integer(self, name: str) -> int | None:
         if name not in self.query:
@@ -127,6 +133,16 @@ class _Call:
             raise ControlError(400, f"{name} must be an integer") from None
 
 
+def _parsed_json(raw: bytes) -> Any:
+    try:
+        data = loads(raw)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested beyond reason
+        raise ControlError(400, f"the body is not JSON: {exc}") from None
+    if fixture_files.nested_too_deep(data):
+        raise ControlError(400, f"the body nests deeper than {fixture_files.MAX_DEPTH} levels")
+    return data
+
+
 def _checked(data: Any, schema: str) -> Any:
     spec = document()
     validator = jsonschema.Draft7Validator(
@@ -134,8 +150,7 @@ def _checked(data: Any, schema: str) -> Any:
     )
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "the body"
-        raise ControlError(400, f"{where}: {error.message}")
+        raise ControlError(400, fixture_files.schema_problem(error, "the body"))
     return data
 
 
@@ -238,7 +253,11 @@ class ControlApi:
         return Response(status_code=204)
 
     async def snapshot(self, call: _Call) -> Response:
-        return JSONResponse(self.state.snapshot(secrets=True))
+        return await self._snapshot()
+
+    async def _snapshot(self) -> Response:
+        # Off the event loop: 100,000 users take a second to list and write.
+        return await asyncio.to_thread(lambda: JSONResponse(self.state.snapshot(secrets=True)))
 
     async def load_fixtures(self, call: _Call) -> Response:
         mode = call.query.get("mode", "add")
@@ -246,16 +265,12 @@ class ControlApi:
             raise ControlError(400, "mode must be add or replace")
         media = call.media_type(_JSON_TYPES + _YAML_TYPES)
         raw = await call.raw_body()
-        source = "<request body>"
+        # Off the event loop: parsing and checking 16 MB takes seconds, during which the mock
+        # goes on answering. Applying them is the loop's, as every other change of state.
+        fixtures = await asyncio.to_thread(self._parsed_fixtures, raw, media)
+        if isinstance(fixtures, str):
+            raise ControlError(400, fixtures)
         try:
-            text = raw.decode("utf-8")
-            data = fixture_files.read_yaml(text, source) if media in _YAML_TYPES else loads(text)
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise ControlError(400, f"the body is not {media}: {exc}") from None
-        except fixture_files.FixtureError as exc:
-            raise ControlError(400, str(exc)) from None
-        try:
-            fixtures = fixture_files.parse(data or {}, source, self.state.units)
             if mode == "replace":
                 self.state.replace_fixtures(fixtures)
             else:
@@ -264,7 +279,20 @@ class ControlApi:
             raise ControlError(409, str(exc)) from None
         except fixture_files.FixtureError as exc:
             raise ControlError(400, str(exc)) from None
-        return JSONResponse(self.state.snapshot(secrets=True))
+        return await self._snapshot()
+
+    def _parsed_fixtures(self, raw: bytes, media: str) -> fixture_files.Fixtures | str:
+        """The fixtures, or what is wrong with them: returned, not raised, since an exception
+        would carry the parsed document (in its frames) to the event loop, to be freed there."""
+        source = "<request body>"
+        try:
+            text = raw.decode("utf-8")
+            data = fixture_files.read_yaml(text, source) if media in _YAML_TYPES else loads(text)
+            return fixture_files.parse(data or {}, source, self.state.units)
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            return f"the body is not {media}: {exc}"
+        except fixture_files.FixtureError as exc:
+            return str(exc)
 
     # -- clock ------------------------------------------------------------------------------
     async def get_clock(self, call: _Call) -> Response:
@@ -320,7 +348,10 @@ class ControlApi:
             json_response(body.get("body"))  # what the rule will send, written once here
         except (ValueError, TypeError, RecursionError) as exc:
             raise ControlError(400, f"body cannot be sent: {exc}") from None
-        rule = self.state.faults.add(body)
+        try:
+            rule = self.state.faults.add(body)
+        except TooManyRules as exc:
+            raise ControlError(409, str(exc)) from None
         return JSONResponse(rule.json(), 201)
 
     async def clear(self, call: _Call) -> Response:
