@@ -38,6 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Everything that can fail is checked before the banner: a newcomer who sees the banner may
     # take for granted that the mock answers on that port.
     from mock_server.app import create_app
+    from mock_server.control.journal import redacted_access_log
     from mock_server.node.serving import CannotListen, listen, run_server
     from mock_server.persistence import StateFileError
 
@@ -89,7 +90,9 @@ def _serve(args: argparse.Namespace) -> int:
         port = sock.getsockname()[1]  # the one the system chose for --port 0
         banner = _banner(app.state.profile.name, fixtures, args.host, port, control=control)
         print(banner, flush=True)
-        run_server(app, args.host, port, args.log_level, sock)
+        # Its query strings may hold credentials, as the journal's: redacted alike.
+        with redacted_access_log(lambda token: app.state.accounts.is_admin_token(token)):
+            run_server(app, args.host, port, args.log_level, sock)
     return 0
 
 

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server import callers
 from mock_server._compat import close_connection
 from mock_server.control.faults import FaultRule
-from mock_server.control.journal import EXCERPT_BYTES
+from mock_server.control.journal import EXCERPT_BYTES, Body, readable
 from mock_server.errors import ERROR_IDS, ResetInFlight
 from mock_server.node.responses import json_response
 from mock_server.node.routing import normalize
@@ -88,23 +88,33 @@ class ControlMiddleware:
     ) -> None:
         started = time.perf_counter()
         arrived = self.state.clock.time()
-        request_body = b""
-        response_body = b""
+        # Each body's first EXCERPT_BYTES + 1 bytes (the one more says it was cut), its size.
+        request, request_size = bytearray(), 0
+        response, response_size = bytearray(), 0
+        response_readable = True
         status = 0
 
         async def journal_receive() -> Message:
-            nonlocal request_body
+            nonlocal request_size
             message = await receive()
-            if not request_body and message["type"] == "http.request":
-                request_body = message.get("body", b"")[:EXCERPT_BYTES]
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                request_size += len(chunk)
+                if len(request) <= EXCERPT_BYTES:
+                    request.extend(chunk[: EXCERPT_BYTES + 1 - len(request)])
             return message
 
         async def journal_send(message: Message) -> None:
-            nonlocal status, response_body
+            nonlocal status, response_size, response_readable
             if message["type"] == "http.response.start":
                 status = message["status"]
-            elif not response_body:
-                response_body = message.get("body", b"")[:EXCERPT_BYTES]
+                headers = Headers(raw=message.get("headers", []))
+                response_readable = readable(None, headers.get("content-encoding"))
+            else:
+                chunk = message.get("body", b"")
+                response_size += len(chunk)
+                if len(response) <= EXCERPT_BYTES:
+                    response.extend(chunk[: EXCERPT_BYTES + 1 - len(response)])
             await send(message)
 
         # A GET's body is not worth a wrapper on the hot path (Unleash ignores it too).
@@ -116,7 +126,19 @@ class ControlMiddleware:
                 await self._fault(rule, scope, with_body, journal_send, receive)
         finally:
             if self.state.current(scope):  # a request from before a reset is none of its business
-                self._record(scope, arrived, started, status, request_body, response_body)
+                headers = Headers(scope=scope)
+                self._record(
+                    scope,
+                    arrived,
+                    started,
+                    status,
+                    Body(
+                        bytes(request),
+                        request_size,
+                        readable(headers.get("content-type"), headers.get("content-encoding")),
+                    ),
+                    Body(bytes(response), response_size, response_readable),
+                )
 
     def _record(
         self,
@@ -124,8 +146,8 @@ class ControlMiddleware:
         arrived: float,
         started: float,
         status: int,
-        request_body: bytes,
-        response_body: bytes,
+        request: Body,
+        response: Body,
     ) -> None:
         caller = callers.of(scope)
         self.state.journal.record(
@@ -137,9 +159,9 @@ class ControlMiddleware:
             (time.perf_counter() - started) * 1000,
             caller.user_id if caller is not None else None,
             caller.via.value if caller is not None else None,
-            request_body,
-            response_body,
-            self.state.accounts.admin_tokens,
+            request,
+            response,
+            self.state.accounts.is_admin_token,
         )
 
     async def _fault(

@@ -140,3 +140,20 @@ def test_deeply_nested_control_bodies_are_a_400_naming_the_depth(client, path):
     )
     assert response.status_code == 400
     assert "deeper than" in response.json()["error"]
+
+
+def test_the_journal_does_not_scan_the_admin_tokens_per_request(monkeypatch):
+    app = create_app()
+    with TestClient(app) as client:
+        tokens = [f"*:*.{n:032x}" for n in range(MAX_ADMIN_TOKENS - 1)]
+        client.post(f"{C}/fixtures", json={"adminTokens": tokens})
+        accounts = type(app.state.accounts)
+
+        def listed(self):
+            raise AssertionError("every admin token listed for one request")
+
+        monkeypatch.setattr(accounts, "admin_tokens", listed)
+        client.get(f"/nowhere/{tokens[-1]}", headers=auth(tokens[-1]))
+        monkeypatch.undo()
+        entry = client.get(f"{C}/journal").json()["requests"][-1]
+        assert tokens[-1] not in json.dumps(entry)

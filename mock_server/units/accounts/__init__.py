@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mock_server.control.journal import ADMIN_TOKEN_CHARS
 from mock_server.node.rate_limit import RateLimiter
 from mock_server.units.accounts import handlers
 from mock_server.units.accounts.models import Accounts, Sessions
@@ -89,7 +90,13 @@ UNIT = Unit(
             "adminTokens": {
                 "type": "array",
                 "maxItems": MAX_ADMIN_TOKENS,
-                "items": {"type": "string", "minLength": 1, "maxLength": 1024},
+                # The journal finds a token as a word of these characters (journal.py).
+                "items": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 1024,
+                    "pattern": f"^[{ADMIN_TOKEN_CHARS}]+$",
+                },
             },
         }
     },
