@@ -1,4 +1,9 @@
-"""`unleash-pat serve` runs the mock; `unleash-pat check` certifies a server against it."""
+"""`unleash-pat serve` runs the mock; `unleash-pat check` certifies a server against it.
+
+This module imports the standard library only at its top: the mock (connexion, jsonschema,
+yaml) loads inside `main`, where a Ctrl-C or SIGTERM during `serve`'s start-up is a quiet stop
+rather than a traceback from the middle of an import.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,19 @@ import argparse
 import functools
 import importlib.util
 import math
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
-from mock_server import fixtures as fixture_files
-from mock_server import versions
 from mock_server.control.hosts import is_loopback
-from mock_server.options import Options, seen_at_flush_seconds
+
+if TYPE_CHECKING:
+    from mock_server import fixtures as fixture_files
 
 _SHOWN_USERS = 10
 
@@ -37,9 +46,11 @@ def _control_on(args: argparse.Namespace) -> bool:
 def _serve(args: argparse.Namespace) -> int:
     # Everything that can fail is checked before the banner: a newcomer who sees the banner may
     # take for granted that the mock answers on that port.
+    from mock_server import fixtures as fixture_files
     from mock_server.app import create_app
     from mock_server.control.journal import redacted_access_log
     from mock_server.node.serving import CannotListen, listen, run_server
+    from mock_server.options import Options
     from mock_server.persistence import StateFileError
 
     options = Options(
@@ -122,7 +133,9 @@ def _exposure(host: str, fixtures: fixture_files.Fixtures, require_own: bool) ->
     --require-own-fixtures, refuse to (exit 2). None: go on."""
     if is_loopback(host):
         return None
-    public = fixture_files.published_credentials() & fixtures.credentials()
+    from mock_server.fixtures import published_credentials
+
+    public = published_credentials() & fixtures.credentials()
     if not public:
         return None
     what = f"{len(public)} credential(s) published with unleash-pat (the bundled default.yaml)"
@@ -171,6 +184,8 @@ def _control_token(text: str) -> str:
 
 def _flush_seconds(text: str) -> float:
     """An argparse type: a seenAt interval Options takes."""
+    from mock_server.options import seen_at_flush_seconds
+
     try:
         return seen_at_flush_seconds(float(text))
     except ValueError as exc:
@@ -181,7 +196,11 @@ _LOG_LEVELS = ["critical", "error", "warning", "info", "debug", "trace"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="unleash-pat", description=__doc__)
+    from mock_server import versions
+
+    parser = argparse.ArgumentParser(
+        prog="unleash-pat", description=__doc__.partition("\n")[0] if __doc__ else None
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the mock Unleash PAT API")
@@ -304,6 +323,15 @@ def _needs_check_extra(missing: list[str], args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] != ["serve"]:
+        return _run(argv)
+    with _stopped_quietly():
+        return _run(argv)
+    return 0  # stopped by Ctrl-C or SIGTERM during start-up: as a stop once serving
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     serving = args.command == "serve"
@@ -311,6 +339,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Unleash reads the days only for the flag's warnings: alone they would change nothing.
         parser.error("--token-expiry-notification-days needs --token-expiry-notifications")
     return args.run(args)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _stopped_quietly() -> Iterator[None]:
+    """A Ctrl-C (or a SIGTERM, taken as one) before uvicorn handles them itself ends `serve`
+    quietly; uvicorn's own stop is status 0 too. Only in the main thread, which alone can
+    take signals, and the previous SIGTERM handler is back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        # CPython marks a KeyboardInterrupt raised inside an exec() of a string (dataclasses
+        # build their methods so) as unhandled, caught or not, and `python -m` then ends by
+        # SIGINT at exit; the next exec() of a string clears the mark.
+        exec("")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

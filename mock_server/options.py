@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mock_server.versions import VersionProfile
+if TYPE_CHECKING:
+    from mock_server.versions import VersionProfile
 
 # seenAt batches: at once (0), or every interval within this range. A denormal interval made
 # every PAT request divide by it into infinity.
