@@ -39,7 +39,8 @@ __all__ = [
 ]
 
 _FORMATS = jsonschema.FormatChecker(formats=())
-_FORMATS.checks("date-time")(is_date_time)
+# A format applies to strings only: a date-time given as a number is the type's error.
+_FORMATS.checks("date-time")(lambda value: not isinstance(value, str) or is_date_time(value))
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 2-3x faster on big files
 MAX_DEPTH = 32  # a fixture file nests 5 levels deep; a unit's own section gets some room
 _SHOWN_PROBLEMS = 20  # a message names this many at most
@@ -109,7 +110,8 @@ def load(path: str | Path | None = None, units: Iterable[Unit] = UNITS) -> Fixtu
         raise FixtureError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise FixtureError(f"{path}: not valid YAML: {exc}") from None
-    return parse(read_yaml(text, str(path)) or {}, str(path), units)
+    data = read_yaml(text, str(path))
+    return parse({} if data is None else data, str(path), units)  # None: an empty file
 
 
 def _where(path: Iterable[Any], top: str = "top level") -> str:
@@ -125,6 +127,8 @@ def schema_problem(error: jsonschema.ValidationError, top: str = "top level") ->
             f"at {where}: must be user: followed by 56 lowercase hex digits, or a secure "
             "account token user:v2_<22 base64url>_<43 base64url>"
         )
+    if "x-error" in error.schema:  # the document's own words for a rule of its
+        return f"at {where}: {error.schema['x-error']}"
     expected = error.validator_value
     said = {
         "type": f"must be of type {expected}",

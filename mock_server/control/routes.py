@@ -7,6 +7,7 @@ checked against the document's own schemas before anything changes.
 from __future__ import annotations
 
 import asyncio
+import copy
 import functools
 import hmac
 import json
@@ -24,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from mock_server import fixtures as fixture_files
+from mock_server import versions
 from mock_server.control.faults import TooManyRules
 from mock_server.control.hosts import IN_PROCESS_HOSTS, host_name, is_loopback, same_origin
 from mock_server.control.journal import Filter
@@ -89,7 +91,8 @@ class _Call:
         self.scope = scope
         self.receive = receive
         self.headers = Headers(scope=scope)
-        self.query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        query = scope.get("query_string", b"").decode("latin-1")
+        self.query = dict(parse_qsl(query, keep_blank_values=True))  # `?mode=` is no mode
 
     def media_type(self, accepted: tuple[str, ...]) -> str:
         """The body's media type, one of `accepted` in UTF-8, or a 415: a web page can send a
@@ -124,13 +127,16 @@ class _Call:
         self.media_type(_JSON_TYPES)
         return _checked(_parsed_json(await self.raw_body()), schema)
 
-    def integer(self, name: str) -> int | None:
+    def integer(self, name: str, minimum: int | None = None) -> int | None:
         if name not in self.query:
             return None
         try:
-            return int(self.query[name])
+            value = int(self.query[name])
         except ValueError:
             raise ControlError(400, f"{name} must be an integer") from None
+        if minimum is not None and value < minimum:
+            raise ControlError(400, f"{name} must be at least {minimum}")
+        return value
 
 
 def _parsed_json(raw: bytes) -> Any:
@@ -176,6 +182,7 @@ class ControlApi:
         self.prefix = prefix
         self._token = token
         self._hosts = frozenset(filter(None, map(host_name, allowed_hosts)))
+        self._document = _served_document(state)
         self._routes: dict[str, dict[str, Callable[[_Call], Awaitable[Response]]]] = {
             "/reset": {"POST": self.reset},
             "/state": {"GET": self.snapshot},
@@ -288,7 +295,7 @@ class ControlApi:
         try:
             text = raw.decode("utf-8")
             data = fixture_files.read_yaml(text, source) if media in _YAML_TYPES else loads(text)
-            return fixture_files.parse(data or {}, source, self.state.units)
+            return fixture_files.parse(data, source, self.state.units)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             return f"the body is not {media}: {exc}"
         except fixture_files.FixtureError as exc:
@@ -330,17 +337,9 @@ class ControlApi:
         return JSONResponse({"faults": [rule.json() for rule in self.state.faults.rules()]})
 
     async def add_fault(self, call: _Call) -> Response:
-        body = await call.json("Fault")
+        body = await call.json("Fault")  # the document states the rules a rule follows
         if "id" in body or "fired" in body:
             raise ControlError(400, "id and fired are given by the mock")
-        if "times" in body and "probability" in body:
-            raise ControlError(400, "times and probability do not go together")
-        if not any(k in body for k in ("delay_ms", "status", "drop", "truncate")):
-            raise ControlError(400, "a rule needs delay_ms, status, drop or truncate")
-        if "body" in body and "status" not in body:
-            raise ControlError(400, "body goes with status")
-        if sum(bool(body.get(k)) for k in ("status", "drop", "truncate")) > 1:
-            raise ControlError(400, "status, drop and truncate exclude each other")
         delay = body.get("delay_ms")
         if isinstance(delay, dict) and delay["min"] > delay["max"]:
             raise ControlError(400, "delay_ms: min is above max")
@@ -367,8 +366,8 @@ class ControlApi:
             user=call.integer("user"),
         )
         entries = self.state.journal.entries(where)
-        limit = call.integer("limit")
-        shown = entries if limit is None else entries[len(entries) - max(limit, 0) :]
+        limit = call.integer("limit", minimum=0)
+        shown = entries if limit is None else entries[len(entries) - limit :]
         return JSONResponse({"count": len(entries), "requests": [e.json() for e in shown]})
 
     async def clear_journal(self, call: _Call) -> Response:
@@ -402,4 +401,20 @@ class ControlApi:
         }
 
     async def openapi(self, call: _Call) -> Response:
-        return JSONResponse(document())
+        return JSONResponse(self._document)
+
+
+def _served_document(state: MockState) -> dict[str, Any]:
+    """The document as this mock takes its calls: the fixtures' JSON Schema of its units, and
+    the versions it answers to (its own, and its major if it is that major's newest)."""
+    served = copy.deepcopy(document())
+    schemas = served["components"]["schemas"]
+    schemas["Fixtures"] = {
+        "description": schemas["Fixtures"]["description"],
+        **fixture_files.schema(state.units),
+    }
+    own = state.profile.version
+    major = own.split(".")[0]
+    names = [own, major] if versions.resolve(major).version == own else [own]
+    schemas["Options"]["properties"]["unleash_version"]["enum"] = names
+    return served
