@@ -1,7 +1,8 @@
 """The control API's operations, as `openapi.yaml` beside this file describes them.
 
-Requests are small JSON (fixtures may be YAML): bodies are read up to MAX_BODY bytes and
-checked against the document's own schemas before anything changes.
+Requests are small JSON (fixtures may be YAML): bodies are read up to MAX_JSON_BODY bytes
+(fixtures: MAX_BODY, parsed on a thread) and checked against the document's own schemas
+before anything changes.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from mock_server.state import MockState
 _log = logging.getLogger("mock_server.control")
 DOCUMENT = Path(__file__).resolve().parent / "openapi.yaml"
 MAX_BODY = 16 * 1024 * 1024  # a fixtures file of ~100,000 users
+MAX_JSON_BODY = 1024 * 1024  # any other body: parsed on the event loop
 # 9998-12-31T23:59:59Z: a year of room below 9999, the last year a date is written in, for
 # the instants dated after now (session expiry, rate-limit windows).
 LAST_INSTANT = 253370764799
@@ -85,7 +87,7 @@ def _error(status: int, message: str) -> Response:
 
 
 class _Call:
-    """One control request: its query and its body, read within MAX_BODY."""
+    """One control request: its query and its body, read within a limit."""
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.scope = scope
@@ -113,13 +115,13 @@ class _Call:
             )
         return media
 
-    async def raw_body(self) -> bytes:
+    async def raw_body(self, limit: int = MAX_JSON_BODY) -> bytes:
         body = bytearray()
         while True:
             message = await self.receive()
             body += message.get("body", b"")
-            if len(body) > MAX_BODY:
-                raise ControlError(413, f"the body is over {MAX_BODY} bytes")
+            if len(body) > limit:
+                raise ControlError(413, f"the body is over {limit} bytes")
             if not message.get("more_body", False):
                 return bytes(body)
 
@@ -271,7 +273,7 @@ class ControlApi:
         if mode not in ("add", "replace"):
             raise ControlError(400, "mode must be add or replace")
         media = call.media_type(_JSON_TYPES + _YAML_TYPES)
-        raw = await call.raw_body()
+        raw = await call.raw_body(MAX_BODY)
         # Off the event loop: parsing and checking 16 MB takes seconds, during which the mock
         # goes on answering. Applying them is the loop's, as every other change of state.
         fixtures = await asyncio.to_thread(self._parsed_fixtures, raw, media)

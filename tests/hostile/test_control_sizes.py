@@ -157,3 +157,12 @@ def test_the_journal_does_not_scan_the_admin_tokens_per_request(monkeypatch):
         monkeypatch.undo()
         entry = client.get(f"{C}/journal").json()["requests"][-1]
         assert tokens[-1] not in json.dumps(entry)
+
+
+def test_a_control_body_other_than_fixtures_is_held_to_a_megabyte(client):
+    from mock_server.control.routes import MAX_JSON_BODY
+
+    big = '{"status": 503, "body": "' + "x" * MAX_JSON_BODY + '"}'
+    response = client.post(f"{C}/faults", content=big, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert client.get(f"{C}/faults").json() == {"faults": []}
