@@ -80,12 +80,16 @@ class MockState:
         self.generation += 1
         self.fixtures, self.options = fixtures, options
         # With a seed, secrets and error ids repeat from every reset on (ids are a sequence).
-        self.rng = random.Random(options.seed) if options.seed is not None else None
+        self.rng: random.Random | None = (
+            random.Random(options.seed) if options.seed is not None else None
+        )
         try:
-            self.backends = {}
+            backends: dict[str, Any] = {}
             for unit in self.units:
                 if unit.build is not None:
-                    self.backends.update(unit.build(self))
+                    backends.update(unit.build(self))
+            # Whole at once: a snapshot written on a thread meanwhile sees the old or the new.
+            self.backends = backends
             # Unleash's TOKEN_AUTHENTICATION_RATE_LIMIT, kept by its authentication middleware.
             self.pat_limiter = RateLimiter(self.clock, options.rate_limit_per_minute)
             if self._state_file is not None:
