@@ -18,14 +18,23 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def host_name(authority: str) -> str | None:
-    """The host of a `Host` value or a `NAME[:PORT]`: lower-cased, without port, brackets or a
-    trailing dot; None when there is none."""
+    """The host of a `Host` value, a `NAME[:PORT]` or a bare address (`::1`, as `--host` takes
+    it): lower-cased, without port, brackets or a trailing dot, an address in its shortest
+    form; None when there is none."""
+    authority = authority.strip()
     try:
-        name = urlsplit("//" + authority.strip()).hostname
+        return ipaddress.ip_address(authority).compressed
+    except ValueError:
+        pass
+    try:
+        name = urlsplit("//" + authority).hostname
     except ValueError:  # an unclosed bracket, say
         return None
     name = (name or "").rstrip(".")
-    return name or None
+    try:
+        return ipaddress.ip_address(name).compressed
+    except ValueError:
+        return name or None
 
 
 def is_loopback(name: str) -> bool:

@@ -168,3 +168,10 @@ def test_serve_answers_its_allowed_hosts_and_refuses_others():
         finally:
             process.send_signal(signal.SIGTERM)
             assert process.wait(15) == 0
+
+
+def test_an_ipv6_listen_address_given_bare_is_allowed_in_its_bracketed_host_form():
+    with TestClient(create_app(control_allowed_hosts=["fd00::1", "0:0:0:0:0:ffff:a00:1"])) as c:
+        assert c.get(f"{C}/state", headers={"Host": "[fd00::1]:4242"}).status_code == 200
+        assert c.get(f"{C}/state", headers={"Host": "[::ffff:10.0.0.1]"}).status_code == 200
+        assert c.get(f"{C}/state", headers={"Host": "[fd00::2]"}).status_code == 403
