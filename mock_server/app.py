@@ -29,6 +29,7 @@ from mock_server._compat import (
 )
 from mock_server.auth import MOUNT_POINTS, AuthMiddleware
 from mock_server.clock import Clock
+from mock_server.control.hosts import IN_PROCESS_HOSTS
 from mock_server.control.middleware import PREFIX as CONTROL_PREFIX
 from mock_server.control.middleware import ControlMiddleware
 from mock_server.control.routes import ControlApi
@@ -43,6 +44,7 @@ from mock_server.node.compression import CompressionMiddleware
 from mock_server.node.routing import ExpressPathMiddleware, RouteTable, route_prefixes
 from mock_server.operations import DirectApi
 from mock_server.options import Options
+from mock_server.persistence import StateFileError
 from mock_server.state import MockState
 from mock_server.units import UNITS, Call, Handler, Unit
 
@@ -63,19 +65,29 @@ def create_app(
     units: Iterable[Unit] = UNITS,
     control: bool = True,
     control_token: str | None = None,
+    control_allowed_hosts: Iterable[str] = IN_PROCESS_HOSTS,
     state_path: Path | None = None,
 ) -> MockApp:
     """The mock as an ASGI app. `fixtures` is a YAML path or parsed Fixtures (default:
     fixtures/default.yaml); `options` picks the Unleash release and its flags; `clock` lets a
     test hold or move time; `units` are the resource units it serves (default: all of
     mock_server.units.UNITS); `control` serves the control API under /_unleash-pat/ (with
-    `control_token`, only to callers that send it); `state_path` keeps users, PATs and ids in
-    that SQLite file across restarts. Raises FixtureError for fixtures the release refuses."""
+    `control_token`, only to callers that send it), to requests whose Host is a loopback name
+    or address or one of `control_allowed_hosts` (default: the TestClient's `testserver`), and
+    from no other origin; `state_path` keeps users, PATs and ids in
+    that SQLite file across restarts (one mock's at a time: `app.state.close()` lets go of it;
+    StateFileError when it cannot be used). Raises FixtureError for fixtures the release refuses."""
     units = tuple(units)
     if not isinstance(fixtures, fixture_files.Fixtures):
         fixtures = fixture_files.load(fixtures, units)
     state = MockState(fixtures, options, clock=clock, units=units, state_path=state_path)
-    control_api = ControlApi(state, prefix=CONTROL_PREFIX, token=control_token) if control else None
+    control_api = (
+        ControlApi(
+            state, prefix=CONTROL_PREFIX, token=control_token, allowed_hosts=control_allowed_hosts
+        )
+        if control
+        else None
+    )
     profile = state.profile
     spec = profile.spec()
     operations = {op: handler for unit in units for op, handler in unit.operations.items()}
@@ -161,7 +173,16 @@ def create_app(
         answer = next((a for a in answers if a is not None), exc)
         return _connexion_response(answer.response(profile))
 
+    def state_file_error(request: ConnexionRequest, exc: StateFileError) -> ConnexionResponse:
+        # Logged where it was found, saying what happened: a 500 without a traceback.
+        return _connexion_response(
+            UnleashError(
+                "The unleash-pat mock cannot keep this change: its state file is gone."
+            ).response(profile)
+        )
+
     app.add_error_handler(UnleashError, unleash_error)
+    app.add_error_handler(StateFileError, state_file_error)
     app.add_error_handler(
         Exception, lambda request, exc: _connexion_response(unknown_error(request, exc))
     )

@@ -20,6 +20,7 @@ from mock_server import callers
 from mock_server.callers import CALLER_KEY, client_address, credential, looks_like_pat
 from mock_server.errors import (
     AuthenticationRequired,
+    ResetInFlight,
     TooManyRequests,
     Unauthorized,
     UnleashError,
@@ -86,6 +87,10 @@ class AuthMiddleware:
         headers = Headers(scope=scope)
         caller: callers.Caller | None = None
         try:
+            if not state.current(scope):
+                # Reset since it arrived (while its body came, say): this is the first step that
+                # changes state, and nothing it would change may reach the new one.
+                raise ResetInFlight()
             if under(scope.get("path", ""), PROTECTED_PREFIX):
                 authorization = credential(headers, state.profile.bearer)
                 self._api_token_guard(scope["path"], authorization)

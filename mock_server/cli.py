@@ -1,30 +1,44 @@
-"""`unleash-pat serve` runs the mock; `unleash-pat check` certifies a server against it."""
+"""`unleash-pat serve` runs the mock; `unleash-pat check` certifies a server against it.
+
+This module imports the standard library only at its top: the mock (connexion, jsonschema,
+yaml) loads inside `main`, where a Ctrl-C or SIGTERM during `serve`'s start-up is a quiet stop
+rather than a traceback from the middle of an import. Run as `python -m mock_server.cli`, a
+stop while this module itself still loads is as quiet.
+"""
 
 from __future__ import annotations
 
-import argparse
-import functools
-import importlib.util
-import ipaddress
-import math
-import sqlite3
+import signal
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from mock_server import fixtures as fixture_files
-from mock_server import versions
-from mock_server.options import Options
+
+def _stop_before_main(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
+_BEFORE_MAIN = (
+    {s: signal.signal(s, _stop_before_main) for s in (signal.SIGINT, signal.SIGTERM)}
+    if __name__ == "__main__"
+    else {}
+)
+
+import argparse  # noqa: E402 (after the handlers above, as every import of this module)
+import functools  # noqa: E402
+import importlib.util  # noqa: E402
+import math  # noqa: E402
+import threading  # noqa: E402
+from collections.abc import Iterator, Sequence  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
+from types import FrameType  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
+from mock_server.control.hosts import is_loopback  # noqa: E402
+
+if TYPE_CHECKING:
+    from mock_server import fixtures as fixture_files
 
 _SHOWN_USERS = 10
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:  # a host name: it may resolve to anything
-        return False
 
 
 def _control_on(args: argparse.Namespace) -> bool:
@@ -32,7 +46,7 @@ def _control_on(args: argparse.Namespace) -> bool:
     could otherwise read every secret from /_unleash-pat/state)."""
     if args.no_control:
         return False
-    if args.control_token is None and not _is_loopback(args.host):
+    if args.control_token is None and not is_loopback(args.host):
         print(
             f"unleash-pat: control API off: serving on {args.host}, which is not loopback, "
             "needs --control-token",
@@ -45,8 +59,12 @@ def _control_on(args: argparse.Namespace) -> bool:
 def _serve(args: argparse.Namespace) -> int:
     # Everything that can fail is checked before the banner: a newcomer who sees the banner may
     # take for granted that the mock answers on that port.
+    from mock_server import fixtures as fixture_files
     from mock_server.app import create_app
+    from mock_server.control.journal import redacted_access_log
     from mock_server.node.serving import CannotListen, listen, run_server
+    from mock_server.options import Options
+    from mock_server.persistence import StateFileError
 
     options = Options(
         unleash_version=args.unleash_version,
@@ -80,12 +98,15 @@ def _serve(args: argparse.Namespace) -> int:
                 options=options,
                 control=control,
                 control_token=args.control_token,
+                # Its own address: a client may name it in Host (a wildcard such as 0.0.0.0 too,
+                # which no rebinding page sends: its Host is the page's own name).
+                control_allowed_hosts=[args.host, *args.control_allowed_host],
                 state_path=args.state,
             )
         except fixture_files.FixtureError as exc:  # fixtures the Unleash version refuses
             return _invalid_fixtures(exc)
-        except sqlite3.Error as exc:
-            print(f"unleash-pat: cannot use the state file {args.state}: {exc}", file=sys.stderr)
+        except StateFileError as exc:
+            print(f"unleash-pat: --state {exc}", file=sys.stderr)
             return 2
         except ValueError as exc:  # an unknown version, or an option the version does not have
             print(f"unleash-pat: {exc}", file=sys.stderr)
@@ -95,7 +116,9 @@ def _serve(args: argparse.Namespace) -> int:
         port = sock.getsockname()[1]  # the one the system chose for --port 0
         banner = _banner(app.state.profile.name, fixtures, args.host, port, control=control)
         print(banner, flush=True)
-        run_server(app, args.host, port, args.log_level, sock)
+        # Its query strings may hold credentials, as the journal's: redacted alike.
+        with redacted_access_log(lambda token: app.state.accounts.is_admin_token(token)):
+            run_server(app, args.host, port, args.log_level, sock)
     return 0
 
 
@@ -123,9 +146,11 @@ def _banner(
 def _exposure(host: str, fixtures: fixture_files.Fixtures, require_own: bool) -> int | None:
     """Warn when a non-loopback host exposes credentials published with this package; with
     --require-own-fixtures, refuse to (exit 2). None: go on."""
-    if _is_loopback(host):
+    if is_loopback(host):
         return None
-    public = fixture_files.published_credentials() & fixtures.credentials()
+    from mock_server.fixtures import published_credentials
+
+    public = published_credentials() & fixtures.credentials()
     if not public:
         return None
     what = f"{len(public)} credential(s) published with unleash-pat (the bundled default.yaml)"
@@ -162,11 +187,35 @@ def _number(kind: type[int] | type[float], minimum: float, maximum: float = math
     return parse
 
 
+def _control_token(text: str) -> str:
+    """An argparse type: a token a client can send. An empty one (`--control-token "$UNSET"`)
+    would otherwise guard nothing."""
+    if not text.strip() or text != text.strip():
+        raise argparse.ArgumentTypeError(
+            "is empty or has spaces around it (an unset variable?): give a token of your own"
+        )
+    return text
+
+
+def _flush_seconds(text: str) -> float:
+    """An argparse type: a seenAt interval Options takes."""
+    from mock_server.options import seen_at_flush_seconds
+
+    try:
+        return seen_at_flush_seconds(float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("seen_at_flush_seconds ")) from None
+
+
 _LOG_LEVELS = ["critical", "error", "warning", "info", "debug", "trace"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="unleash-pat", description=__doc__)
+    from mock_server import versions
+
+    parser = argparse.ArgumentParser(
+        prog="unleash-pat", description=__doc__.partition("\n")[0] if __doc__ else None
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the mock Unleash PAT API")
@@ -208,15 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--rate-limit-per-minute",
-        type=_number(int, 1),
+        type=_number(int, 1, 1_000_000_000),
         default=20_000,
         help="PAT-authenticated requests per client IP and minute (default 20000)",
     )
     serve.add_argument(
         "--seen-at-flush-seconds",
-        type=_number(float, 0),
+        type=_flush_seconds,
         default=180.0,
-        help="how often PAT uses are written to seenAt (Unleash: 180; 0: at once)",
+        help="how often PAT uses are written to seenAt (Unleash: 180; 0: at once; else 0.001 "
+        "to 86400)",
     )
     serve.add_argument(
         "--no-control",
@@ -225,8 +275,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--control-token",
+        type=_control_token,
         metavar="TOKEN",
         help="the control API needs 'Authorization: Bearer TOKEN' (required off loopback)",
+    )
+    serve.add_argument(
+        "--control-allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name the control API answers besides loopback ones and --host (a "
+        "docker-compose service name, say); repeatable",
     )
     serve.add_argument(
         "--seed",
@@ -279,6 +338,15 @@ def _needs_check_extra(missing: list[str], args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] != ["serve"]:
+        return _run(argv)
+    with _stopped_quietly():
+        return _run(argv)
+    return 0  # stopped by Ctrl-C or SIGTERM during start-up: as a stop once serving
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     serving = args.command == "serve"
@@ -288,5 +356,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     return args.run(args)
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _stopped_quietly() -> Iterator[None]:
+    """A Ctrl-C (or a SIGTERM, taken as one) before uvicorn handles them itself ends `serve`
+    quietly; uvicorn's own stop is status 0 too. Only in the main thread, which alone can
+    take signals, and the previous SIGTERM handler is back after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        # CPython marks a KeyboardInterrupt raised inside an exec() of a string (dataclasses
+        # build their methods so) as unhandled, caught or not, and `python -m` then ends by
+        # SIGINT at exit; the next exec() of a string clears the mark.
+        exec("")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        for signum, handler in _BEFORE_MAIN.items():
+            signal.signal(signum, handler)
+        status = main()
+    except KeyboardInterrupt:  # between the handlers above and main()'s own: as quiet
+        status = 0
+    sys.exit(status)

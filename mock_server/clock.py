@@ -58,6 +58,15 @@ class Clock:
             else:
                 self._offset += seconds
 
+    def setting(self) -> tuple[float, float | None]:
+        """Where it stands (its offset, and the instant it is frozen at), for `restore`."""
+        with self._lock:
+            return self._offset, self._frozen_at
+
+    def restore(self, setting: tuple[float, float | None]) -> None:
+        with self._lock:
+            self._offset, self._frozen_at = setting
+
     def reset(self) -> None:
         """Back to the wall clock, running."""
         with self._lock:

@@ -222,6 +222,19 @@ class ContentTypeError(UnleashError):
         return profile.message(Message.CONTENT_TYPE, provided=provided)
 
 
+class ResetInFlight(UnleashError):
+    """The answer to a request that was in flight when the mock was reset: it changed nothing,
+    and its client must see a failure (503, in Unleash's error shape)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The unleash-pat mock was reset while this request was in flight; it changed nothing."
+        )
+
+    def status(self, profile: VersionProfile) -> int:
+        return 503
+
+
 class TooManyRequests(UnleashError):
     """express-rate-limit's answer: plain HTML text, not JSON."""
 

@@ -3,9 +3,26 @@ Unleash version to answer as."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mock_server.versions import VersionProfile
+if TYPE_CHECKING:
+    from mock_server.versions import VersionProfile
+
+# seenAt batches: at once (0), or every interval within this range. A denormal interval made
+# every PAT request divide by it into infinity.
+SEEN_AT_FLUSH_RANGE = (0.001, 86_400.0)
+
+
+def seen_at_flush_seconds(seconds: float) -> float:
+    """`seconds` if it is a usable seenAt interval, else ValueError saying which are."""
+    low, high = SEEN_AT_FLUSH_RANGE
+    if not (seconds == 0 or (math.isfinite(seconds) and low <= seconds <= high)):
+        raise ValueError(
+            f"seen_at_flush_seconds must be 0 (at once) or from {low:g} to {high:g}, not {seconds}"
+        )
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -24,3 +41,6 @@ class Options:
     # Answer the version's known defects as it does (500s leaking SQL) instead of the 4xx meant.
     bug_compatible: bool = False
     seed: int | None = None  # makes secrets and error ids reproducible from every reset
+
+    def __post_init__(self) -> None:
+        seen_at_flush_seconds(self.seen_at_flush_seconds)

@@ -1,7 +1,9 @@
 """A pytest plugin (installed with the package): a mock Unleash for your tests.
 
-One server per session, reset before each test (fixtures, clock, faults, journal, options),
-like pytest-httpserver. `unleash` drives it through the control API:
+One server per session, reset before each test to how it started (fixtures, clock, options,
+faults, journal, sessions, rate windows), like pytest-httpserver; a request a test left in
+flight changes nothing in the next test (it fails with a 503). `unleash` drives it through the
+control API:
 
     def test_my_client_creates_a_pat(unleash):
         client = MyClient(unleash.url, token=unleash.token)
@@ -24,7 +26,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +44,6 @@ class RunningMock:
     url: str
     app: MockApp
     control: ControlClient
-    default_options: dict[str, Any] = field(default_factory=dict)  # as the session started
 
     @property
     def clock(self) -> Clock:
@@ -102,13 +103,14 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"unleash-pat: {notice or f'the mock answers as {profile.name}'}"
 
 
-def _create(config: pytest.Config) -> MockApp:
+def _create(config: pytest.Config, **control: Any) -> MockApp:
     from mock_server.app import create_app
     from mock_server.options import Options
 
     return create_app(
         config.getini("unleash_pat_fixtures") or None,
         options=Options(unleash_version=config.getini("unleash_pat_version") or None),
+        **control,
     )
 
 
@@ -125,7 +127,7 @@ def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]
     from mock_server.control.client import ControlClient
     from mock_server.node.serving import server_config
 
-    app = _create(pytestconfig)
+    app = _create(pytestconfig, control_allowed_hosts=())  # reached at 127.0.0.1 only
     port = _free_port()
     server = uvicorn.Server(server_config(app, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, name="unleash-pat-mock", daemon=True)
@@ -136,7 +138,7 @@ def unleash_session_server(pytestconfig: pytest.Config) -> Iterator[RunningMock]
         thread.join(0.01)
     url = f"http://127.0.0.1:{port}"
     control = ControlClient(url)
-    yield RunningMock(url, app, control, control.options.get())
+    yield RunningMock(url, app, control)
     server.should_exit = True
     thread.join(10)
 
@@ -150,12 +152,13 @@ def unleash_options() -> dict[str, Any]:
 
 @pytest.fixture
 def unleash(unleash_session_server: RunningMock, unleash_options: dict[str, Any]) -> RunningMock:
-    """The session's mock server: reset to its fixtures, the wall clock, no faults, an empty
-    journal, and the session's options with `unleash_options` over them."""
+    """The session's mock server, reset to how it started (one call: fixtures, the wall clock,
+    options, no faults, an empty journal, no sessions or rate windows), with `unleash_options`
+    over its options."""
     mock = unleash_session_server
     mock.control.reset()
-    mock.clock.reset()
-    mock.options.set(**(mock.default_options | unleash_options))
+    if unleash_options:
+        mock.options.set(**unleash_options)
     return mock
 
 

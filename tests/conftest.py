@@ -53,6 +53,8 @@ def listed(client: TestClient, token: str = ADMIN_PAT) -> list[dict]:
 
 
 pytest_plugins = ["pytester"]
+# A user's project with a configuration of its own, run by its own pytest (test_xdist_isolation).
+collect_ignore = ["control/user_xdist"]
 
 
 @contextlib.contextmanager

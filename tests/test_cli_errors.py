@@ -45,9 +45,12 @@ def test_an_address_of_no_local_interface_exits_2_with_the_reason():
     [
         (["--port", "65536"], "argument --port: must be from 0 to 65535, not 65536"),
         (["--port", "http"], "argument --port: not a number: 'http'"),
-        (["--rate-limit-per-minute", "0"], "argument --rate-limit-per-minute: must be >= 1, not 0"),
-        (["--seen-at-flush-seconds", "-1"], "must be >= 0, not -1"),
-        (["--seen-at-flush-seconds", "inf"], "must be >= 0, not inf"),
+        (
+            ["--rate-limit-per-minute", "0"],
+            "argument --rate-limit-per-minute: must be from 1 to 1e+09, not 0",
+        ),
+        (["--seen-at-flush-seconds", "-1"], "must be 0 (at once) or from 0.001 to 86400, not -1"),
+        (["--seen-at-flush-seconds", "inf"], "must be 0 (at once) or from 0.001 to 86400, not inf"),
         (["--token-expiry-notification-days", "-3"], "must be >= 0, not -3"),
         (["--log-level", "verbose"], "argument --log-level: invalid choice: 'verbose'"),
         (

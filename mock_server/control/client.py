@@ -186,7 +186,8 @@ class Options:
 
     def set(self, **options: Any) -> dict[str, Any]:
         """`pats_kill_switch`, `token_expiry_notifications`, `token_expiry_notification_days`,
-        `rate_limit_per_minute`, `unleash_version`, `bug_compatible`; others stay."""
+        `rate_limit_per_minute`, `seen_at_flush_seconds`, `unleash_version`, `bug_compatible`;
+        others stay."""
         return self._http.call("PUT", "/options", json_body=options)
 
 
@@ -199,7 +200,8 @@ class ControlClient:
         self.options = Options(self._http)
 
     def reset(self) -> None:
-        """Back to the fixtures; journal and faults emptied (the clock and options stay)."""
+        """Back to how the mock started: its fixtures, clock and options; no fault rules, an
+        empty journal, no sessions or rate windows. A request in flight fails (503)."""
         self._http.call("POST", "/reset")
 
     def snapshot(self) -> dict[str, Any]:
@@ -208,7 +210,8 @@ class ControlClient:
 
     def load(self, fixtures: dict[str, Any] | str | Path, *, replace: bool = False) -> dict:
         """Add fixtures (a dict in the fixtures format, or a YAML file) to the state; with
-        `replace`, make them the fixtures and reset. Returns the new snapshot."""
+        `replace`, a fresh state seeded with them (until the next reset, which returns to the
+        mock's own fixtures). Returns the new snapshot."""
         if isinstance(fixtures, dict):
             content, media = json.dumps(fixtures).encode(), "application/json"
         else:

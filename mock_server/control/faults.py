@@ -4,7 +4,8 @@ A rule matches a method, a path (exact, or a prefix with a trailing `*`) and a u
 left out matches anything. It answers a given status and body, adds latency (fixed, or drawn
 from a range), drops the connection, or sends a truncated response. It fires for the next
 `times` matching requests, or for each with a `probability`, drawn from a generator seeded with
-`seed` so that a run repeats exactly; with neither, it fires until cleared.
+`seed` so that a run repeats exactly; with neither, it fires until cleared. A mock holds at most
+MAX_RULES: every request is matched against them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+MAX_RULES = 1_000
+
+
+class TooManyRules(Exception):
+    """A rule beyond MAX_RULES."""
 
 
 @dataclass
@@ -108,6 +115,8 @@ class Faults:
 
     def add(self, data: dict[str, Any]) -> FaultRule:
         with self._lock:
+            if len(self._rules) >= MAX_RULES:
+                raise TooManyRules(f"the mock holds {MAX_RULES} fault rules at most; clear some")
             rule = FaultRule.from_json(next(self._ids), data)
             self._rules.append(rule)
         return rule
@@ -120,7 +129,8 @@ class Faults:
             self._rules.clear()
 
     def fire(self, method: str, path: str, user: Callable[[], int | None]) -> FaultRule | None:
-        """The rule that applies to this request, counted as fired; None if none does."""
+        """The rule that applies to this request, counted as fired; None if none does. `user`
+        is asked only by rules that match a user: give it a cached callable."""
         with self._lock:
             for rule in self._rules:
                 if not rule.matches(method, path, user):

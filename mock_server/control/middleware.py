@@ -9,6 +9,7 @@ seed, the cost on the mock's hot path is one closure per direction and one ring 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import TYPE_CHECKING
 
@@ -18,8 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mock_server import callers
 from mock_server._compat import close_connection
 from mock_server.control.faults import FaultRule
-from mock_server.control.journal import EXCERPT_BYTES
-from mock_server.errors import ERROR_IDS
+from mock_server.control.journal import EXCERPT_BYTES, Body, readable
+from mock_server.errors import ERROR_IDS, ResetInFlight
 from mock_server.node.responses import json_response
 from mock_server.node.routing import normalize
 
@@ -64,6 +65,7 @@ class ControlMiddleware:
             await self.app(scope, receive, send)  # off: an unknown path, as Unleash answers it
             return
         state = self.state
+        state.stamp(scope)
         if state.rng is not None:
             ERROR_IDS.set(state.new_error_id)  # this request's context only
         if self.control is None:
@@ -73,7 +75,8 @@ class ControlMiddleware:
             rule = state.faults.fire(
                 scope["method"],
                 normalize(path, self.prefixes),
-                lambda: caller_id(state, Headers(scope=scope)),
+                # Resolved once for the request, however many rules match a user.
+                functools.cache(functools.partial(caller_id, state, Headers(scope=scope))),
             )
             if rule is not None:
                 await self._journalled(scope, receive, send, rule)
@@ -85,23 +88,33 @@ class ControlMiddleware:
     ) -> None:
         started = time.perf_counter()
         arrived = self.state.clock.time()
-        request_body = b""
-        response_body = b""
+        # Each body's first EXCERPT_BYTES + 1 bytes (the one more says it was cut), its size.
+        request, request_size = bytearray(), 0
+        response, response_size = bytearray(), 0
+        response_readable = True
         status = 0
 
         async def journal_receive() -> Message:
-            nonlocal request_body
+            nonlocal request_size
             message = await receive()
-            if not request_body and message["type"] == "http.request":
-                request_body = message.get("body", b"")[:EXCERPT_BYTES]
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                request_size += len(chunk)
+                if len(request) <= EXCERPT_BYTES:
+                    request.extend(chunk[: EXCERPT_BYTES + 1 - len(request)])
             return message
 
         async def journal_send(message: Message) -> None:
-            nonlocal status, response_body
+            nonlocal status, response_size, response_readable
             if message["type"] == "http.response.start":
                 status = message["status"]
-            elif not response_body:
-                response_body = message.get("body", b"")[:EXCERPT_BYTES]
+                headers = Headers(raw=message.get("headers", []))
+                response_readable = readable(None, headers.get("content-encoding"))
+            else:
+                chunk = message.get("body", b"")
+                response_size += len(chunk)
+                if len(response) <= EXCERPT_BYTES:
+                    response.extend(chunk[: EXCERPT_BYTES + 1 - len(response)])
             await send(message)
 
         # A GET's body is not worth a wrapper on the hot path (Unleash ignores it too).
@@ -112,20 +125,44 @@ class ControlMiddleware:
             else:
                 await self._fault(rule, scope, with_body, journal_send, receive)
         finally:
-            caller = callers.of(scope)
-            self.state.journal.record(
-                arrived,
-                scope["method"],
-                scope["path"],
-                scope.get("query_string", b""),
-                status,
-                (time.perf_counter() - started) * 1000,
-                caller.user_id if caller is not None else None,
-                caller.via.value if caller is not None else None,
-                request_body,
-                response_body,
-                self.state.accounts.admin_tokens,
-            )
+            if self.state.current(scope):  # a request from before a reset is none of its business
+                headers = Headers(scope=scope)
+                self._record(
+                    scope,
+                    arrived,
+                    started,
+                    status,
+                    Body(
+                        bytes(request),
+                        request_size,
+                        readable(headers.get("content-type"), headers.get("content-encoding")),
+                    ),
+                    Body(bytes(response), response_size, response_readable),
+                )
+
+    def _record(
+        self,
+        scope: Scope,
+        arrived: float,
+        started: float,
+        status: int,
+        request: Body,
+        response: Body,
+    ) -> None:
+        caller = callers.of(scope)
+        self.state.journal.record(
+            arrived,
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b""),
+            status,
+            (time.perf_counter() - started) * 1000,
+            caller.user_id if caller is not None else None,
+            caller.via.value if caller is not None else None,
+            request,
+            response,
+            self.state.accounts.is_admin_token,
+        )
 
     async def _fault(
         self, rule: FaultRule, scope: Scope, receive: Receive, send: Send, server: Receive
@@ -134,6 +171,9 @@ class ControlMiddleware:
         delay = rule.delay_seconds()
         if delay > 0:
             await asyncio.sleep(delay)
+            if not self.state.current(scope):  # reset while it slept
+                await ResetInFlight().response(self.state.profile)(scope, receive, send)
+                return
         if rule.drop:
             await close_connection(server)
         elif rule.status is not None:

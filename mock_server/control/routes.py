@@ -1,15 +1,20 @@
 """The control API's operations, as `openapi.yaml` beside this file describes them.
 
-Requests are small JSON (fixtures may be YAML): bodies are read up to MAX_BODY bytes and
-checked against the document's own schemas before anything changes.
+Requests are small JSON (fixtures may be YAML): bodies are read up to MAX_JSON_BODY bytes
+(fixtures: MAX_BODY, parsed on a thread) and checked against the document's own schemas
+before anything changes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import functools
 import hmac
 import json
-from collections.abc import Awaitable, Callable
+import logging
+import math
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,22 +26,53 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from mock_server import fixtures as fixture_files
+from mock_server import versions
+from mock_server.control.faults import TooManyRules
+from mock_server.control.hosts import IN_PROCESS_HOSTS, host_name, is_loopback, same_origin
 from mock_server.control.journal import Filter
 from mock_server.instants import clock_json, is_date_time, parse_date_time
 from mock_server.node.responses import json_response
 from mock_server.state import MockState
 
+_log = logging.getLogger("mock_server.control")
 DOCUMENT = Path(__file__).resolve().parent / "openapi.yaml"
 MAX_BODY = 16 * 1024 * 1024  # a fixtures file of ~100,000 users
+MAX_JSON_BODY = 1024 * 1024  # any other body: parsed on the event loop
 # 9998-12-31T23:59:59Z: a year of room below 9999, the last year a date is written in, for
 # the instants dated after now (session expiry, rate-limit windows).
 LAST_INSTANT = 253370764799
+_JSON_TYPES = ("application/json",)
 _YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
 
 @functools.cache
 def document() -> dict[str, Any]:
     return yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: a float beyond the double's range
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text} is not a finite number")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A Python call per object: json's C scanner holds the GIL while it runs, and a thread
+    # parsing megabytes must let the event loop's thread in between.
+    return dict(pairs)
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON as the control API takes it: Python's json reads NaN, Infinity and 1e400 (as inf),
+    which no JSON document holds and no rule can use."""
+    return json.loads(
+        text, parse_constant=_no_constant, parse_float=_finite, object_pairs_hook=_object
+    )
 
 
 class ControlError(Exception):
@@ -51,38 +87,68 @@ def _error(status: int, message: str) -> Response:
 
 
 class _Call:
-    """One control request: its query and its body, read within MAX_BODY."""
+    """One control request: its query and its body, read within a limit."""
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.scope = scope
         self.receive = receive
         self.headers = Headers(scope=scope)
-        self.query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        query = scope.get("query_string", b"").decode("latin-1")
+        self.query = dict(parse_qsl(query, keep_blank_values=True))  # `?mode=` is no mode
 
-    async def raw_body(self) -> bytes:
+    def media_type(self, accepted: tuple[str, ...]) -> str:
+        """The body's media type, one of `accepted` in UTF-8, or a 415: a web page can send a
+        text/plain or form body anywhere without asking first, never a JSON one."""
+        sent = self.headers.get("content-type")
+        media, *params = (sent or "").split(";")
+        media = media.strip().lower()
+        charsets = [
+            value.strip().strip('"').lower()
+            for key, _, value in (p.partition("=") for p in params)
+            if key.strip().lower() == "charset"
+        ]
+        if media not in accepted or any(c not in ("utf-8", "utf8") for c in charsets):
+            raise ControlError(
+                415,
+                f"the body must be sent with Content-Type: {' or '.join(accepted)} (in UTF-8), "
+                f"not {sent[:100] if sent else 'none'}",
+            )
+        return media
+
+    async def raw_body(self, limit: int = MAX_JSON_BODY) -> bytes:
         body = bytearray()
         while True:
             message = await self.receive()
             body += message.get("body", b"")
-            if len(body) > MAX_BODY:
-                raise ControlError(413, f"the body is over {MAX_BODY} bytes")
+            if len(body) > limit:
+                raise ControlError(413, f"the body is over {limit} bytes")
             if not message.get("more_body", False):
                 return bytes(body)
 
     async def json(self, schema: str) -> Any:
-        try:
-            data = json.loads(await self.raw_body())
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested beyond reason
-            raise ControlError(400, f"the body is not JSON: {exc}") from None
-        return _checked(data, schema)
+        self.media_type(_JSON_TYPES)
+        return _checked(_parsed_json(await self.raw_body()), schema)
 
-    def integer(self, name: str) -> int | None:
+    def integer(self, name: str, minimum: int | None = None) -> int | None:
         if name not in self.query:
             return None
         try:
-            return int(self.query[name])
+            value = int(self.query[name])
         except ValueError:
             raise ControlError(400, f"{name} must be an integer") from None
+        if minimum is not None and value < minimum:
+            raise ControlError(400, f"{name} must be at least {minimum}")
+        return value
+
+
+def _parsed_json(raw: bytes) -> Any:
+    try:
+        data = loads(raw)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested beyond reason
+        raise ControlError(400, f"the body is not JSON: {exc}") from None
+    if fixture_files.nested_too_deep(data):
+        raise ControlError(400, f"the body nests deeper than {fixture_files.MAX_DEPTH} levels")
+    return data
 
 
 def _checked(data: Any, schema: str) -> Any:
@@ -92,18 +158,33 @@ def _checked(data: Any, schema: str) -> Any:
     )
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "the body"
-        raise ControlError(400, f"{where}: {error.message}")
+        raise ControlError(400, fixture_files.schema_problem(error, "the body"))
     return data
 
 
 class ControlApi:
     """An ASGI app for the paths under the control prefix (given without it)."""
 
-    def __init__(self, state: MockState, *, prefix: str, token: str | None = None) -> None:
+    def __init__(
+        self,
+        state: MockState,
+        *,
+        prefix: str,
+        token: str | None = None,
+        allowed_hosts: Iterable[str] = IN_PROCESS_HOSTS,
+    ) -> None:
+        """`token`: the bearer token every call needs (None: none). Raises ValueError for a token
+        no client could send: empty (an unset variable, say), or with spaces around it.
+        `allowed_hosts`: the `Host` names answered besides loopback ones (hosts.py)."""
+        if token is not None and (not token.strip() or token != token.strip()):
+            raise ValueError(
+                "the control token is empty or has spaces around it: give a token of your own"
+            )
         self.state = state
         self.prefix = prefix
         self._token = token
+        self._hosts = frozenset(filter(None, map(host_name, allowed_hosts)))
+        self._document = _served_document(state)
         self._routes: dict[str, dict[str, Callable[[_Call], Awaitable[Response]]]] = {
             "/reset": {"POST": self.reset},
             "/state": {"GET": self.snapshot},
@@ -122,6 +203,8 @@ class ControlApi:
         await response(scope, receive, send)
 
     async def _answer(self, call: _Call) -> Response:
+        if (refusal := self._refusal(call.headers)) is not None:
+            return _error(403, refusal)
         if self._token is not None and not self._authorized(call.headers):
             return _error(401, "the control API needs Authorization: Bearer <control token>")
         path = call.scope["path"][len(self.prefix) :].rstrip("/") or "/"
@@ -137,13 +220,41 @@ class ControlApi:
             return await handler(call)
         except ControlError as exc:
             return _error(exc.status, exc.message)
-        except Exception as exc:  # a bug in the control API: say so, keep serving
-            return _error(500, f"unleash-pat control API failed: {exc!r}")
+        except Exception:
+            # A bug, or the state file failing: logged whole, answered without a word of it
+            # (an exception's text may hold any part of the state, secrets included).
+            _log.exception(
+                "the control API failed answering %s %s", call.scope["method"], call.scope["path"]
+            )
+            return _error(500, "the control API failed unexpectedly; the mock's log says why")
+
+    def _refusal(self, headers: Headers) -> str | None:
+        """Why a request a web page could have sent is refused (hosts.py), or None."""
+        host = headers.get("host", "")
+        name = host_name(host)
+        if name is None or not (is_loopback(name) or name in self._hosts):
+            return (
+                f"the control API answers a loopback Host or one it was given (serve "
+                f"--control-allowed-host NAME, create_app(control_allowed_hosts=...)), not Host "
+                f"{host[:100]!r}: a web page that rebinds its own name to this address must not "
+                "reach it"
+            )
+        site = headers.get("sec-fetch-site")
+        if site in ("cross-site", "same-site"):
+            return f"a request from another origin (Sec-Fetch-Site: {site}) is refused"
+        origin = headers.get("origin")
+        if origin is not None and not same_origin(origin, host):
+            return f"a request from another origin (Origin: {origin[:100]}) is refused"
+        return None
 
     def _authorized(self, headers: Headers) -> bool:
         assert self._token is not None
-        given = headers.get("authorization", "").removeprefix("Bearer ").strip()
-        return hmac.compare_digest(given.encode(), self._token.encode())
+        scheme, _, given = headers.get("authorization", "").partition(" ")
+        given = given.strip()
+        if scheme.lower() != "bearer" or not given:
+            return False  # no credential never matches, whatever the token
+        # The header as its bytes (Starlette decodes it as Latin-1), the token as UTF-8.
+        return hmac.compare_digest(given.encode("latin-1"), self._token.encode())
 
     # -- state ------------------------------------------------------------------------------
     async def reset(self, call: _Call) -> Response:
@@ -151,58 +262,46 @@ class ControlApi:
         return Response(status_code=204)
 
     async def snapshot(self, call: _Call) -> Response:
-        return JSONResponse(self.state.snapshot(secrets=True))
+        return await self._snapshot()
+
+    async def _snapshot(self) -> Response:
+        # Off the event loop: 100,000 users take a second to list and write.
+        return await asyncio.to_thread(lambda: JSONResponse(self.state.snapshot(secrets=True)))
 
     async def load_fixtures(self, call: _Call) -> Response:
         mode = call.query.get("mode", "add")
         if mode not in ("add", "replace"):
             raise ControlError(400, "mode must be add or replace")
-        raw = await call.raw_body()
-        media = call.headers.get("content-type", "").split(";")[0].strip().lower()
+        media = call.media_type(_JSON_TYPES + _YAML_TYPES)
+        raw = await call.raw_body(MAX_BODY)
+        # Off the event loop: parsing and checking 16 MB takes seconds, during which the mock
+        # goes on answering. Applying them is the loop's, as every other change of state.
+        fixtures = await asyncio.to_thread(self._parsed_fixtures, raw, media)
+        if isinstance(fixtures, str):
+            raise ControlError(400, fixtures)
+        try:
+            if mode == "replace":
+                self.state.replace_fixtures(fixtures)
+            else:
+                self.state.add_fixtures(fixtures)
+        except fixture_files.FixtureConflict as exc:
+            raise ControlError(409, str(exc)) from None
+        except fixture_files.FixtureError as exc:
+            raise ControlError(400, str(exc)) from None
+        return await self._snapshot()
+
+    def _parsed_fixtures(self, raw: bytes, media: str) -> fixture_files.Fixtures | str:
+        """The fixtures, or what is wrong with them: returned, not raised, since an exception
+        would carry the parsed document (in its frames) to the event loop, to be freed there."""
         source = "<request body>"
         try:
             text = raw.decode("utf-8")
-            if media in _YAML_TYPES:
-                data = fixture_files.read_yaml(text, source)
-            else:
-                data = json.loads(text)
+            data = fixture_files.read_yaml(text, source) if media in _YAML_TYPES else loads(text)
+            return fixture_files.parse(data, source, self.state.units)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise ControlError(400, f"the body is not {media or 'JSON'}: {exc}") from None
+            return f"the body is not {media}: {exc}"
         except fixture_files.FixtureError as exc:
-            raise ControlError(400, str(exc)) from None
-        try:
-            fixtures = fixture_files.parse(data or {}, source, self.state.units)
-        except fixture_files.FixtureError as exc:
-            raise ControlError(400, str(exc)) from None
-        if mode == "replace":
-            self.state.fixtures = fixtures
-            self.state.reset()
-        else:
-            self._add(fixtures)
-        return JSONResponse(self.state.snapshot(secrets=True))
-
-    def _add(self, fixtures: fixture_files.Fixtures) -> None:
-        """Add users, their PATs and admin tokens, or nothing if any clashes."""
-        state = self.state
-        clashes = [
-            f"user {user.id} ({user.username}) exists"
-            for user, _ in fixtures.users
-            if state.accounts.user(user.id) or state.accounts.by_username(user.username)
-        ]
-        clashes += [
-            f"user {user.username}, PAT {pat.description!r}: its secret is in use"
-            for user, pats in fixtures.users
-            for pat in pats
-            if state.pats.in_use(pat.secret)
-        ]
-        if clashes:
-            raise ControlError(409, "; ".join(clashes))
-        try:
-            for unit in state.units:
-                if unit.seed is not None:
-                    unit.seed(state, fixtures)
-        except fixture_files.FixtureError as exc:
-            raise ControlError(400, str(exc)) from None
+            return str(exc)
 
     # -- clock ------------------------------------------------------------------------------
     async def get_clock(self, call: _Call) -> Response:
@@ -240,17 +339,9 @@ class ControlApi:
         return JSONResponse({"faults": [rule.json() for rule in self.state.faults.rules()]})
 
     async def add_fault(self, call: _Call) -> Response:
-        body = await call.json("Fault")
+        body = await call.json("Fault")  # the document states the rules a rule follows
         if "id" in body or "fired" in body:
             raise ControlError(400, "id and fired are given by the mock")
-        if "times" in body and "probability" in body:
-            raise ControlError(400, "times and probability do not go together")
-        if not any(k in body for k in ("delay_ms", "status", "drop", "truncate")):
-            raise ControlError(400, "a rule needs delay_ms, status, drop or truncate")
-        if "body" in body and "status" not in body:
-            raise ControlError(400, "body goes with status")
-        if sum(bool(body.get(k)) for k in ("status", "drop", "truncate")) > 1:
-            raise ControlError(400, "status, drop and truncate exclude each other")
         delay = body.get("delay_ms")
         if isinstance(delay, dict) and delay["min"] > delay["max"]:
             raise ControlError(400, "delay_ms: min is above max")
@@ -258,7 +349,10 @@ class ControlApi:
             json_response(body.get("body"))  # what the rule will send, written once here
         except (ValueError, TypeError, RecursionError) as exc:
             raise ControlError(400, f"body cannot be sent: {exc}") from None
-        rule = self.state.faults.add(body)
+        try:
+            rule = self.state.faults.add(body)
+        except TooManyRules as exc:
+            raise ControlError(409, str(exc)) from None
         return JSONResponse(rule.json(), 201)
 
     async def clear(self, call: _Call) -> Response:
@@ -274,8 +368,8 @@ class ControlApi:
             user=call.integer("user"),
         )
         entries = self.state.journal.entries(where)
-        limit = call.integer("limit")
-        shown = entries if limit is None else entries[len(entries) - max(limit, 0) :]
+        limit = call.integer("limit", minimum=0)
+        shown = entries if limit is None else entries[len(entries) - limit :]
         return JSONResponse({"count": len(entries), "requests": [e.json() for e in shown]})
 
     async def clear_journal(self, call: _Call) -> Response:
@@ -303,9 +397,26 @@ class ControlApi:
             "token_expiry_notifications": options.token_expiry_notifications,
             "token_expiry_notification_days": list(options.token_expiry_notification_days),
             "rate_limit_per_minute": options.rate_limit_per_minute,
+            "seen_at_flush_seconds": options.seen_at_flush_seconds,
             "unleash_version": self.state.profile.version,
             "bug_compatible": options.bug_compatible,
         }
 
     async def openapi(self, call: _Call) -> Response:
-        return JSONResponse(document())
+        return JSONResponse(self._document)
+
+
+def _served_document(state: MockState) -> dict[str, Any]:
+    """The document as this mock takes its calls: the fixtures' JSON Schema of its units, and
+    the versions it answers to (its own, and its major if it is that major's newest)."""
+    served = copy.deepcopy(document())
+    schemas = served["components"]["schemas"]
+    schemas["Fixtures"] = {
+        "description": schemas["Fixtures"]["description"],
+        **fixture_files.schema(state.units),
+    }
+    own = state.profile.version
+    major = own.split(".")[0]
+    names = [own, major] if versions.resolve(major).version == own else [own]
+    schemas["Options"]["properties"]["unleash_version"]["enum"] = names
+    return served

@@ -42,7 +42,9 @@ class RateLimiter:
                     break
                 del self._hits[oldest]
             count, reset_at = self._hits.get(key, (0, 0))
-            if now >= reset_at:
+            # A window ending more than its length from now began in the future: the clock was
+            # moved back (PUT /_unleash-pat/clock), and it starts again rather than last years.
+            if now >= reset_at or reset_at - now > self.window * 1000:
                 count, reset_at = 0, now + self.window * 1000
                 self._hits.pop(key, None)  # a new window goes to the end of the order
             count += 1

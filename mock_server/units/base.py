@@ -31,6 +31,10 @@ class FixtureError(Exception):
     """Unusable fixtures; the message names the source and every problem."""
 
 
+class FixtureConflict(FixtureError):
+    """Fixtures that clash with the state they would join (a user id taken, a secret in use)."""
+
+
 @dataclass(frozen=True)
 class Call:
     """One request, as every handler receives it: who calls (None outside /api, where Unleash
@@ -81,7 +85,12 @@ class Unit:
     build: Callable[[MockState], Mapping[str, Any]] | None = None
     # A JSON merge patch (RFC 7396) into the fixture file's JSON Schema: the section it reads.
     fixture_schema: Mapping[str, Any] = field(default_factory=dict)
-    # Fills its fresh backend from parsed fixtures (after the units before it in the table).
+    # Raises FixtureError (FixtureConflict for a clash with the state) for fixtures its seed
+    # could not take into this state: run for every unit before any seeds, so that a seed
+    # changes nothing unless all of them can complete.
+    check: Callable[[MockState, Fixtures], None] | None = None
+    # Fills its backend from parsed fixtures (after the units before it in the table); given
+    # fixtures every unit's check passed, only the state file's writes may still fail.
     seed: Callable[[MockState, Fixtures], None] | None = None
     # Adds its part to GET /_unleash-pat/state (the dict built so far, by the units before it);
     # `secrets` asks for what a test needs to authenticate.

@@ -55,15 +55,17 @@ def test_fixtures_added_as_json_join_the_current_state(control):
     assert listed(control, NEW_PAT)[0]["description"] == "carol"
 
 
-def test_fixtures_replacing_as_yaml_become_what_reset_restores(control):
+def test_fixtures_replacing_as_yaml_hold_until_a_reset_restores_the_started_ones(control):
     text = yaml.safe_dump({"users": [{"id": 9, "username": "zed", "pats": [_seed_pat("z")]}]})
     response = control.post(
         f"{C}/fixtures?mode=replace", content=text, headers={"Content-Type": "application/yaml"}
     )
     assert [u["username"] for u in response.json()["users"]] == ["zed"]
-    control.post(f"{C}/reset")
     assert control.get(TOKENS, headers=auth(ADMIN_PAT)).status_code == 401
     assert listed(control, NEW_PAT)[0]["userId"] == 9
+    control.post(f"{C}/reset")
+    assert control.get(TOKENS, headers=auth(NEW_PAT)).status_code == 401
+    assert listed(control)[0]["description"] == "default"
 
 
 @pytest.mark.parametrize(
@@ -211,7 +213,11 @@ def test_a_control_token_is_required_when_set():
 def test_a_control_body_over_the_limit_is_refused(control):
     from mock_server.control.routes import MAX_BODY
 
-    response = control.post(f"{C}/fixtures", content=b"[" * (MAX_BODY + 1))
+    response = control.post(
+        f"{C}/fixtures",
+        content=b"[" * (MAX_BODY + 1),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 413
 
 
@@ -235,8 +241,9 @@ def test_alice_is_untouched_by_a_fixture_add(control):
 
 def test_deeply_nested_control_bodies_are_a_400(control):
     deep = "[" * 100_000 + "]" * 100_000
-    assert control.post(f"{C}/faults", content=deep).status_code == 400
-    assert control.post(f"{C}/fixtures", content=deep).status_code == 400
+    json_body = {"Content-Type": "application/json"}
+    assert control.post(f"{C}/faults", content=deep, headers=json_body).status_code == 400
+    assert control.post(f"{C}/fixtures", content=deep, headers=json_body).status_code == 400
     yaml_deep = "a: " + "[" * 100_000
     headers = {"Content-Type": "application/yaml"}
     assert control.post(f"{C}/fixtures", content=yaml_deep, headers=headers).status_code == 400

@@ -28,6 +28,7 @@ def test_pats_users_and_ids_survive_a_restart_and_a_reset_seeds_afresh(tmp_path)
         create(client, "gone")
         client.delete(f"{TOKENS}/4", headers=auth(ADMIN_PAT))
         client.post("/_unleash-pat/fixtures", json={"users": [{"id": 7, "username": "zoe"}]})
+    client.app.state.close()  # lets go of the file, as a stopped server does
     with TestClient(create_app(state_path=path)) as client:
         assert [(p["id"], p["description"]) for p in listed(client, secret)] == [
             (1, "default"),
@@ -38,9 +39,11 @@ def test_pats_users_and_ids_survive_a_restart_and_a_reset_seeds_afresh(tmp_path)
         assert [u["username"] for u in state["users"]] == ["admin", "alice", "zoe"]
         client.post("/_unleash-pat/reset")
         assert [p["description"] for p in listed(client)] == ["default"]
+    client.app.state.close()
     with TestClient(create_app(state_path=path)) as client:
         assert [p["description"] for p in listed(client)] == ["default"]
         assert client.get(TOKENS, headers=auth(secret)).status_code == 401
+    client.app.state.close()
 
 
 def test_without_a_state_file_nothing_is_written(tmp_path, monkeypatch):

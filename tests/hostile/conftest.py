@@ -51,9 +51,11 @@ def _warm_up(mock: ServedMock) -> None:
 
 
 @pytest.fixture
-def health_stays_responsive(served_mock: ServedMock) -> Callable[[Callable[[], T]], T]:
-    """`health_stays_responsive(send_hostile)`: see `_health_stays_responsive`."""
-    return lambda send_hostile: _health_stays_responsive(served_mock, send_hostile)
+def health_stays_responsive(served_mock: ServedMock) -> Callable[..., T]:
+    """`health_stays_responsive(send_hostile[, limit])`: see `_health_stays_responsive`."""
+    return lambda send_hostile, limit=HEALTH_LIMIT_S: _health_stays_responsive(
+        served_mock, send_hostile, limit
+    )
 
 
 @pytest.fixture
@@ -62,10 +64,13 @@ def send_raw(served_mock: ServedMock) -> Callable[[bytes], RawResponse]:
     return lambda request: _send_raw(served_mock, request)
 
 
-def _health_stays_responsive(mock: ServedMock, send_hostile: Callable[[], T]) -> T:
+def _health_stays_responsive(
+    mock: ServedMock, send_hostile: Callable[[], T], limit: float = HEALTH_LIMIT_S
+) -> T:
     """Run `send_hostile` on a thread while probing `GET /health` (raw sockets, 5 ms apart, so
     the probing itself takes little of this process's GIL, which the served mock shares) until
-    it returns; every probe must answer 200 within 100 ms. Returns what `send_hostile` returned."""
+    it returns; every probe must answer 200 within `limit` (100 ms). Returns what
+    `send_hostile` returned."""
     health = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
     latencies: list[float] = []
     with ThreadPoolExecutor(1) as pool:
@@ -78,7 +83,7 @@ def _health_stays_responsive(mock: ServedMock, send_hostile: Callable[[], T]) ->
                 break
             time.sleep(0.005)
         result = hostile.result()
-    assert max(latencies) < HEALTH_LIMIT_S, f"/health took {max(latencies):.3f} s"
+    assert max(latencies) < limit, f"/health took {max(latencies):.3f} s"
     return result
 
 

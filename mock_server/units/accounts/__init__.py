@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mock_server.control.journal import ADMIN_TOKEN_CHARS
 from mock_server.node.rate_limit import RateLimiter
 from mock_server.units.accounts import handlers
 from mock_server.units.accounts.models import Accounts, Sessions
-from mock_server.units.base import Route, Unit
+from mock_server.units.base import FixtureConflict, Route, Unit
+
+# Admin API tokens a state holds at most (a fixtures upload, or all of them): Unleash deployments
+# have a handful, and every request's journal entry is checked against them.
+MAX_ADMIN_TOKENS = 10_000
 
 if TYPE_CHECKING:
     from mock_server.fixtures import Fixtures
@@ -29,6 +34,17 @@ def build(
         # Unleash's SIMPLE_LOGIN_LIMIT_PER_MINUTE, per client address.
         "login_limiter": RateLimiter(state.clock, state.options.login_rate_limit_per_minute),
     }
+
+
+def check(state: MockState, fixtures: Fixtures) -> None:
+    """Users whose id or username this state already has."""
+    clashes = [
+        f"user {user.id} ({user.username}) exists"
+        for user, _ in fixtures.users
+        if state.accounts.user(user.id) or state.accounts.by_username(user.username)
+    ]
+    if clashes:
+        raise FixtureConflict("; ".join(clashes[:20]))
 
 
 def seed(state: MockState, fixtures: Fixtures) -> None:
@@ -61,18 +77,30 @@ UNIT = Unit(
                     "additionalProperties": False,
                     "required": ["id", "username"],
                     "properties": {
-                        "id": {"type": "integer", "minimum": 1},
-                        "username": {"type": "string", "minLength": 1},
-                        "password": {"type": "string", "minLength": 1},
-                        "name": {"type": "string"},
-                        "email": {"type": "string"},
+                        # PostgreSQL's int4, as Unleash's users.id; strings as its columns.
+                        "id": {"type": "integer", "minimum": 1, "maximum": 2_147_483_647},
+                        "username": {"type": "string", "minLength": 1, "maxLength": 255},
+                        "password": {"type": "string", "minLength": 1, "maxLength": 1024},
+                        "name": {"type": "string", "maxLength": 255},
+                        "email": {"type": "string", "maxLength": 255},
                         "rootRole": {"enum": ["Admin", "Editor", "Viewer"]},
                     },
                 },
             },
-            "adminTokens": {"type": "array", "items": {"type": "string", "minLength": 1}},
+            "adminTokens": {
+                "type": "array",
+                "maxItems": MAX_ADMIN_TOKENS,
+                # The journal finds a token as a word of these characters (journal.py).
+                "items": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 1024,
+                    "pattern": f"^[{ADMIN_TOKEN_CHARS}]+$",
+                },
+            },
         }
     },
+    check=check,
     seed=seed,
     snapshot=snapshot,
 )

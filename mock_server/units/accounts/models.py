@@ -70,6 +70,17 @@ class Accounts:
                 self._users[user.id] = self._usernames[user.username] = user
             self._admin_tokens.update((token, token) for token in admin_tokens)
 
+    def discard(self, user_ids: set[int], admin_tokens: set[str]) -> None:
+        """Take out what a seed that failed half-way added, without telling the observer (its
+        writes were rolled back with the seed's)."""
+        with self._lock:
+            for user_id in user_ids:
+                user = self._users.pop(user_id, None)
+                if user is not None:
+                    del self._usernames[user.username]
+            for token in admin_tokens:
+                self._admin_tokens.pop(token, None)
+
     def user(self, user_id: int) -> User | None:
         return self._users.get(user_id)
 

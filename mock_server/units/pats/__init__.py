@@ -7,9 +7,9 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from mock_server.instants import timestamp
-from mock_server.units.base import FixtureError, Unit
+from mock_server.units.base import FixtureConflict, FixtureError, Unit
 from mock_server.units.pats import handlers
-from mock_server.units.pats.models import PatStore, StoreError
+from mock_server.units.pats.models import PatStore
 
 if TYPE_CHECKING:
     from mock_server.fixtures import Fixtures
@@ -33,7 +33,9 @@ def build(state: MockState, *, store_class: type[PatStore] = PatStore) -> dict[s
     return {"pats": store}
 
 
-def seed(state: MockState, fixtures: Fixtures) -> None:
+def check(state: MockState, fixtures: Fixtures) -> None:
+    """The release's PAT limit (descriptions, NULs and secrets within the fixtures are the
+    fixture file's own checks), and secrets already in use in this state."""
     limit, profile = state.profile.pat_limit, state.profile
     over = [
         f"user {user.id} ({user.username}) holds {len(pats)} PATs; {profile.name} allows at "
@@ -42,19 +44,24 @@ def seed(state: MockState, fixtures: Fixtures) -> None:
         if len(pats) > limit
     ]
     if over:
-        raise FixtureError(f"{fixtures.source}: " + "; ".join(over))
+        raise FixtureError(f"{fixtures.source}: " + "; ".join(over[:20]))
+    in_use = [
+        f"user {user.username}, PAT {pat.description[:100]!r}: its secret is in use"
+        for user, pats in fixtures.users
+        for pat in pats
+        if state.pats.in_use(pat.secret)
+    ]
+    if in_use:
+        raise FixtureConflict("; ".join(in_use[:20]))
+
+
+def seed(state: MockState, fixtures: Fixtures) -> None:
     for user, pats in fixtures.users:
         for pat in pats:
-            try:
-                # A fixture may hold an already expired PAT, to test how clients handle one.
-                state.pats.create(
-                    user.id, pat.description, pat.expires_at, secret=pat.secret, check_expiry=False
-                )
-            except StoreError as exc:
-                raise FixtureError(
-                    f"{fixtures.source}: user {user.id}, PAT {pat.description!r}: refused by "
-                    f"{profile.name} ({exc.rule.value})"
-                ) from None
+            # A fixture may hold an already expired PAT, to test how clients handle one.
+            state.pats.create(
+                user.id, pat.description, pat.expires_at, secret=pat.secret, check_expiry=False
+            )
 
 
 def snapshot(state: MockState, out: dict[str, Any], secrets: bool) -> None:
@@ -93,7 +100,11 @@ UNIT = Unit(
                                 "additionalProperties": False,
                                 "required": ["description", "secret", "expiresAt"],
                                 "properties": {
-                                    "description": {"type": "string", "minLength": 1},
+                                    "description": {
+                                        "type": "string",
+                                        "minLength": 1,
+                                        "maxLength": 10_000,
+                                    },
                                     "secret": {"type": "string", "pattern": SECRET_PATTERN},
                                     "expiresAt": {"type": "string", "format": "date-time"},
                                 },
@@ -104,6 +115,7 @@ UNIT = Unit(
             }
         }
     },
+    check=check,
     seed=seed,
     snapshot=snapshot,
     rewrite_error=handlers.defect_of,

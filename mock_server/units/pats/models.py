@@ -101,7 +101,7 @@ class PatStore:
         self._pat_owner: dict[int, int] = {}  # pat id -> user id
         self._secret_of: dict[int, str] = {}  # pat id -> secret, for the control API's snapshot
         self._next_id = 1
-        self._flush_every = seen_at_flush_seconds
+        self.flush_every = seen_at_flush_seconds  # may change at runtime (PUT options)
         self._started = clock.time()
         self._seen: dict[int, float] = {}  # PAT id -> when its latest use gets written
         self._next_flush = math.inf
@@ -161,10 +161,10 @@ class PatStore:
             if _digest(secret) in self._by_digest:
                 raise ValueError("duplicate PAT secret")
             pat = Pat(self._next_id, description, expires_at, user_id, now)
+            if self.observer:  # first: a write that fails leaves the store as it was
+                self.observer.pat_created(pat, secret, self._next_id + 1)
             self._next_id += 1
             self._insert(pat, secret)
-            if self.observer:
-                self.observer.pat_created(pat, secret, self._next_id)
         return pat, secret
 
     def check(self, description: str, expires_at: datetime | None) -> None:
@@ -189,15 +189,27 @@ class PatStore:
         with self._lock:
             if self._pat_owner.get(pat_id) != user_id:
                 return False
+            if self.observer:  # first: a write that fails leaves the store as it was
+                self.observer.pat_deleted(pat_id)
             pat = self._pats[user_id].by_id.pop(pat_id)
             self._pats[user_id].descriptions.discard(pat.description)
             del self._pat_owner[pat_id]
             del self._secret_of[pat_id]
             del self._by_digest[self._digest_of.pop(pat_id)]
             self._seen.pop(pat_id, None)
-            if self.observer:
-                self.observer.pat_deleted(pat_id)
         return True
+
+    def discard_users(self, user_ids: set[int]) -> None:
+        """Take out every PAT of these users (added by a seed that failed half-way), without
+        telling the observer (its writes were rolled back with the seed's). The ids they took
+        stay used, as a PostgreSQL sequence's do after a rollback."""
+        with self._lock:
+            for user_id in user_ids:
+                for pat_id in self._pats.pop(user_id, _UserPats()).by_id:
+                    del self._pat_owner[pat_id]
+                    del self._secret_of[pat_id]
+                    del self._by_digest[self._digest_of.pop(pat_id)]
+                    self._seen.pop(pat_id, None)
 
     def secret(self, pat_id: int) -> str:
         return self._secret_of[pat_id]
@@ -232,13 +244,13 @@ class PatStore:
     def _flush_time(self, used_at: float) -> float:
         """When Unleash's scheduler writes a use: its first run 15 s after start (Unleash: 2 to
         30 s), then every interval counted from start."""
-        if self._flush_every <= 0:
+        if self.flush_every <= 0:
             return used_at
-        first = self._started + min(FIRST_FLUSH_SECONDS, self._flush_every)
+        first = self._started + min(FIRST_FLUSH_SECONDS, self.flush_every)
         if used_at <= first:
             return first
-        runs = math.ceil((used_at - self._started) / self._flush_every)
-        return self._started + runs * self._flush_every
+        runs = math.ceil((used_at - self._started) / self.flush_every)
+        return self._started + runs * self.flush_every
 
     def _flush_seen(self) -> None:
         """Write the uses whose batch has run by now (lazily: nothing runs in the background)."""
