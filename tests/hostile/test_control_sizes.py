@@ -88,6 +88,18 @@ def test_a_16_mb_fixtures_upload_is_parsed_and_checked_off_the_event_loop(
     assert len(served_mock.app.state.accounts.users()) == 2
 
 
+def _serve_with_fixtures(path) -> subprocess.CompletedProcess[str]:
+    """`serve --fixtures path`, which must refuse them: exit 2, nothing on stdout."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--fixtures", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    return result
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -99,13 +111,7 @@ def test_a_16_mb_fixtures_upload_is_parsed_and_checked_off_the_event_loop(
 def test_serve_refuses_deeply_nested_fixtures_with_exit_2(tmp_path, text):
     path = tmp_path / "deep.yaml"
     path.write_text(text)
-    result = subprocess.run(
-        [sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--fixtures", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert (result.returncode, result.stdout) == (2, "")
+    result = _serve_with_fixtures(path)
     assert str(path) in result.stderr and "Traceback" not in result.stderr
 
 
@@ -118,13 +124,7 @@ def test_serve_refuses_yaml_aliases_at_once(tmp_path):
     path = tmp_path / "laughs.yaml"
     path.write_text("\n".join(laughs) + "\nusers: [*i]\n")
     started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "mock_server.cli", "serve", "--port", "0", "--fixtures", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert (result.returncode, result.stdout) == (2, "")
+    result = _serve_with_fixtures(path)
     assert "aliases are not accepted" in result.stderr
     assert time.perf_counter() - started < 10
 
