@@ -125,7 +125,10 @@ def dumps_bytes(value: Any) -> bytes:
     if not _plain(value):
         return stringify(value).encode("utf-8")
     text = _ENCODER.encode(value)
-    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+    try:
+        return text.encode("utf-8")  # strict UTF-8 has no lone surrogates: a C-speed check
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
 class Unbuilt:
