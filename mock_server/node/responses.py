@@ -42,6 +42,10 @@ def json_response(
     )
 
 
+# Above this many characters in its strings, a body is encoded on a worker thread.
+_INLINE_CHARS = 32 * 1024
+
+
 async def large_json_response(
     content: Any, status: int = 200, *, if_none_match: str | None = None
 ) -> Response:
@@ -51,9 +55,6 @@ async def large_json_response(
     if _string_chars(content) <= _INLINE_CHARS:
         return json_response(content, status, if_none_match=if_none_match)
     return await run_in_threadpool(json_response, content, status, if_none_match=if_none_match)
-
-
-_INLINE_CHARS = 32 * 1024
 
 
 def _string_chars(value: Any) -> int:
