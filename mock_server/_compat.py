@@ -10,20 +10,24 @@ From connexion 3, which has no public hook for them: the class that calls handle
 them directly), the validator map of an operation (to build validators once), and how path
 parameters become routes (so that `/:id` takes any segment, as Express does, without
 registering a process-wide Starlette convertor). From uvicorn: the httptools protocol's parser
-callbacks, to enforce Node's HTTP limits (serving.py), and the transport behind a request, to
-drop a connection on a control-plane fault. The shapes are checked at import, so
-that a dependency that moved them fails at once with this message, not on some later request.
+and flow-control callbacks, its pipeline and its FlowControl, to enforce Node's HTTP limits
+(serving.py), and the transport behind a request, to drop a connection on a control-plane
+fault. The shapes are checked at import, so that a dependency that moved them fails at once
+with this message, not on some later request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 import warnings
 from importlib.metadata import version
 from typing import Any
 
 import starlette.routing
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 with warnings.catch_warnings():
@@ -82,8 +86,13 @@ __all__ = [
 ]
 
 SUPPORTED = "connexion >=3.1,<4 (tested with 3.3) and uvicorn >=0.30 with httptools"
-_PARSER_CALLBACKS = (
+_PROTOCOL_METHODS = (
     "send_400_response",
+    "pause_writing",
+    "resume_writing",
+    "on_response_complete",
+    "timeout_keep_alive_handler",
+    "shutdown",
     "on_message_begin",
     "on_url",
     "on_header",
@@ -109,13 +118,18 @@ def _check_shapes() -> None:
             ("RoutingAPI._framework_path_and_name", "_framework_path_and_name" in vars(RoutingAPI)),
             ("RoutingOperation.from_operation", hasattr(RoutingOperation, "from_operation")),
             (
-                "HttpToolsProtocol parser callbacks",
-                all(hasattr(HttpToolsProtocol, name) for name in _PARSER_CALLBACKS),
+                "HttpToolsProtocol parser and flow callbacks",
+                all(hasattr(HttpToolsProtocol, name) for name in _PROTOCOL_METHODS),
             ),
             (
-                "HttpToolsProtocol.transport/connections/loop",
-                {"transport", "connections", "loop"}
+                "HttpToolsProtocol.transport/connections/loop/flow/pipeline",
+                {"transport", "connections", "loop", "flow", "pipeline"}
                 <= set(HttpToolsProtocol.__init__.__code__.co_names),
+            ),
+            (
+                "FlowControl pause_reading/resume_reading/write_paused",
+                {"pause_reading", "resume_reading"} <= set(vars(FlowControl))
+                and "write_paused" in FlowControl.__init__.__code__.co_names,
             ),
         )
         if not present
@@ -168,19 +182,29 @@ class UntypedPathRoutingMiddleware(RoutingMiddleware):
 
 class LimitedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol under the limits of `limits` (a serving.HttpLimits, set on a
-    subclass): too many connections, a request head too large, a head or a request too slow.
-    A refusal writes the limit's raw answer, closes the connection and mutes the parser's
-    remaining callbacks, so the app never sees the request."""
+    subclass): too many connections, a request head too large, a head or a request too slow,
+    a client that reads no answers. A refusal writes the limit's raw answer, closes the
+    connection and mutes the parser's remaining callbacks, so the app never sees the request.
+
+    Answers are bounded per connection as Node bounds them: while the transport's write buffer
+    is above its high-water mark (the client is not reading), no more pipelined requests are
+    read or started, and bytes already received wait unparsed; so are they while
+    `max_pipelined` requests wait their turn. A connection whose writes stay paused for
+    `send_timeout`, or that is closing with bytes still unsent for as long, is reset."""
 
     limits: Any
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.flow = _Flow(transport, self)  # before any request cycle takes it
         self._refused = False
         self._head_size = 0  # Node counts the URL, header names and values
         self._head_raw = 0  # bytes received while the head is incomplete
         self._in_head = True
         self._timer: asyncio.TimerHandle | None = None
+        self._send_timer: asyncio.TimerHandle | None = None
+        self._held = b""  # received, not yet parsed: reading waits for the client or the queue
+        self._completion_held = False  # a response complete while the client was not reading
         if len(self.connections) > self.limits.max_connections:
             self._refuse(self.limits.busy)
         else:
@@ -188,6 +212,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._arm(None)
+        self._arm_send(None)
+        self._held = b""
         super().connection_lost(exc)
 
     def _arm(self, seconds: float | None) -> None:
@@ -198,21 +224,83 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def _timed_out(self) -> None:
         self._refuse(self.limits.timed_out)
 
+    def _arm_send(self, seconds: float | None) -> None:
+        if self._send_timer is not None:
+            self._send_timer.cancel()
+        self._send_timer = (
+            None if seconds is None else self.loop.call_later(seconds, self._send_timed_out)
+        )
+
+    def _send_timed_out(self) -> None:
+        # The client has read nothing for send_timeout: no answer could reach it. A reset
+        # (SO_LINGER 0) drops what is buffered here and in the kernel; a close would keep both
+        # until the client reads.
+        self._refused = True
+        self._arm(None)
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
+
+    def _bound_linger(self) -> None:
+        """A connection closing with bytes unsent lingers until the client reads them: give it
+        send_timeout (as long as writes may stay paused), then abort it."""
+        if (
+            self._send_timer is None
+            and self.transport.is_closing()
+            and self.transport.get_write_buffer_size()
+        ):
+            self._arm_send(self.limits.send_timeout)
+
     def _refuse(self, answer: bytes) -> None:
         if not self._refused:
             self._refused = True
             self._arm(None)
             self.transport.write(answer)
             self.transport.close()
+            self._bound_linger()
 
     def _count(self, size: int) -> None:
         self._head_size += size
         if self._head_size >= self.limits.max_head_bytes:
             self._refuse(self.limits.head_too_large)
 
+    def _reading_waits(self) -> bool:
+        """Bytes received now wait unparsed: the client reads no answers, or enough of its
+        pipelined requests wait already."""
+        return self.flow.write_paused or len(self.pipeline) >= self.limits.max_pipelined
+
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
+        if self._held or self._reading_waits():
+            self._hold(data)
+            return
+        # Parsed a slice at a time, so that a burst of pipelined requests stops where the
+        # queue is full rather than at the end of what the socket delivered.
+        for start in range(0, len(data), _SLICE):
+            if start and self._reading_waits():
+                self._hold(data[start:])
+                return
+            self._parse(data[start : start + _SLICE])
+            if self._refused:
+                return
+
+    def _hold(self, data: bytes) -> None:
+        self._held += data  # one read's worth at most: reading is paused at once
+        self.flow.pause_reading()
+
+    def _release(self) -> None:
+        """Parse what waited, and read again, once nothing holds reading back."""
+        if self._refused or self._reading_waits() or self.transport.is_closing():
+            return
+        held, self._held = self._held, b""
+        if held:
+            self.data_received(held)
+        if not self._held:
+            self.flow.resume_reading()
+
+    def _parse(self, data: bytes) -> None:
         in_head = self._in_head
         super().data_received(data)
         if in_head and self._in_head and not self._refused:
@@ -221,6 +309,40 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self._head_raw += len(data)
             if self._head_raw > self.limits.max_head_raw_bytes:
                 self._refuse(self.limits.head_too_large)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self.flow.pause_reading()
+        if self._send_timer is None:
+            self._arm_send(self.limits.send_timeout)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.transport.is_closing():
+            return  # its linger stays bounded
+        self._arm_send(None)
+        if self._completion_held:
+            self._completion_held = False
+            super().on_response_complete()  # the next pipelined request may start
+        self._release()
+
+    def on_response_complete(self) -> None:
+        if self.transport.is_closing():
+            self._bound_linger()
+        elif self.flow.write_paused:
+            # The client has not read this answer: the next one waits until it does.
+            self._completion_held = True
+            return
+        super().on_response_complete()
+        self._release()
+
+    def timeout_keep_alive_handler(self) -> None:
+        super().timeout_keep_alive_handler()
+        self._bound_linger()
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self._bound_linger()  # the server waits for every connection to close
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -256,6 +378,22 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         # A head the parser rejects (a control character in a header, say): Node's bare 400.
         self._refuse(self.limits.malformed)
+
+
+_SLICE = 4096  # bytes parsed at a time: at most ~200 requests past the pipelining bound
+
+
+class _Flow(FlowControl):
+    """uvicorn's flow control, except that reading stays paused while the protocol holds it
+    back (uvicorn resumes reading whenever a response completes or the app reads the body)."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: LimitedHttpProtocol) -> None:
+        super().__init__(transport)
+        self._protocol = protocol
+
+    def resume_reading(self) -> None:
+        if not self._protocol._held and not self._protocol._reading_waits():
+            super().resume_reading()
 
 
 async def close_connection(receive: Any) -> None:

@@ -39,7 +39,7 @@ from mock_server.node.ajv import (
     UnleashBodyValidator,
     UnleashParameterValidator,
 )
-from mock_server.node.body_parser import BodyParserMiddleware
+from mock_server.node.body_parser import BodyParserMiddleware, json_body
 from mock_server.node.compression import CompressionMiddleware
 from mock_server.node.routing import ExpressPathMiddleware, RouteTable, route_prefixes
 from mock_server.operations import DirectApi
@@ -195,6 +195,7 @@ def _called_with_scope(
     state: MockState, handler: Handler
 ) -> Callable[[Scope], Awaitable[Response]]:
     async def operation(scope: Scope) -> Response:
+        await json_body(scope)  # built now, on a worker thread if large
         return await handler(Call.of(state, scope))
 
     return operation
@@ -204,6 +205,7 @@ def _called_with_request(
     state: MockState, handler: Handler
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
+        await json_body(request.scope)  # built now, on a worker thread if large
         return await handler(Call.of(state, request.scope))
 
     return endpoint

@@ -218,7 +218,7 @@ class OneSessionPerUser(Sessions):
 
     def create(self, user: User) -> tuple[str, int]:
         for sid in [sid for sid, session in self._by_id.items() if session.user.id == user.id]:
-            del self._by_id[sid]
+            self._end(sid)
         return super().create(user)
 
 

@@ -12,18 +12,25 @@ valid body the parsed values are compared as `JSON.stringify` prints them.
 
 The id's `Number()` coercion (js_number, which Ajv's coerceTypes applies to the DELETE id) is
 compared the same way. One long-lived `node` process answers batches over stdin/stdout, one
-JSON line each. Without Node the tests are skipped, except under CI (`CI=true`), where they
+JSON line each. Without Node these tests are skipped, except under CI (`CI=true`), where they
 fail.
+
+The mock reads most bodies with Python's C parser and falls back to its port of V8's algorithm
+for the rest (malformed: V8's message; nested too deep for the C parser). The last two tests,
+which need no Node, hold the two to each other on the same generated bodies and on those bodies
+nested thousands of levels deep: same verdict, same value (float sign, key order, duplicate
+names, `__proto__`, lone surrogates included).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -104,11 +111,18 @@ def node() -> Iterator[Node]:
     process.close()
 
 
+def _parse(text: str) -> Any:
+    """`JSON.parse` as the mock runs it: checked, and built if it was left unbuilt."""
+    value = node_json.parse_lazily(text)
+    return value.value if isinstance(value, node_json.Unbuilt) else value
+
+
 def mock_parse(body: bytes) -> tuple[bool, Any]:
     try:
-        return True, parse_json_body(body)
+        parsed = parse_json_body(body)
     except BodyParserError as exc:
         return False, exc.message
+    return True, parsed.value if isinstance(parsed, node_json.Unbuilt) else parsed
 
 
 # --- generated bodies, weighted toward where V8's parser has a special case ------------------
@@ -282,7 +296,7 @@ def _same_value(mine: Any, node_printed: str) -> bool:
     try:
         return node_json.stringify(mine) == node_printed
     except RecursionError:
-        pairs = [(mine, node_json.parse(node_printed))]
+        pairs = [(mine, _parse(node_printed))]
     while pairs:
         left, right = pairs.pop()
         if isinstance(left, dict) and isinstance(right, dict):
@@ -351,3 +365,140 @@ def test_js_number_answers_what_numbers_constructor_answers(node: Node) -> None:
             assert node_json.number_to_string(js_number(text)) == expected, text
 
     compare()
+
+
+# --- the C parser (parse's fast path) against the V8 port, no Node needed --------------------
+# `parse` answers with the C parser wherever it can and falls back to the port: both must read
+# every text alike (same verdict, same value: types, -0, key order, lone surrogates), and the
+# port's two modes (only checking; building) must fail alike.
+
+
+def _same(left: Any, right: Any) -> bool:
+    """Equal as values (float sign and key order included), compared without recursing."""
+    pairs = [(left, right)]
+    while pairs:
+        a, b = pairs.pop()
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, dict):
+            if list(a) != list(b):
+                return False
+            pairs.extend((a[key], b[key]) for key in a)
+        elif isinstance(a, list):
+            if len(a) != len(b):
+                return False
+            pairs.extend(zip(a, b, strict=True))
+        elif isinstance(a, float):
+            if a != b or math.copysign(1, a) != math.copysign(1, b):
+                return False
+        elif a != b:
+            return False
+    return True
+
+
+def _verdict(parse: Callable[[str], Any], text: str) -> tuple[bool, Any]:
+    try:
+        return True, parse(text)
+    except ValueError as exc:
+        return False, str(exc)
+
+
+def _check_only(text: str) -> None:
+    node_json._V8Parser(text, build=False).parse()
+
+
+def _decoded(body: bytes) -> str:
+    return body.decode("utf-8", "replace").removeprefix("\ufeff")
+
+
+# Levels that wrap a value, as (opener, closer, what the level makes of the value inside):
+# arrays and objects, names plain and escaped, a duplicate name, __proto__, an array-index
+# name, siblings before and after, white space.
+_LEVELS = [
+    ("[", "]", lambda v: [v]),
+    ('{"a":', "}", lambda v: {"a": v}),
+    ('{"__proto__":', "}", lambda v: {"__proto__": v}),
+    ('{"a":1,"a":', "}", lambda v: {"a": v}),
+    ('{"1":0,"b":', "}", lambda v: {"1": 0.0, "b": v}),
+    ('{"\\u00e9\\ud800":', "}", lambda v: {"é\ud800": v}),
+    ("[null,", ",2]", lambda v: [None, v, 2.0]),
+    ('{"x":[],"y":', ',"z":-0}', lambda v: {"x": [], "y": v, "z": -0.0}),
+    ("[ \n", "\t]", lambda v: [v]),
+    ('{ "s" : ', " } ", lambda v: {"s": v}),
+]
+
+
+def _nest(levels: list[int], inner: str) -> str:
+    openers = "".join(_LEVELS[i][0] for i in levels)
+    return openers + inner + "".join(_LEVELS[i][1] for i in reversed(levels))
+
+
+_SHALLOW = 100  # levels the C parser reads at any stack depth
+
+
+@st.composite
+def _wrapped(draw: st.DrawFn) -> tuple[str, list[int]]:
+    """A generated body nested past the C parser's depth by a repeated pattern of levels
+    (innermost last)."""
+    inner = draw(st.one_of(_VALUES, bodies().map(_decoded)))
+    pattern = draw(st.lists(st.integers(0, len(_LEVELS) - 1), min_size=1, max_size=4))
+    levels = pattern * (draw(st.integers(1_100, 4_000)) // len(pattern) + 1)
+    return inner, levels
+
+
+_PORT_SETTINGS = settings(
+    max_examples=300,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@_PORT_SETTINGS
+@given(bodies())
+def test_the_c_parser_and_the_v8_port_read_every_text_alike(body: bytes) -> None:
+    text = _decoded(body)
+    port_ok, port = _verdict(node_json.parse_v8, text)
+    checked_ok, checked = _verdict(_check_only, text)
+    assert (checked_ok, checked if not checked_ok else None) == (port_ok, None if port_ok else port)
+    try:
+        c_ok, c_value = _verdict(node_json.parse_shallow, text)
+    except RecursionError:  # nested too deep for it: the port alone answers (see below)
+        return
+    assert c_ok == port_ok, text
+    if c_ok:
+        assert _same(c_value, port), text
+        assert _same(_parse(text), port), text
+    else:
+        assert _verdict(_parse, text) == (False, port), text
+
+
+@settings(_PORT_SETTINGS, max_examples=200)
+@given(_wrapped())
+def test_the_port_reads_deep_nesting_as_the_c_parser_reads_it_shallow(
+    case: tuple[str, list[int]],
+) -> None:
+    """The C parser reads the body inside the innermost levels; the port must read it inside
+    thousands more alike (the body may close some of them: it affects only the innermost)."""
+    inner, levels = case
+    try:
+        shallow_ok, expected = _verdict(node_json.parse_shallow, _nest(levels[-_SHALLOW:], inner))
+    except RecursionError:  # the body is itself deep: the V8 test compares it with Node
+        return
+    text = _nest(levels, inner)
+    ok, value = _verdict(node_json.parse_v8, text)
+    assert ok == shallow_ok, text[-300:]
+    if ok:
+        for index in reversed(levels[:-_SHALLOW]):
+            expected = _LEVELS[index][2](expected)
+        assert _same(value, expected)
+    # parse answers the same; checking alone fails alike; parse_lazily defers the building.
+    parsed_ok, parsed = _verdict(_parse, text)
+    assert parsed_ok == ok and (_same(parsed, value) if ok else parsed == value)
+    checked_ok, checked = _verdict(_check_only, text)
+    assert checked_ok == ok and (ok or checked == value)
+    lazily_ok, lazily = _verdict(node_json.parse_lazily, text)
+    if isinstance(lazily, node_json.Unbuilt):
+        lazily = lazily.value
+    assert lazily_ok == ok and (_same(lazily, value) if ok else lazily == value)

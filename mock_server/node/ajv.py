@@ -26,7 +26,7 @@ from mock_server._compat import (
 )
 from mock_server.errors import ContentTypeError, SchemaError, Violation
 from mock_server.instants import is_date_time, is_date_time_ajv6, parse_date_time
-from mock_server.node.body_parser import BODY_KEY, is_json, is_json_strictly
+from mock_server.node.body_parser import BODY_KEY, is_json, is_json_strictly, json_body
 from mock_server.node.javascript import js_number, number_to_string, stringify
 
 _MISSING = object()
@@ -150,7 +150,7 @@ class UnleashBodyValidator(AbstractRequestBodyValidator):
         content_type = Headers(scope=scope).get("content-type")
         if not self._accepts(content_type):
             raise ContentTypeError(content_type)
-        body, error = check(self._schema, scope.get(BODY_KEY, {}), "/body", ajv=self._ajv)
+        body, error = check(self._schema, await json_body(scope), "/body", ajv=self._ajv)
         if error:
             raise SchemaError(error)
         scope[BODY_KEY] = body

@@ -103,14 +103,37 @@ def _decode(raw: bytes, charset: str, *, utf_only: bool) -> str:
 
 
 def parse_json_body(raw: bytes, charset: str = "") -> Any:
-    """express.json: `{}` for an empty body, V8's message for malformed JSON."""
+    """express.json: `{}` for an empty body, V8's message for malformed JSON. A document nested
+    too deep for the C parser is checked now and left unbuilt (javascript.Unbuilt): see
+    `json_body`."""
     text = _decode(raw, charset, utf_only=True)
     if not text:
         return {}
     try:
-        return javascript.parse(text)
+        return javascript.parse_lazily(text)
     except ValueError as exc:
         raise BodyParserError(str(exc)) from None
+
+
+async def json_body(scope: Scope) -> Any:
+    """The body express.json parsed (`{}` if none). A deeply nested one is built on first use,
+    once authentication let the request through: a request refused anyway costs only the
+    check (a large one is built on a worker thread, as it was checked)."""
+    body = scope.get(BODY_KEY, {})
+    if type(body) is javascript.Unbuilt:
+        large = len(body.text) > _INLINE_BYTES
+        body = scope[BODY_KEY] = await run_in_threadpool(_value, body) if large else body.value
+    return body
+
+
+def built_body(scope: Scope) -> Any:
+    """`json_body`, for a caller that cannot wait: built here if it is still unbuilt."""
+    body = scope.get(BODY_KEY, {})
+    return body.value if type(body) is javascript.Unbuilt else body
+
+
+def _value(body: javascript.Unbuilt) -> Any:
+    return body.value
 
 
 def _inflate(raw: bytes, encoding: str) -> bytes:

@@ -6,6 +6,7 @@ see the difference in number formatting, lone surrogates and parse-error message
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -124,19 +125,48 @@ def dumps_bytes(value: Any) -> bytes:
     if not _plain(value):
         return stringify(value).encode("utf-8")
     text = _ENCODER.encode(value)
-    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
-
-
-def parse(text: str) -> Any:
-    """`JSON.parse`; raises ValueError with V8's message for malformed input."""
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_int=float)
-    except (ValueError, RecursionError):
-        # The C parser agrees with V8 on what is valid, bar depth (it recurses). V8's own
-        # algorithm gives V8's message and position; it checks before it builds, so that a
-        # malformed 100 kB document allocates nothing (a burst of objects stalls the loop in GC).
+        return text.encode("utf-8")  # strict UTF-8 has no lone surrogates: a C-speed check
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+
+
+class Unbuilt:
+    """A document V8 parses, nested deeper than the C parser reads: checked, built once when
+    its value is first read (whichever copy of a request's scope it is read from)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @functools.cached_property
+    def value(self) -> Any:
+        return parse_v8(self.text)
+
+
+def parse_lazily(text: str) -> Any:
+    """`JSON.parse`: raises ValueError with V8's message for malformed input; else returns the
+    value or, for a document nested too deep for the C parser, an Unbuilt whose `value` is
+    built when first read. Checking allocates nothing; building costs a container per level,
+    which a request refused anyway need not pay for."""
+    try:
+        return parse_shallow(text)
+    except (RecursionError, ValueError):
+        # Too deep for the C parser, or malformed (where the C parser agrees with V8). V8's
+        # algorithm, only checking, raises V8's message and position having allocated nothing
+        # (a burst of objects would stall the loop in GC).
         _V8Parser(text, build=False).parse()
-        return _V8Parser(text, build=True).parse()
+    return Unbuilt(text)
+
+
+def parse_shallow(text: str) -> Any:
+    """The C parser, made to read as V8 reads: V8's value for any text not nested too deep for
+    it (then RecursionError); ValueError (with Python's message) where V8 fails."""
+    return json.loads(text, parse_constant=_reject_constant, parse_int=float)
+
+
+def parse_v8(text: str) -> Any:
+    """V8's algorithm alone, which `parse_lazily` falls back to: any depth, V8's messages."""
+    return _V8Parser(text, build=True).parse()
 
 
 def _loads(text: str) -> Any:
@@ -177,8 +207,11 @@ _SCALAR = (
     f"(?:{_WELL_FORMED_STRING}|{_NUMBER}|true|false|null"
     r"|\[[ \t\n\r]*+\]|\{[ \t\n\r]*+\})"
 )
+# A run of openers, "[" and '{"name":' (a name without escapes), each a level deeper.
+# (A run of "[" is one character class: the engine takes it at a few ns a character.)
+_OPENERS = r'(?:\[[\[ \t\n\r]*+|\{[ \t\n\r]*+"[^"\\\x00-\x1f]*+"[ \t\n\r]*+:[ \t\n\r]*+)++'
 _VALUE = re.compile(
-    r"[ \t\n\r]*+(?:((?:\[[ \t\n\r]*+)++)|(\{)|(" + _WELL_FORMED_STRING + r")"
+    r"[ \t\n\r]*+(?:(" + _OPENERS + r")|(\{)|(" + _WELL_FORMED_STRING + r")"
     # A number not followed by what could make V8 read it differently ("01", "1.", "1e").
     r"|(" + _NUMBER + r"(?![0-9.eE]))|(true|false|null))"
 )
@@ -192,7 +225,9 @@ _MEMBER_RUN = re.compile(
     + r"[ \t\n\r]*+,)++"
 )
 _CLOSE_ARRAY = re.compile(r"[ \t\n\r]*+\]")
-_CLOSERS = re.compile(r"[ \t\n\r]*+(\]++)")
+_CLOSER_OF = str.maketrans("[{", "]}", ": \t\n\r")  # a run of openers to their closers
+_CLOSERS = re.compile(r"[ \t\n\r]*+[\]}][\]} \t\n\r]*+")
+_NO_WHITESPACE = str.maketrans("", "", " \t\n\r")
 _CLOSE_OBJECT = re.compile(r"[ \t\n\r]*+\}")
 _KEY = re.compile(r"[ \t\n\r]*+(" + _WELL_FORMED_STRING + r")[ \t\n\r]*+:")
 _AFTER_VALUE = re.compile(r"[ \t\n\r]*+([,\]}]?)")
@@ -201,9 +236,6 @@ _DIGITS = re.compile(r"[0-9]*")
 _HEX4 = re.compile(r"[0-9a-fA-F]{0,4}")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
-
-
-_UNBUILT_OBJECT: dict[str, Any] = {}  # what an open object is while only checking: never written
 
 
 class _Failed(Exception):
@@ -234,9 +266,10 @@ class _V8Parser:
         step is redone character by character, which fails where V8 fails (or, for a number
         the regex is unsure of, reads it as V8 does)."""
         text, end, build = self.text, len(self.text), self.build
-        # Open arrays and objects, innermost last; an array is None until it has an element
-        # (an unclosed run of "[" allocates nothing), and stays None when not building.
+        # Open arrays and objects, innermost last; each is None until it has an element or a
+        # member (an unclosed run allocates nothing), and stays None when not building.
         containers: list[Any] = []
+        closers: list[str] = []  # the bracket that closes each open container
         keys: list[str] = []  # the pending property name of each open object
         pos = 0
         while True:
@@ -246,17 +279,28 @@ class _V8Parser:
                 value, pos = self._scalar(self._ws(pos))
             else:
                 kind, pos = match.lastindex, match.end()
-                if kind == 1:  # a run of [
-                    opened = match.group(1).count("[")
-                    if (close := _CLOSE_ARRAY.match(text, pos)) is None:
-                        containers += [None] * opened
+                if kind == 1:  # a run of openers
+                    run = match.group(1)
+                    # Names have no quotes in them: split on quotes, every other part is one.
+                    parts = run.split('"')
+                    names = parts[1::2]
+                    shape = "".join(parts[::2]).translate(_CLOSER_OF)
+                    if shape[-1] == "]" and (empty := _CLOSE_ARRAY.match(text, pos)):
+                        shape = shape[:-1]
+                        value, pos = [], empty.end()
+                    else:
+                        empty = None
+                    # Nothing allocated yet, whatever the depth.
+                    containers += [None] * len(shape)
+                    closers += shape
+                    keys += names
+                    if empty is None:
                         continue
-                    containers += [None] * (opened - 1)
-                    value, pos = [], close.end()
                 elif kind == 2:  # {
                     if (close := _CLOSE_OBJECT.match(text, pos)) is None:
                         key, pos = self._key(pos, _PROPERTY_NAME_OR_BRACE, _COLON)
-                        containers.append({} if build else _UNBUILT_OBJECT)
+                        containers.append(None)
+                        closers.append("}")
                         keys.append(key)
                         continue
                     value, pos = {}, close.end()
@@ -270,16 +314,14 @@ class _V8Parser:
                     value = _LITERALS[match.group(5)[0]][1]
             # Consume it into the open containers, closing those that end here.
             while True:
-                # A run of "]" closing arrays that held nothing before: wrap the value at once.
-                if containers and containers[-1] is None and (run := _CLOSERS.match(text, pos)):
-                    most, closed = min(len(run.group(1)), len(containers)), 1
-                    while closed < most and containers[-1 - closed] is None:
-                        closed += 1
-                    for _ in range(closed if build else 0):
-                        value = [value]
-                    del containers[-closed:]
-                    pos = run.start(1) + closed
-                    continue
+                # A run of closing brackets: the innermost containers close at once, as far as
+                # each bracket is the one its container expects (after that, V8 fails).
+                if containers and (run := _CLOSERS.match(text, pos)):
+                    closed, pos, shape = self._closed(run, closers)
+                    if closed:
+                        value = self._close(value, containers[-closed:], keys, shape)
+                        del containers[-closed:], closers[-closed:]
+                        continue
                 after = _AFTER_VALUE.match(text, pos)
                 pos, char = after.end(), after.group(1)  # type: ignore[union-attr]
                 if not containers:
@@ -287,8 +329,10 @@ class _V8Parser:
                         raise _Failed(pos - len(char), _AFTER_JSON)
                     return value
                 top = containers[-1]
-                if type(top) is dict:
+                if closers[-1] == "}":
                     if build:
+                        if top is None:
+                            top = containers[-1] = {}
                         top[keys[-1]] = value
                     if char == ",":
                         if run := _MEMBER_RUN.match(text, pos):
@@ -315,6 +359,53 @@ class _V8Parser:
                     if char != "]":
                         raise _Failed(pos - len(char), _COMMA_OR_BRACKET)
                 value = containers.pop()
+                closers.pop()
+
+    @staticmethod
+    def _closed(run: re.Match[str], closers: list[str]) -> tuple[int, int, str]:
+        """How many of the innermost containers a run of closing brackets closes before one
+        that V8 refuses (a "}" for an array, or one too many), the position after them, and
+        their closing brackets, innermost first."""
+        wanted = run.group().translate(_NO_WHITESPACE)
+        most = min(len(wanted), len(closers))
+        expected = "".join(closers[-1 : -most - 1 : -1])
+        if wanted == expected:
+            return most, run.end(), expected
+        if len(wanted) != len(run.group()):  # white space in between: one step at a time
+            return 0, run.start(), ""
+        # Bisect for the longest prefix that matches; V8 fails at the bracket after it.
+        low, high = 0, most
+        while low < high:
+            middle = (low + high + 1) // 2
+            if wanted[:middle] == expected[:middle]:
+                low = middle
+            else:
+                high = middle - 1
+        return low, run.start() + low, expected[:low]
+
+    def _close(self, value: Any, closing: list[Any], keys: list[str], shape: str) -> Any:
+        """`value` put into the innermost containers (`closing`, whose closing brackets, from
+        the innermost, are `shape`), each closed in turn; returns the outermost of them. Their
+        pending names leave `keys`."""
+        count = shape.count("}")
+        names = reversed(keys[len(keys) - count :])
+        del keys[len(keys) - count :]
+        if not self.build:
+            return None
+        if count == 0 and closing.count(None) == len(closing):  # arrays empty until now
+            for _ in closing:
+                value = [value]
+            return value
+        for top, closer in zip(reversed(closing), shape, strict=True):
+            if top is None:
+                value = [value] if closer == "]" else {next(names): value}
+            else:
+                if closer == "]":
+                    top.append(value)
+                else:
+                    top[next(names)] = value
+                value = top
+        return value
 
     def _key(self, pos: int, no_name: str, no_colon: str | None) -> tuple[str, int]:
         """A property name and its colon; returns the name and the position after the colon."""

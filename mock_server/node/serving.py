@@ -7,16 +7,25 @@ request within 300 s, with a bare 408; Unleash closes an idle kept-alive connect
 (its `Keep-Alive: timeout=15`). Node has no connection cap; the mock answers a bare 503 beyond
 `max_connections` instead of running out of file descriptors. A head Node's parser rejects (a
 control character in a header value, a bad header name) gets Node's bare 400.
+
+Like Node, the mock stops reading a connection's pipelined requests while its answers wait
+unread (the write buffer above its high-water mark), so a client that sends and never reads
+holds at most one answer in the mock's memory. Unlike Node (whose `server.timeout` is off by
+default), it drops such a client after `send_timeout` (60 s, Node's `headersTimeout`: the mock's
+bound on a client too slow to send its head, applied to one too slow to take its answer); a
+connection closing with bytes still unsent gets as long, then is dropped too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import gc
 import logging
 import signal
 import socket
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +46,10 @@ class HttpLimits:
     headers_timeout: float = 60.0  # Node's server.headersTimeout
     request_timeout: float = 300.0  # Node's server.requestTimeout
     keep_alive_timeout: int = 15  # Unleash's server.keepAliveTimeout
+    # Not Node's: a client that reads none of its answer for this long (the write buffer above
+    # its high-water mark, or a closing connection still holding unsent bytes) is dropped.
+    send_timeout: float = 60.0
+    max_pipelined: int = 16  # requests waiting behind the one being answered, per connection
     max_connections: int = 10_000
     head_too_large: bytes = _bare("431 Request Header Fields Too Large")
     timed_out: bytes = _bare("408 Request Timeout")
@@ -93,6 +106,7 @@ def run_server(
     # (with 100,000 seeded users, GC pauses otherwise reach 180 ms at p99).
     gc.collect()
     gc.freeze()
+    _map_large_buffers()
     log = logging.getLogger("uvicorn.error")
     log.addFilter(_malformed_requests_at_info)
     try:
@@ -101,6 +115,25 @@ def run_server(
         )
     finally:
         log.removeFilter(_malformed_requests_at_info)
+
+
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+
+
+def _map_large_buffers() -> None:
+    """glibc raises its mmap threshold to the largest block freed so far (up to 32 MB); blocks
+    below it come from the heap, where freed ones stay resident, fragmented: after 150 dropped
+    slow readers (a 670 kB answer buffered each), 100 MB stayed for good. Fixed at glibc's
+    initial 128 kB, each block that large gets its own mapping, returned when freed. Only
+    where the mock owns its process (`unleash-pat serve`); a no-op off Linux or without
+    mallopt."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
 
 
 def _malformed_requests_at_info(record: logging.LogRecord) -> bool:

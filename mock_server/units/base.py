@@ -20,7 +20,7 @@ from starlette.types import Scope
 from mock_server import callers
 from mock_server.callers import Caller
 from mock_server.errors import UnleashError
-from mock_server.node.body_parser import BODY_KEY
+from mock_server.node.body_parser import built_body
 
 if TYPE_CHECKING:
     from mock_server.fixtures import Fixtures
@@ -49,9 +49,7 @@ class Call:
 
     @classmethod
     def of(cls, state: MockState, scope: Scope) -> Call:
-        return cls(
-            state, callers.of(scope), scope.get(BODY_KEY, {}), scope.get("path_params", {}), scope
-        )
+        return cls(state, callers.of(scope), built_body(scope), scope.get("path_params", {}), scope)
 
     @property
     def headers(self) -> Headers:

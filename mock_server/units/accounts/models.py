@@ -139,7 +139,13 @@ def cookie_value(header: str, name: str) -> str | None:
     return None
 
 
-@dataclass
+# Sessions the mock keeps at most, for all users together: the oldest go first beyond it. (A
+# real Unleash keeps them in PostgreSQL; 5.x caps none per user, so logins from ever new
+# addresses would otherwise grow the mock's memory without end.)
+MAX_SESSIONS = 10_000
+
+
+@dataclass(slots=True)
 class Session:
     user: User
     expires: float
@@ -151,8 +157,10 @@ class Session:
 class Sessions:
     """Login sessions, in memory, behind a cookie signed as express-session signs it
     (`s:<id>.<HMAC-SHA256>`, with the mock's own secret); an unsigned or badly signed cookie is
-    no session. Like Unleash, a user keeps at most the release's number of sessions (if it has a
-    cap): a login drops the oldest before adding its own."""
+    no session. Like Unleash, a user keeps at most the release's number of live sessions (if it
+    has a cap): a login drops the oldest before adding its own. Unlike Unleash, the table holds
+    at most MAX_SESSIONS: a login drops expired sessions, then the oldest beyond that bound,
+    whose cookies are then refused as expired ones are. Thread-safe."""
 
     def __init__(
         self, clock: Clock, profile: VersionProfile, rng: random.Random | None = None
@@ -162,7 +170,10 @@ class Sessions:
         self._profile = profile
         self._rng = rng
         self._secret = rng.randbytes(32) if rng else secrets.token_bytes(32)
-        self._by_id: dict[str, Session] = {}
+        self._by_id: dict[str, Session] = {}  # oldest first (dicts keep insertion order)
+        # Where the release caps sessions per user: each user's, oldest first.
+        self._of_user: dict[int, dict[str, None]] = {}
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -174,23 +185,45 @@ class Sessions:
     def create(self, user: User) -> tuple[str, int]:
         """Start a session; returns its Set-Cookie header value, written as Express writes it,
         and how many of the user's oldest sessions it ended to stay within the cap."""
-        cap = self._profile.max_sessions_per_user
-        ended: list[str] = []
-        if cap is not None:
-            own = [sid for sid, session in self._by_id.items() if session.user.id == user.id]
-            ended = own[: max(0, len(own) - (cap - 1))]
-            for sid in ended:
-                del self._by_id[sid]
+        now = self._clock.time()
         raw = self._rng.randbytes(24) if self._rng else secrets.token_bytes(24)
         sid = base64.urlsafe_b64encode(raw).decode().rstrip("=")  # as secrets.token_urlsafe
-        expires = self._clock.time() + self._profile.session_seconds
+        expires = now + self._profile.session_seconds
         signed = quote(f"s:{sid}.{self._sign(sid)}", safe="!*'()")
         cookie = (
             f"{SESSION_COOKIE}={signed}; Path=/; "
             f"Expires={formatdate(expires, usegmt=True)}; HttpOnly; SameSite=Lax"
         )
-        self._by_id[sid] = Session(user, expires, cookie)
-        return cookie, len(ended)
+        with self._lock:
+            # Expired sessions go from the oldest on: each is dropped once, so a login costs
+            # O(1) amortised. (Behind one the clock made newer, some may wait for the bound.)
+            while self._by_id:
+                oldest = next(iter(self._by_id))
+                if self._by_id[oldest].expires >= now:
+                    break
+                self._end(oldest)
+            ended = 0
+            cap = self._profile.max_sessions_per_user
+            if cap is not None:
+                own = self._of_user.setdefault(user.id, {})
+                for old in [old for old in own if self._by_id[old].expires < now]:
+                    self._end(old)
+                for old in list(own)[: max(0, len(own) - (cap - 1))]:
+                    self._end(old)
+                    ended += 1
+                self._of_user.setdefault(user.id, {})[sid] = None
+            while len(self._by_id) >= MAX_SESSIONS:
+                self._end(next(iter(self._by_id)))
+            self._by_id[sid] = Session(user, expires, cookie)
+        return cookie, ended
+
+    def _end(self, sid: str) -> None:
+        session = self._by_id.pop(sid)
+        own = self._of_user.get(session.user.id)
+        if own is not None:
+            own.pop(sid, None)
+            if not own:
+                del self._of_user[session.user.id]
 
     def lookup(self, cookie_header: str | None) -> Session | None:
         raw = cookie_value(cookie_header, SESSION_COOKIE) if cookie_header else None

@@ -17,7 +17,7 @@ from mock_server.errors import BadDataError, SchemaError, ServiceError, UnleashE
 from mock_server.instants import parse_date_time, timestamp
 from mock_server.node import javascript, pg
 from mock_server.node.ajv import check
-from mock_server.node.responses import EndResponse, json_response
+from mock_server.node.responses import EndResponse, json_response, large_json_response
 from mock_server.units.accounts.models import User
 from mock_server.units.base import Call
 from mock_server.units.pats.models import Pat, Rule, StoreError
@@ -130,7 +130,9 @@ async def get_pats(call: Call) -> Response:
         pat_json(pat, keys, warning=expiry_warning(pat, now, days) if notify else None)
         for pat in state.pats.list(user.id)
     ]
-    return json_response({"pats": pats}, if_none_match=call.headers.get("if-none-match"))
+    return await large_json_response(
+        {"pats": pats}, if_none_match=call.headers.get("if-none-match")
+    )
 
 
 async def create_pat(call: Call) -> Response:
