@@ -150,6 +150,7 @@ def test_another_versions_expectations_fail_where_the_versions_differ(
 SECURE = [v for v, e in VERSIONS.items() if SECURE_SECRET in e.secret_formats]
 
 
+@pytest.mark.slow
 def test_secure_account_tokens_are_accepted_where_the_release_has_them_and_only_there() -> None:
     outcome = run_suite(Settings(app=served_as(SECURE[-1], secure_account_tokens=True)))
     report = summary(outcome.results, "secure", outcome.suite.budget.sent, outcome.seconds)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "xdist_isolation.py"
 
 
+@pytest.mark.slow
 def test_a_user_suite_under_xdist_with_a_request_left_in_flight_passes():
     spec = importlib.util.spec_from_file_location("xdist_isolation", SCRIPT)
     assert spec is not None and spec.loader is not None
