@@ -1,0 +1,291 @@
+"""Differences grouped by cause, and how they are reported (text and JUnit XML).
+
+A group's signature is the item's family, a key (an http, burst or limiter item's variation, or
+the route's own drawn value when the unvaried request differs alike; a sequence's first
+differing operation), the two statuses when they differ, and the set of differing fields
+(list positions collapsed). Each group keeps a count and one reproduction: the smallest
+instance found, shrunk when the budget allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+from contract_tests.api import Redactor
+from contract_tests.diff.known import Known
+from contract_tests.diff.observe import BCRYPT, SESSION, Difference, collapse
+from contract_tests.diff.traffic import Item
+from contract_tests.diff.wire import Answer, escape
+
+_SHOWN_HEADERS = (
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "content-encoding",
+    "allow",
+    "location",
+    "set-cookie",
+    "retry-after",
+    "ratelimit-remaining",
+    "vary",
+    "connection",
+)
+_BODY_SHOWN = 300
+_FIELDS_SHOWN = 12
+
+
+Signature = tuple[str, str, str, tuple[str, ...]]  # family, key, statuses, fields
+AMBIENT = "ambient"
+# Headers that follow the body (its length, hash, type, encoding): never ambient on their own.
+_BODY_HEADERS = {
+    "header.content-length",
+    "header.etag",
+    "header.content-type",
+    "header.content-encoding",
+    "header.transfer-encoding",
+    "header.vary",
+}
+_AMBIENT_KEYS = 3
+
+
+@dataclass
+class Instance:
+    """One item whose step `index` answered differently; `shrunk` and `reproduced` say what
+    replaying it showed (None: not replayed)."""
+
+    item: Item
+    index: int
+    real: Answer
+    mock: Answer
+    differences: list[Difference]
+    shrunk: bool = False
+    reproduced: bool | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.item.steps)
+
+    @property
+    def operation(self) -> str:
+        """The differing step's operation without the credential's spelling."""
+        return self.item.steps[self.index].operation.split(" [", 1)[0]
+
+    def statuses(self) -> str:
+        real, mock = self.real.status, self.mock.status
+        return f"{real}/{mock}" if real != mock else ""
+
+
+def fields_of(differences: list[Difference]) -> tuple[str, ...]:
+    return tuple(sorted({collapse(d.field) for d in differences}))
+
+
+class Ambient:
+    """Header differences that are the same (same field, same two values) under several
+    keys: one cause whatever the request (Keep-Alive, say). They are grouped on their own,
+    not as part of each request's differences."""
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[str, str, str], set[str]] = {}
+
+    def note(self, key: str, instance: Instance) -> None:
+        for d in instance.differences:
+            if d.field.startswith("header.") and d.field not in _BODY_HEADERS:
+                self._keys.setdefault((d.field, repr(d.real), repr(d.mock)), set()).add(key)
+
+    def split(self, differences: list[Difference]) -> tuple[list[Difference], list[Difference]]:
+        """(the rest, the ambient ones)."""
+        rest, ambient = [], []
+        for d in differences:
+            keys = self._keys.get((d.field, repr(d.real), repr(d.mock)), set())
+            (ambient if len(keys) >= _AMBIENT_KEYS else rest).append(d)
+        return rest, ambient
+
+    def signature(self, family: str, key: str, instance: Instance) -> Signature:
+        rest, ambient = self.split(instance.differences)
+        if not rest:
+            return (AMBIENT, "any request", "", fields_of(ambient))
+        return (family, key, instance.statuses(), fields_of(rest))
+
+
+def _better(a: Instance, b: Instance) -> bool:
+    return (a.size, a.reproduced is not True) < (b.size, b.reproduced is not True)
+
+
+def regroup(
+    found: list[tuple[str, Instance]], examples: list[tuple[str, Instance]], ambient: Ambient
+) -> list[Group]:
+    """Every differing instance (with its key) in its final group: its ambient differences in
+    one, the rest in another. `examples` (replays made to shrink or confirm) are not counted,
+    but may serve as a group's reproduction."""
+    groups: dict[Signature, Group] = {}
+
+    def place(key: str, instance: Instance, counted: bool) -> None:
+        rest, around = ambient.split(instance.differences)
+        parts = []
+        if around:
+            parts.append(((AMBIENT, "any request", "", fields_of(around)), around))
+        if rest:
+            family = instance.item.family
+            parts.append(((family, key, instance.statuses(), fields_of(rest)), rest))
+        for signature, differences in parts:
+            view = replace(instance, differences=differences)
+            group = groups.get(signature)
+            if group is None:
+                if not counted:
+                    continue
+                group = groups[signature] = Group(signature, view, count=0)
+            if counted:
+                group.count += 1
+                group.operations.add(instance.operation)
+            if _better(view, group.example):
+                group.example = view
+
+    for key, instance in found:
+        place(key, instance, counted=True)
+    for key, instance in examples:
+        place(key, instance, counted=False)
+    return list(groups.values())
+
+
+@dataclass
+class Group:
+    signature: Signature
+    example: Instance
+    count: int = 1
+    operations: set[str] = field(default_factory=set)
+    known: Known | None = None
+
+    @property
+    def family(self) -> str:
+        return self.signature[0]
+
+    @property
+    def key(self) -> str:
+        return self.signature[1]
+
+    @property
+    def statuses(self) -> str:
+        return self.signature[2]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.signature[3]
+
+    @property
+    def shrunk(self) -> bool:
+        return self.example.shrunk
+
+    @property
+    def reproduced(self) -> bool | None:
+        return self.example.reproduced
+
+    def title(self) -> str:
+        status = f" status {self.statuses}" if self.statuses else ""
+        return f"{self.family} {self.key}:{status} {', '.join(self.fields[:4])}" + (
+            f" and {len(self.fields) - 4} more" if len(self.fields) > 4 else ""
+        )
+
+
+def redact_text(text: str, redact: Redactor) -> str:
+    text = SESSION.sub(lambda m: m.group(0)[:8] + "…", text)
+    text = BCRYPT.sub(lambda m: m.group(0)[:10] + "…", text)
+    return redact(text)
+
+
+def show_answer(answer: Answer, redact: Redactor) -> str:
+    if not answer.status:
+        return answer.status_line()
+    lines = [answer.status_line()]
+    lines += [f"{n}: {v}" for n, v in answer.headers if n in _SHOWN_HEADERS]
+    if answer.framing == "close":
+        lines.append("(body delimited by closing the connection)")
+    decoded = answer.decoded()
+    if decoded is None:
+        body = f"<{len(answer.body)} bytes, {answer.header('content-encoding')}>"
+    else:
+        body = escape(decoded[:_BODY_SHOWN]) + ("…" if len(decoded) > _BODY_SHOWN else "")
+    if body:
+        lines.append(body)
+    return redact_text("\n".join(lines), redact)
+
+
+def _indent(text: str, by: str) -> str:
+    return "\n".join(by + line for line in text.splitlines())
+
+
+def render_group(number: int, group: Group, redact: Redactor, *, verbose: bool) -> str:
+    example = group.example
+    state = f"known: {group.known.name}" if group.known else "UNDECLARED"
+    replay = {None: "", True: ", reproduced on replay", False: ", NOT reproduced on replay"}
+    head = (
+        f"[{number}] {state}: {group.title()}\n"
+        f"    {group.count} instance{'s' if group.count != 1 else ''}"
+        f"{', shrunk' if group.shrunk else ''}{replay[group.reproduced]}; operations: "
+        f"{', '.join(sorted(group.operations)[:6])}"
+    )
+    if group.known and not verbose:
+        return head + f"\n    reason: {group.known.reason}"
+    lines = [head]
+    if group.known:
+        lines.append(f"    reason: {group.known.reason}")
+    shown = example.differences if verbose else example.differences[:_FIELDS_SHOWN]
+    lines.append("    differences:")
+    lines += [_indent(redact_text(str(d), redact), "      ") for d in shown]
+    if len(example.differences) > len(shown):
+        lines.append(f"      … and {len(example.differences) - len(shown)} more")
+    steps = example.item.steps
+    lines.append("    reproduction (send each request on its own connection, in order):")
+    for i, step in enumerate(steps[: example.index + 1]):
+        burst = f" (sent at once with the others of burst {step.burst})" if step.burst else ""
+        marker = "  <- differs" if i == example.index else ""
+        lines.append(f"      #{i + 1} {step.operation}{burst}{marker}")
+        lines.append(_indent(redact_text(step.request.shown(), redact), "         "))
+    lines.append("    real answered:")
+    lines.append(_indent(show_answer(example.real, redact), "      "))
+    lines.append("    mock answered:")
+    lines.append(_indent(show_answer(example.mock, redact), "      "))
+    return "\n".join(lines)
+
+
+_PLACEHOLDERS = re.compile(r"\$[A-Z][A-Z0-9_]*")
+
+
+def placeholders_note(groups: list[Group]) -> str:
+    names = set()
+    for group in groups:
+        for step in group.example.item.steps:
+            names |= set(_PLACEHOLDERS.findall(step.request.shown()))
+    if not names:
+        return ""
+    return (
+        "Placeholders: $HOST the server, $PAT_<USER> and $ADMIN_TOKEN credentials, "
+        "$USER_ID_<USER>/$PAT_ID_<USER> ids, $SESSION_<n> the session cookie a login step set, "
+        "$NEW_PAT_<n>/$NEW_PAT_ID_<n> the PAT a step created, each side with its own values."
+    )
+
+
+def junit_xml(groups: list[Group], path: str | Path, redact: Redactor, seconds: float) -> None:
+    failures = [g for g in groups if g.known is None]
+    suite = ET.Element(
+        "testsuite",
+        name="unleash-pat diff",
+        tests=str(max(1, len(groups))),
+        failures=str(len(failures)),
+        time=f"{seconds:.3f}",
+    )
+    if not groups:
+        ET.SubElement(suite, "testcase", classname="diff", name="no differences")
+    for number, group in enumerate(groups, 1):
+        case = ET.SubElement(
+            suite, "testcase", classname=f"diff.{group.family}", name=group.title()
+        )
+        text = render_group(number, group, redact, verbose=True)
+        if group.known is None:
+            message = f"{group.count} undeclared difference(s)"
+            ET.SubElement(case, "failure", message=message).text = text
+        else:
+            ET.SubElement(case, "system-out").text = text
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
