@@ -25,6 +25,7 @@ from contract_tests.diff.traffic import (
     PATS,
     USER_ADMIN,
     USERS,
+    Item,
     admin_auth,
     ph,
     request,
@@ -285,11 +286,15 @@ class Accounts:
 
     # -- between items ------------------------------------------------------------------------
     def tidy(
-        self, created: dict[str, list[tuple[str, int, int]]], changes: frozenset[str], deleted: bool
+        self,
+        created: dict[str, list[tuple[str, int, int]]],
+        item: Item,
+        deleted: bool,
     ) -> list[str]:
-        """After an item: delete on each side the PATs and users it created there, restore the
-        users it changed, make the deletable user again if it deleted her. Returns what could
-        not be tidied. `created[side]` lists ("pat", id, owner id) and ("user", id, 0)."""
+        """After `item`: delete on each side the PATs and users it created there, restore the
+        users it changed (their name, e-mail, role, password), make the deletable user again
+        if it deleted her. Returns what could not be tidied. `created[side]` lists ("pat", id,
+        owner id) and ("user", id, 0)."""
         assert self.mock is not None
         problems: list[str] = []
         pat_requests = {}
@@ -310,22 +315,18 @@ class Accounts:
                 self.call(side, request("DELETE", target, [("Authorization", ph(f"PAT_{label}"))]))
                 pat_requests[side.name] += 1
         self._even_out(pat_requests)
-        for label in changes:
-            account = self.accounts[label]
-            for side in (self.real, self.mock):
+        for side in (self.real, self.mock):
+            for label in item.changes | item.passwords:
                 if deleted and label == DELETABLE:
                     continue
+                account = self.accounts[label]
                 user = f"{USER_ADMIN}/{ph(f'USER_ID_{label}')}"
-                self._admin(
-                    side,
-                    "PUT",
-                    user,
-                    {"name": account.username, "email": account.email, "rootRole": "Viewer"},
-                )
-                if label == DELETABLE:
-                    self._admin(
-                        side, "POST", f"{user}/change-password", {"password": account.password}
-                    )
+                if label in item.changes:
+                    body = {"name": account.username, "email": account.email, "rootRole": "Viewer"}
+                    self._admin(side, "PUT", user, body)
+                if label in item.passwords:
+                    body = {"password": account.password}
+                    self._admin(side, "POST", f"{user}/change-password", body)
         if deleted:
             self._make_deletable_again()
         return problems

@@ -3,7 +3,8 @@ where the mock may differ from a real Unleash, each with its reason and the vers
 for. A group of differences is known when one entry matches it: its family, its key (the
 variation of an http/burst/limiter item, the operation of a sequence's step) matches `key`
 (a glob), every differing field matches one of `fields` (globs), and, when given, the statuses
-are `status` ("real/mock", e.g. "500/403")."""
+are `status` ("real/mock", e.g. "500/403") and the real server's body (of the group's
+reproduction) holds a match of `real_body` (a regular expression)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 
 PATH = Path(__file__).with_name("known_differences.yaml")
-_KEYS = {"name", "family", "key", "fields", "status", "versions", "reason"}
+_KEYS = {"name", "family", "key", "fields", "status", "real_body", "versions", "reason"}
 _REQUIRED = ("name", "key", "fields", "versions", "reason")
 _COMPARISON = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+){0,2})\s*$")
 
@@ -56,16 +57,20 @@ class Known:
     reason: str
     family: str = "*"
     status: str = "*"
+    real_body: str = ""
 
     def holds_for(self, version: str) -> bool:
         return in_range(version, self.versions)
 
-    def matches(self, family: str, key: str, status: str, fields: tuple[str, ...]) -> bool:
+    def matches(
+        self, family: str, key: str, status: str, fields: tuple[str, ...], real_body: str
+    ) -> bool:
         return (
             fnmatchcase(family, self.family)
             and fnmatchcase(key, self.key)
             and fnmatchcase(status, self.status)
             and all(any(fnmatchcase(f, pattern) for pattern in self.fields) for f in fields)
+            and (not self.real_body or re.search(self.real_body, real_body) is not None)
         )
 
 
@@ -91,7 +96,13 @@ def load(path: str | Path = PATH) -> list[Known]:
             reason=" ".join(str(entry["reason"]).split()),
             family=str(entry.get("family", "*")),
             status=str(entry.get("status", "*")),
+            real_body=str(entry.get("real_body", "")),
         )
-        known.holds_for("1.0.0")  # a malformed range is reported now, not mid-run
+        # A malformed range or pattern is reported now, not mid-run.
+        known.holds_for("1.0.0")
+        try:
+            re.compile(known.real_body)
+        except re.error as exc:
+            raise ValueError(f"{path}: entry {number}: real_body: {exc}") from None
         loaded.append(known)
     return loaded

@@ -229,7 +229,8 @@ def _sleep_within(limit: float) -> Callable[[float], None]:
 
 
 def _covers(entry: Known, group: Group) -> bool:
-    return entry.matches(group.family, group.key, group.statuses, group.fields)
+    real_body = (group.example.real.decoded() or b"").decode("utf-8", "replace")
+    return entry.matches(group.family, group.key, group.statuses, group.fields, real_body)
 
 
 class Runner:
@@ -260,8 +261,8 @@ class Runner:
         self.redirects: dict[tuple[str, tuple[str, tuple[str, ...]]], str] = {}
         self.creations: list[float] = []  # user creations on the real server, for pacing
         self.raced: set[str] = set()  # of the item being sent (`_raced`)
-        # The last RateLimit-Remaining each side answered, per client (X-Forwarded-For).
-        self.remaining: dict[str, dict[str, int]] = {"real": {}, "mock": {}}
+        # The last RateLimit-Remaining each side answered, per window (`_taken`).
+        self.remaining: dict[str, dict[tuple[str, str], int]] = {"real": {}, "mock": {}}
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> None:
@@ -428,7 +429,7 @@ class Runner:
                     found = result
         finally:
             tidy_from = self.real.sent
-            problems = self.accounts.tidy(effects.created, item.changes, effects.deleted)
+            problems = self.accounts.tidy(effects.created, item, effects.deleted)
             for secret in (
                 self.real.values.get(f"PAT_{DELETABLE}"),
                 self.mock.values.get(f"PAT_{DELETABLE}"),
@@ -514,10 +515,12 @@ class Runner:
         if not all(t.isdigit() for t in texts):
             return ",".join(texts)
         values = sorted((int(t) for t in texts), reverse=True)
+        # One window per limiter (its policy names it: logins, PATs, user creations) and
+        # client address (X-Forwarded-For, as Unleash reads it).
         client = next((v for n, v in step.request.headers if n.lower() == "x-forwarded-for"), "")
-        client = side.fill(client)
-        previous = self.remaining[side.name].get(client)
-        self.remaining[side.name][client] = values[-1]
+        window = (side.fill(client), answers[0].header("ratelimit-policy") or "")
+        previous = self.remaining[side.name].get(window)
+        self.remaining[side.name][window] = values[-1]
         if previous is None or values[0] >= previous:
             return "a new window"
         return ",".join(f"{previous - v} taken" for v in values)

@@ -80,9 +80,10 @@ class Item:
     family: str
     variation: str
     steps: tuple[Step, ...]
-    # Users whose account the item may change (user-admin PUT, change-password, DELETE):
-    # the run restores them afterwards.
+    # Users whose account the item may change (user-admin PUT) or whose password: the run
+    # restores them afterwards.
     changes: frozenset[str] = frozenset()
+    passwords: frozenset[str] = frozenset()
     # An http item's request before it was varied, labelled with what was drawn in it: when
     # it differs alike, the difference is the route's, not the variation's.
     usual: Step | None = None
@@ -790,6 +791,7 @@ class _Model:
     sessions: dict[str, str] = field(default_factory=dict)  # user -> latest session placeholder
     new_users: list[str] = field(default_factory=list)  # placeholders of created users' ids
     changes: set[str] = field(default_factory=set)
+    passwords: set[str] = field(default_factory=set)
     deleted: bool = False  # the deletable user
     count: int = 0
 
@@ -913,7 +915,7 @@ def _op_admin_update(draw: Any, m: _Model, allowance: Allowance) -> Step:
 
 
 def _op_change_password(draw: Any, m: _Model, allowance: Allowance) -> Step:
-    m.changes.add(DELETABLE)
+    m.passwords.add(DELETABLE)
     password = draw(st.sampled_from([ph(f"PASSWORD2_{DELETABLE}"), "short"]))
     target = f"{USER_ADMIN}/{ph(f'USER_ID_{DELETABLE}')}/change-password"
     return Step(
@@ -927,7 +929,6 @@ def _op_delete_user(draw: Any, m: _Model, allowance: Allowance) -> Step:
         return _op_admin_get(draw, m, allowance)
     allowance.deletions -= 1
     m.deleted = True
-    m.changes.add(DELETABLE)
     return Step(
         request("DELETE", f"{USER_ADMIN}/{ph(f'USER_ID_{DELETABLE}')}", admin_auth()),
         f"DELETE {USER_ADMIN}/{{id}}",
@@ -979,7 +980,9 @@ def sequence_items(draw: Any, allowance: Allowance) -> Item:
     model = _Model()
     length = draw(st.integers(2, 8))
     steps = [draw(st.sampled_from(_OP_CHOICES))(draw, model, allowance) for _ in range(length)]
-    return Item("sequence", "sequence", tuple(steps), frozenset(model.changes))
+    return Item(
+        "sequence", "sequence", tuple(steps), frozenset(model.changes), frozenset(model.passwords)
+    )
 
 
 # -- bursts -------------------------------------------------------------------------------------
