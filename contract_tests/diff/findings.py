@@ -1,10 +1,11 @@
 """Differences grouped by cause, and how they are reported (text and JUnit XML).
 
-A group's signature is the item's family, a key (an http, burst or limiter item's variation, or
-the route's own drawn value when the unvaried request differs alike; a sequence's first
-differing operation), the two statuses when they differ, and the set of differing fields
-(list positions collapsed). Each group keeps a count and one reproduction: the smallest
-instance found, shrunk when the budget allowed.
+An item's differences fall into at most two groups: its ambient header differences (the same on
+several routes: one cause, whatever the request), and the rest, grouped by the known difference
+they are, or else by the item's family and key (an http, burst or limiter item's variation, or
+the route and its drawn value when the unvaried request differs alike; a sequence's first
+differing operation). Each group keeps a count, the status pairs and fields seen, and one
+reproduction: the smallest instance found, shrunk when the budget allowed.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ _BODY_HEADERS = {
     "header.transfer-encoding",
     "header.vary",
 }
-_AMBIENT_KEYS = 3
+_AMBIENT_ROUTES = 3
 
 
 @dataclass
@@ -83,31 +84,45 @@ def fields_of(differences: list[Difference]) -> tuple[str, ...]:
 
 
 class Ambient:
-    """Header differences that are the same (same field, same two values) under several
-    keys: one cause whatever the request (Keep-Alive, say). They are grouped on their own,
-    not as part of each request's differences."""
+    """Header differences that are the same (same field, same two values) on several routes,
+    in answers that otherwise agree on their status: one cause whatever the request
+    (Keep-Alive, say). They are grouped on their own, not as part of each request's."""
 
     def __init__(self) -> None:
-        self._keys: dict[tuple[str, str, str], set[str]] = {}
+        self._operations: dict[tuple[str, str, str], set[str]] = {}
 
-    def note(self, key: str, instance: Instance) -> None:
+    @staticmethod
+    def _triple(d: Difference) -> tuple[str, str, str]:
+        return (d.field, repr(d.real), repr(d.mock))
+
+    def note(self, instance: Instance) -> None:
+        if instance.statuses():
+            return  # a different answer: its headers differ as a consequence
         for d in instance.differences:
             if d.field.startswith("header.") and d.field not in _BODY_HEADERS:
-                self._keys.setdefault((d.field, repr(d.real), repr(d.mock)), set()).add(key)
+                self._operations.setdefault(self._triple(d), set()).add(instance.operation)
 
     def split(self, differences: list[Difference]) -> tuple[list[Difference], list[Difference]]:
         """(the rest, the ambient ones)."""
         rest, ambient = [], []
         for d in differences:
-            keys = self._keys.get((d.field, repr(d.real), repr(d.mock)), set())
-            (ambient if len(keys) >= _AMBIENT_KEYS else rest).append(d)
+            operations = self._operations.get(self._triple(d), set())
+            (ambient if len(operations) >= _AMBIENT_ROUTES else rest).append(d)
         return rest, ambient
 
     def signature(self, family: str, key: str, instance: Instance) -> Signature:
+        """The exact difference `instance` shows (what shrinking must keep)."""
         rest, ambient = self.split(instance.differences)
         if not rest:
             return (AMBIENT, "any request", "", fields_of(ambient))
         return (family, key, instance.statuses(), fields_of(rest))
+
+
+def _known(declared: list[Known], key: str, instance: Instance) -> Known | None:
+    real_body = (instance.real.decoded() or b"").decode("utf-8", "replace")
+    fields = fields_of(instance.differences)
+    family, statuses = instance.item.family, instance.statuses()
+    return next((k for k in declared if k.matches(family, key, statuses, fields, real_body)), None)
 
 
 def _better(a: Instance, b: Instance) -> bool:
@@ -115,31 +130,40 @@ def _better(a: Instance, b: Instance) -> bool:
 
 
 def regroup(
-    found: list[tuple[str, Instance]], examples: list[tuple[str, Instance]], ambient: Ambient
+    found: list[tuple[str, Instance]],
+    examples: list[tuple[str, Instance]],
+    ambient: Ambient,
+    declared: list[Known],
 ) -> list[Group]:
     """Every differing instance (with its key) in its final group: its ambient differences in
-    one, the rest in another. `examples` (replays made to shrink or confirm) are not counted,
-    but may serve as a group's reproduction."""
-    groups: dict[Signature, Group] = {}
+    one; the rest in the group of the known difference it is, else in its item family and
+    key's. `examples` (replays made to shrink or confirm) are not counted, but may serve as a
+    group's reproduction."""
+    groups: dict[tuple[str, str], Group] = {}
 
     def place(key: str, instance: Instance, counted: bool) -> None:
         rest, around = ambient.split(instance.differences)
-        parts = []
+        parts: list[tuple[tuple[str, str], list[Difference], Known | None]] = []
         if around:
-            parts.append(((AMBIENT, "any request", "", fields_of(around)), around))
+            parts.append(((AMBIENT, ", ".join(fields_of(around))), around, None))
         if rest:
-            family = instance.item.family
-            parts.append(((family, key, instance.statuses(), fields_of(rest)), rest))
-        for signature, differences in parts:
+            known = _known(declared, key, replace(instance, differences=rest))
+            signature = ("known", known.name) if known else (instance.item.family, key)
+            parts.append((signature, rest, known))
+        for signature, differences, known in parts:
             view = replace(instance, differences=differences)
             group = groups.get(signature)
             if group is None:
                 if not counted:
                     continue
-                group = groups[signature] = Group(signature, view, count=0)
+                family = AMBIENT if signature[0] == AMBIENT else instance.item.family
+                name = "any request" if family == AMBIENT else key
+                group = groups[signature] = Group(family, name, view, known=known, count=0)
             if counted:
                 group.count += 1
                 group.operations.add(instance.operation)
+                group.statuses.add(view.statuses())
+                group.fields.update(fields_of(differences))
             if _better(view, group.example):
                 group.example = view
 
@@ -152,27 +176,17 @@ def regroup(
 
 @dataclass
 class Group:
-    signature: Signature
+    """Differences of one cause: the same ambient headers, the same known difference, or the
+    same item family and key (a variation, a route, an operation)."""
+
+    family: str
+    key: str
     example: Instance
     count: int = 1
-    operations: set[str] = field(default_factory=set)
     known: Known | None = None
-
-    @property
-    def family(self) -> str:
-        return self.signature[0]
-
-    @property
-    def key(self) -> str:
-        return self.signature[1]
-
-    @property
-    def statuses(self) -> str:
-        return self.signature[2]
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        return self.signature[3]
+    operations: set[str] = field(default_factory=set)
+    statuses: set[str] = field(default_factory=set)  # "real/mock" pairs, "" when equal
+    fields: set[str] = field(default_factory=set)
 
     @property
     def shrunk(self) -> bool:
@@ -183,10 +197,11 @@ class Group:
         return self.example.reproduced
 
     def title(self) -> str:
-        status = f" status {self.statuses}" if self.statuses else ""
-        return f"{self.family} {self.key}:{status} {', '.join(self.fields[:4])}" + (
-            f" and {len(self.fields) - 4} more" if len(self.fields) > 4 else ""
-        )
+        pairs = sorted(s for s in self.statuses if s)
+        status = f" status {', '.join(pairs)}" if pairs else ""
+        fields = sorted(self.fields)
+        more = f" and {len(fields) - 4} more" if len(fields) > 4 else ""
+        return f"{self.family} {self.key}:{status} {', '.join(fields[:4])}{more}"
 
 
 def redact_text(text: str, redact: Redactor) -> str:

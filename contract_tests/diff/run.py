@@ -207,7 +207,7 @@ def run_diff(settings: DiffSettings) -> DiffOutcome:
                 except SetupFailed as exc:
                     raise CannotRun(str(exc)) from None
                 setup_done = real.sent
-                runner = Runner(real, mock, accounts, budget, seed, settings, outcome)
+                runner = Runner(real, mock, accounts, budget, seed, settings, outcome, declared)
                 with suppress(RunInterrupted):
                     runner.run()
         finally:
@@ -215,9 +215,7 @@ def run_diff(settings: DiffSettings) -> DiffOutcome:
             outcome.interrupted_by = budget.interrupted_by
             outcome.deleted, outcome.left = accounts.cleanup()
     outcome.housekeeping = real.sent - outcome.traffic
-    groups = list(outcome.groups)
-    for group in groups:
-        group.known = next((k for k in declared if _covers(k, group)), None)
+    groups = outcome.groups
     outcome.unseen = [k for k in declared if not any(g.known is k for g in groups)]
     outcome.groups = sorted(groups, key=lambda g: (g.known is not None, -g.count, g.title()))
     outcome.seconds = time.monotonic() - started
@@ -226,11 +224,6 @@ def run_diff(settings: DiffSettings) -> DiffOutcome:
 
 def _sleep_within(limit: float) -> Callable[[float], None]:
     return lambda seconds: time.sleep(min(max(seconds, 0.0), limit))
-
-
-def _covers(entry: Known, group: Group) -> bool:
-    real_body = (group.example.real.decoded() or b"").decode("utf-8", "replace")
-    return entry.matches(group.family, group.key, group.statuses, group.fields, real_body)
 
 
 class Runner:
@@ -243,8 +236,10 @@ class Runner:
         seed: int,
         settings: DiffSettings,
         outcome: DiffOutcome,
+        declared: list[Known],
     ) -> None:
         self.real = real
+        self.declared = declared
         self.mock = mock
         self.accounts = accounts
         self.budget = budget
@@ -289,7 +284,7 @@ class Runner:
         except RunAborted as exc:
             self.outcome.stopped = str(exc)
         finally:
-            self.outcome.groups = regroup(self.found, self.replays, self.ambient)
+            self.outcome.groups = regroup(self.found, self.replays, self.ambient, self.declared)
 
     def _generate(self, number: int) -> Item:
         if (
@@ -326,7 +321,7 @@ class Runner:
         key = self._key(found)
         if item.family == "http":
             key, found = self._route_or_variation(key, found)
-        self.ambient.note(key, found)
+        self.ambient.note(found)
         self.found.append((key, found))
         signature = self.ambient.signature(item.family, key, found)
         if signature not in self.examples:

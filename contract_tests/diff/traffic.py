@@ -842,7 +842,8 @@ def _op_delete(draw: Any, m: _Model, allowance: Allowance) -> Step:
 def _op_login(draw: Any, m: _Model, allowance: Allowance) -> Step:
     if m.sessions:  # one login a sequence: Unleash allows 10 a minute
         return _op_current_user(draw, m, allowance)
-    user = draw(st.sampled_from(USERS))
+    # Never ALICE: http items use her first session, which later logins may end.
+    user = draw(st.sampled_from(USERS[1:]))
     how = draw(
         st.sampled_from(["right"] * 3 + ["wrong", "email", "EMAIL", "USERNAME", "password2"])
     )
