@@ -120,9 +120,9 @@ def add_diff_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--real", required=True, metavar="URL", help="the real Unleash")
     parser.add_argument(
         "--admin-token",
-        required=True,
         metavar="T",
-        help="an admin API token of it: diff makes its own users with it (and removes them)",
+        help="an admin API token of it: diff makes its own users with it (and removes them); "
+        "default: $UNLEASH_ADMIN_TOKEN, which keeps it out of the process list",
     )
     parser.add_argument(
         "--unleash-version",
@@ -158,9 +158,12 @@ def add_diff_arguments(parser: argparse.ArgumentParser) -> None:
 def run_diff_command(args: argparse.Namespace) -> int:
     from contract_tests.diff.report import run_and_report
 
+    args.admin_token = args.admin_token or os.environ.get("UNLEASH_ADMIN_TOKEN")
     problem = _url_problem("--real", args.real) or _junit_problem(args.junit_xml)
     if args.budget < 1:
         problem = problem or "--budget must be at least 1"
+    if not args.admin_token:
+        problem = problem or "--admin-token (or $UNLEASH_ADMIN_TOKEN) is required"
     if problem:
         return _cannot_run(problem, "diff")
     return run_and_report(args)

@@ -150,13 +150,13 @@ class Accounts:
         self.patience = PATIENCE
 
     # -- requests of the run's own ------------------------------------------------------------
-    def call(self, side: Side, req: Request, *, limited: bool = True) -> Answer:
+    def call(self, side: Side, req: Request) -> Answer:
         """A housekeeping request; a 429 is waited out (Retry-After) while patience lasts."""
         while True:
             if req.target.startswith(LOGIN) and side is self.real:
                 self.pacer.note()
             answer = side.send(req)
-            if answer.status != 429 or not limited:
+            if answer.status != 429:
                 return answer
             delay = _retry_after(answer)
             if delay > self.patience:
@@ -169,7 +169,7 @@ class Accounts:
 
     def _control(self, side: Side, method: str, target: str, body: Any = None) -> Any:
         answer = side.send(request(method, CONTROL + target, [], body))
-        if answer.status >= 300:
+        if not 200 <= answer.status < 300:
             raise SetupFailed(
                 f"{side.name}'s control plane: {method} {target}: {answer.status_line()} "
                 f"{(answer.decoded() or b'')[:300]!r}"

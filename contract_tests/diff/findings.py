@@ -129,48 +129,71 @@ def _better(a: Instance, b: Instance) -> bool:
     return (a.size, a.reproduced is not True) < (b.size, b.reproduced is not True)
 
 
+@dataclass(frozen=True)
+class Found:
+    """A differing instance and how its differences are keyed: `key` (the variation, the
+    operation, the burst's kind); for an http item whose unvaried request differs too, that
+    request's `route` (the operation and what was drawn in it) and the fields it differs in:
+    those of the instance's differences are the route's, the rest the variation's."""
+
+    key: str
+    instance: Instance
+    route: str = ""
+    route_fields: frozenset[str] = frozenset()
+
+
+ROUTE = "route"  # the family of groups keyed by an operation (http routes and sequence steps)
+
+
 def regroup(
-    found: list[tuple[str, Instance]],
-    examples: list[tuple[str, Instance]],
-    ambient: Ambient,
-    declared: list[Known],
+    found: list[Found], examples: list[Found], ambient: Ambient, declared: list[Known]
 ) -> list[Group]:
-    """Every differing instance (with its key) in its final group: its ambient differences in
-    one; the rest in the group of the known difference it is, else in its item family and
-    key's. `examples` (replays made to shrink or confirm) are not counted, but may serve as a
+    """Every differing instance in its final groups: its ambient differences in one; the rest
+    in the group of the known difference they are, else by route or variation (see Found).
+    `examples` (replays made to shrink or confirm) are not counted, but may serve as a
     group's reproduction."""
     groups: dict[tuple[str, str], Group] = {}
 
-    def place(key: str, instance: Instance, counted: bool) -> None:
+    def parts(each: Found) -> list[tuple[str, str, list[Difference]]]:
+        """(group family, key, differences) of each part of an instance."""
+        instance = each.instance
         rest, around = ambient.split(instance.differences)
-        parts: list[tuple[tuple[str, str], list[Difference], Known | None]] = []
-        if around:
-            parts.append(((AMBIENT, ", ".join(fields_of(around))), around, None))
-        if rest:
-            known = _known(declared, key, replace(instance, differences=rest))
-            signature = ("known", known.name) if known else (instance.item.family, key)
-            parts.append((signature, rest, known))
-        for signature, differences, known in parts:
+        out = [(AMBIENT, ", ".join(fields_of(around)), around)] if around else []
+        family = ROUTE if instance.item.family == "sequence" else instance.item.family
+        routed = [d for d in rest if collapse(d.field) in each.route_fields]
+        varied = [d for d in rest if collapse(d.field) not in each.route_fields]
+        if routed:
+            out.append((ROUTE, each.route, routed))
+        if varied:
+            out.append((family, each.key, varied))
+        return out
+
+    def place(each: Found, counted: bool) -> None:
+        instance = each.instance
+        for family, key, differences in parts(each):
             view = replace(instance, differences=differences)
+            known = None if family == AMBIENT else _known(declared, key, view)
+            signature = ("known", known.name) if known else (family, key)
             group = groups.get(signature)
             if group is None:
                 if not counted:
                     continue
-                family = AMBIENT if signature[0] == AMBIENT else instance.item.family
                 name = "any request" if family == AMBIENT else key
                 group = groups[signature] = Group(family, name, view, known=known, count=0)
             if counted:
                 group.count += 1
                 group.operations.add(instance.operation)
-                group.statuses.add(view.statuses())
+                group.families.add(instance.item.family)
+                if family != AMBIENT:
+                    group.statuses.add(view.statuses())
                 group.fields.update(fields_of(differences))
             if _better(view, group.example):
                 group.example = view
 
-    for key, instance in found:
-        place(key, instance, counted=True)
-    for key, instance in examples:
-        place(key, instance, counted=False)
+    for each in found:
+        place(each, counted=True)
+    for each in examples:
+        place(each, counted=False)
     return list(groups.values())
 
 
@@ -185,6 +208,7 @@ class Group:
     count: int = 1
     known: Known | None = None
     operations: set[str] = field(default_factory=set)
+    families: set[str] = field(default_factory=set)  # of the items it was seen in
     statuses: set[str] = field(default_factory=set)  # "real/mock" pairs, "" when equal
     fields: set[str] = field(default_factory=set)
 
@@ -201,7 +225,8 @@ class Group:
         status = f" status {', '.join(pairs)}" if pairs else ""
         fields = sorted(self.fields)
         more = f" and {len(fields) - 4} more" if len(fields) > 4 else ""
-        return f"{self.family} {self.key}:{status} {', '.join(fields[:4])}{more}"
+        seen = f" (in {', '.join(sorted(self.families))} items)" if self.family == ROUTE else ""
+        return f"{self.family} {self.key}{seen}:{status} {', '.join(fields[:4])}{more}"
 
 
 def redact_text(text: str, redact: Redactor) -> str:

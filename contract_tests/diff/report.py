@@ -21,7 +21,12 @@ def settings_from(args: argparse.Namespace) -> DiffSettings:
         known=args.known,
         max_seconds=args.max_seconds,
         real_is_mock=args.test_only_real_is_mock,
+        progress=_progress if args.verbose else None,
     )
+
+
+def _progress(message: str) -> None:
+    print(f"unleash-pat diff: {message}", file=sys.stderr, flush=True)
 
 
 def summary(outcome: DiffOutcome, real: str, *, verbose: bool) -> str:

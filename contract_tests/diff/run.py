@@ -23,6 +23,7 @@ from contract_tests.diff.accounts import Accounts, SetupFailed, body_json
 from contract_tests.diff.draw import Draws
 from contract_tests.diff.findings import (
     Ambient,
+    Found,
     Group,
     Instance,
     Signature,
@@ -52,6 +53,7 @@ SHRINK_REPLAYS = 8  # per group
 SHRINK_SHARE = 0.85  # no shrinking once this share of the budget is spent
 LIMITER_AFTER = 25  # the login limiter is probed as the 25th item (budgets of 300 and more)
 DEFERRED_MAX = 100  # items waiting for the login limit's next window
+PROGRESS_EVERY = 50
 
 
 class CannotRun(Exception):
@@ -85,6 +87,7 @@ class DiffSettings:
     real_is_mock: bool = False
     # Tests only: ASGI middleware around the private mock.
     wrap_mock: Callable[[Any], Any] | None = None
+    progress: Callable[[str], None] | None = None  # told every PROGRESS_EVERY items
 
 
 @dataclass
@@ -187,6 +190,7 @@ def run_diff(settings: DiffSettings) -> DiffOutcome:
     )
     outcome.redact.add(settings.admin_token)
     setup_done = 0
+    failure: CannotRun | None = None
     with _signals(budget):
         try:
             try:
@@ -210,10 +214,15 @@ def run_diff(settings: DiffSettings) -> DiffOutcome:
                 runner = Runner(real, mock, accounts, budget, seed, settings, outcome, declared)
                 with suppress(RunInterrupted):
                     runner.run()
+        except CannotRun as exc:
+            failure = exc
         finally:
             outcome.traffic = real.sent - setup_done if setup_done else 0
             outcome.interrupted_by = budget.interrupted_by
             outcome.deleted, outcome.left = accounts.cleanup()
+    if failure is not None:
+        left = f"; cleanup incomplete: {'; '.join(outcome.left)}" if outcome.left else ""
+        raise CannotRun(f"{failure}{left}")
     outcome.housekeeping = real.sent - outcome.traffic
     groups = outcome.groups
     outcome.unseen = [k for k in declared if not any(g.known is k for g in groups)]
@@ -250,10 +259,11 @@ class Runner:
             deletions=max(1, settings.budget // 1000), creations=max(2, settings.budget // 300)
         )
         self.ambient = Ambient()
-        self.found: list[tuple[str, Instance]] = []  # every differing item, with its key
+        self.found: list[Found] = []  # every differing item
         self.examples: dict[Signature, Instance] = {}  # the first of each signature, shrunk
-        self.replays: list[tuple[str, Instance]] = []  # shrunk or confirmed examples
-        self.redirects: dict[tuple[str, tuple[str, tuple[str, ...]]], str] = {}
+        self.replays: list[Found] = []  # shrunk or confirmed examples
+        # What each route's unvaried request (by operation and drawn value) differed in.
+        self.usual: dict[str, tuple[str, tuple[str, ...]] | None] = {}
         self.creations: list[float] = []  # user creations on the real server, for pacing
         self.raced: set[str] = set()  # of the item being sent (`_raced`)
         # The last RateLimit-Remaining each side answered, per window (`_taken`).
@@ -313,44 +323,47 @@ class Runner:
 
     # -- one item ----------------------------------------------------------------------------------
     def _judge(self, item: Item) -> None:
-        found = self.execute(item)
+        instance = self.execute(item)
         self.outcome.items += 1
-        if found is None:
+        if self.settings.progress and self.outcome.items % PROGRESS_EVERY == 0:
+            self.settings.progress(
+                f"{self.outcome.items} items, {self.budget.sent} of {self.budget.max_requests} "
+                f"requests, {self.outcome.differing} items differed"
+            )
+        if instance is None:
             return
         self.outcome.differing += 1
-        key = self._key(found)
-        if item.family == "http":
-            key, found = self._route_or_variation(key, found)
-        self.ambient.note(found)
-        self.found.append((key, found))
-        signature = self.ambient.signature(item.family, key, found)
+        key = instance.operation if item.family == "sequence" else item.variation
+        found = self._routed(key, instance)
+        self.ambient.note(instance)
+        self.found.append(found)
+        signature = self.ambient.signature(item.family, key, instance)
         if signature not in self.examples:
-            self.examples[signature] = found
-            self._shrink(key, signature)
+            self.examples[signature] = instance
+            self._shrink(found, signature)
 
-    @staticmethod
-    def _key(found: Instance) -> str:
-        item = found.item
-        return found.operation if item.family == "sequence" else item.variation
-
-    def _route_or_variation(self, key: str, found: Instance) -> tuple[str, Instance]:
-        """Whether the route's usual request differs alike (then the difference is the
-        route's, keyed by the route and what was drawn in it) or not (the variation's)."""
-        fields = (found.statuses(), fields_of(found.differences))
-        if (key, fields) in self.redirects:
-            return self.redirects[key, fields], found
-        usual = found.item.usual
-        final = key
-        if usual is not None and usual.request != found.item.steps[0].request:
-            plain = Item("http", usual.operation, (usual,))
+    def _routed(self, key: str, instance: Instance) -> Found:
+        """A sequence step's differences are its operation's; an http item's are its route's
+        as far as the route's unvaried request (replayed once per route and drawn value)
+        differs alike, with the same statuses, and the variation's beyond that."""
+        item = instance.item
+        if item.family == "sequence":
+            return Found(key, instance, key, fields_of(instance.differences))
+        usual = item.usual
+        if item.family != "http" or usual is None:
+            return Found(key, instance)
+        if usual.request == item.steps[0].request:
+            return Found(key, instance, usual.operation, fields_of(instance.differences))
+        if usual.operation not in self.usual:
             try:
-                again = self._replay(plain)
+                again = self._replay(Item("http", usual.operation, (usual,)))
             except _NoRoom:
-                return key, found  # undecided: not remembered
-            if again is not None and (again.statuses(), fields_of(again.differences)) == fields:
-                final, found = usual.operation, again
-        self.redirects[key, fields] = final
-        return final, found
+                return Found(key, instance)  # undecided, and not remembered
+            self.usual[usual.operation] = again and (again.statuses(), fields_of(again.differences))
+        known = self.usual[usual.operation]
+        if known is None or known[0] != instance.statuses():
+            return Found(key, instance)  # the route agrees, or the variation changed the answer
+        return Found(key, instance, usual.operation, frozenset(known[1]))
 
     def _replay(self, item: Item) -> Instance | None:
         """Run `item` again, for shrinking or confirming; None if it differs nowhere now."""
@@ -358,12 +371,12 @@ class Runner:
             raise _NoRoom()
         return self.execute(item)
 
-    def _shrink(self, key: str, signature: Signature) -> None:
+    def _shrink(self, found: Found, signature: Signature) -> None:
         """Make the reproduction of a new group smaller: a sequence's steps after the
         difference go at once; then the steps before it, all together, then one by one from
         the last, while the same difference shows. A reproduction that nothing made smaller is
         replayed once, to confirm it."""
-        example = self.examples[signature]
+        key, example = found.key, self.examples[signature]
         if example.item.family in ("burst", "limiter"):
             return  # races and the login window do not replay alike
         steps = example.item.steps[: example.index + 1]
@@ -398,7 +411,7 @@ class Runner:
         except _NoRoom:
             pass
         self.examples[signature] = current
-        self.replays.append((key, current))
+        self.replays.append(replace(found, instance=current))
 
     # -- sending ---------------------------------------------------------------------------------
     def execute(self, item: Item) -> Instance | None:

@@ -18,7 +18,6 @@ import httptools
 
 # `${NAME}`: a value each side binds on its own (a secret, an id, its host); see `render`.
 PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
-HOST = "HOST"  # the placeholder every request's Host header and absolute-form target use
 
 
 @dataclass(frozen=True)
