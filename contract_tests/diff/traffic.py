@@ -532,9 +532,9 @@ def _replace_auth(req: Request, headers: list[tuple[str, str]]) -> Request:
 
 
 @st.composite
-def auth_variant(draw: Any, req: Request) -> tuple[str, Request]:
+def auth_variant(draw: Any, req: Request, *, session: str = "SESSION_ALICE") -> tuple[str, Request]:
     owner = next((u for u in USERS if ph(f"PAT_ID_{u}") in req.target), None)
-    label, headers = draw(credentials("ALICE", session=ph("SESSION_ALICE"), avoid=owner))
+    label, headers = draw(credentials("ALICE", session=ph(session), avoid=owner))
     return f"auth:{label}", _replace_auth(req, headers)
 
 
@@ -774,6 +774,9 @@ def http_items(draw: Any) -> Item:
             label, req = draw(method_variant(req, writable=route.writable))
         elif axis == "header":
             label, req = draw(extra_header_variant(req, writable=route.writable))
+        elif axis == "auth" and route.name == "logout":
+            # ALICE's session serves every other http item: a logout ends BOB's instead.
+            label, req = draw(auth_variant(req, session="SESSION_BOB"))
         else:
             label, req = draw(AXES[axis](req))
         labels.append(label)
