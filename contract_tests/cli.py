@@ -149,7 +149,9 @@ def add_diff_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--known", metavar="FILE", help="known differences (default: the bundled list)"
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="every field, every group")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="every field, every group, progress on stderr"
+    )
     # Tests only: the "real" server is an unleash-pat mock, which has no user-admin API, so the
     # run's users are loaded through its control plane.
     parser.add_argument("--test-only-real-is-mock", action="store_true", help=argparse.SUPPRESS)

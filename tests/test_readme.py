@@ -14,6 +14,7 @@ from mock_server.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+DIFF_DOCS = (ROOT / "docs" / "diff.md").read_text()  # `unleash-pat diff`'s own documentation
 
 
 def first_arguments(module: ast.Module, method: str) -> list[str]:
@@ -59,7 +60,17 @@ def test_every_pytest_option_of_the_contract_suite_is_documented():
     options = first_arguments(plugin, "addoption")
     assert options
     for option in options:
-        assert f"`{option}`" in README, option
+        docs = DIFF_DOCS if option.startswith("--unleash-diff-") else README
+        assert f"`{option}`" in docs, option
+
+
+def test_every_diff_option_in_help_is_documented(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["diff", "--help"])
+    options = set(re.findall(r"(--[a-z][a-z-]+)", capsys.readouterr().out)) - {"--help"}
+    assert options
+    for option in options:
+        assert f"`{option}" in DIFF_DOCS, option
 
 
 def test_links_and_paths_stay_inside_the_repository():
