@@ -532,9 +532,10 @@ def _replace_auth(req: Request, headers: list[tuple[str, str]]) -> Request:
 
 
 @st.composite
-def auth_variant(draw: Any, req: Request, *, session: str = "SESSION_ALICE") -> tuple[str, Request]:
+def auth_variant(draw: Any, req: Request, *, user: str = "ALICE") -> tuple[str, Request]:
     owner = next((u for u in USERS if ph(f"PAT_ID_{u}") in req.target), None)
-    label, headers = draw(credentials("ALICE", session=ph(session), avoid=owner))
+    avoid = owner or ("ALICE" if user != "ALICE" else None)
+    label, headers = draw(credentials(user, session=ph(f"SESSION_{user}"), avoid=avoid))
     return f"auth:{label}", _replace_auth(req, headers)
 
 
@@ -775,8 +776,9 @@ def http_items(draw: Any) -> Item:
         elif axis == "header":
             label, req = draw(extra_header_variant(req, writable=route.writable))
         elif axis == "auth" and route.name == "logout":
-            # ALICE's session serves every other http item: a logout ends BOB's instead.
-            label, req = draw(auth_variant(req, session="SESSION_BOB"))
+            # ALICE's first session serves every other http item, and a logout ends every
+            # session of the user its credential names (8.2.0): a logout is BOB's.
+            label, req = draw(auth_variant(req, user="BOB"))
         else:
             label, req = draw(AXES[axis](req))
         labels.append(label)
