@@ -102,6 +102,7 @@ class Account:
     password: str
     password2: str  # what change-password items may set
     secret: str = ""  # the bootstrap PAT, the same on both sides
+    created_at: str = ""  # when the real server made it (and, near enough, the user)
     ids: dict[str, int] = field(default_factory=dict)  # side -> user id
     pat_ids: dict[str, int] = field(default_factory=dict)  # side -> bootstrap PAT id
 
@@ -188,9 +189,11 @@ class Accounts:
             for account in self.accounts.values():
                 account.secret = "user:" + secrets.token_hex(28)
             self._load(self.real, list(self.accounts.values()), id_base=10, replace=True)
+            self._room_for_logins(self.real)
             for account in self.accounts.values():
                 self._log_in(self.real, account)
             return
+        self._room_for_logins(self.real)
         for account in self.accounts.values():
             self._make_on_real(account)
 
@@ -228,6 +231,7 @@ class Accounts:
             raise SetupFailed(f"creating {account.username}'s PAT: {_said(made)}")
         account.secret = str(pat["secret"])
         account.pat_ids["real"] = int(pat["id"])
+        account.created_at = str(pat.get("createdAt") or "")
         self._bind(self.real, account)
 
     def _log_in(self, side: Side, account: Account) -> str:
@@ -278,11 +282,30 @@ class Accounts:
 
     def mirror(self, mock: Side) -> None:
         """The same users, passwords, PATs (with the same secrets) and admin token in the
-        mock, each logged in once as on the real server."""
+        mock, made at the time the real server made them (the mock's clock held there while
+        they load), each logged in once as on the real server."""
         self.mock = mock
+        made = min((a.created_at for a in self.accounts.values() if a.created_at), default="")
+        if made:
+            self._control(mock, "PUT", "/clock", {"frozen": True, "now": made})
         self._load(mock, list(self.accounts.values()), id_base=100, replace=True)
+        if made:
+            self._control(mock, "DELETE", "/clock")  # the wall clock again, running
+        self._room_for_logins(mock)
         for account in self.accounts.values():
             self._log_in(mock, account)
+
+    def _room_for_logins(self, side: Side) -> None:
+        """Wait until `side`'s login limiter has room for the setup's logins (other clients
+        of the address may have used it: a delay would set the real server's users and PATs
+        apart in time from the mock's). One failed login of a user nobody has tells how much
+        is left; it is sent to both sides, so that their limiters count alike."""
+        body = {"username": f"{self.prefix}nobody", "password": "Wrong-password-1!"}
+        answer = self.call(side, request("POST", LOGIN, [], body))
+        remaining = answer.header("ratelimit-remaining") or ""
+        reset = answer.header("ratelimit-reset") or ""
+        if remaining.isdigit() and int(remaining) < len(USERS) and reset.isdigit():
+            self.wait(int(reset) + 1.0)
 
     # -- between items ------------------------------------------------------------------------
     def tidy(

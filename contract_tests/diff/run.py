@@ -236,6 +236,8 @@ def _sleep_within(limit: float) -> Callable[[float], None]:
 
 
 class Runner:
+    """The traffic: items generated, paced, sent to both sides, judged, shrunk."""
+
     def __init__(
         self,
         real: Side,
@@ -248,12 +250,12 @@ class Runner:
         declared: list[Known],
     ) -> None:
         self.real = real
-        self.declared = declared
         self.mock = mock
         self.accounts = accounts
         self.budget = budget
         self.settings = settings
         self.outcome = outcome
+        self.declared = declared
         self.draws = Draws(seed)
         self.allowance = Allowance(
             deletions=max(1, settings.budget // 1000), creations=max(2, settings.budget // 300)
