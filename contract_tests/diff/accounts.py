@@ -271,7 +271,13 @@ class Accounts:
         if replace:
             fixtures["adminTokens"] = [self.admin_token]
         mode = "replace" if replace else "add"
+        # Made when the real server made them: the mock's clock is held there while they load.
+        made = min((a.created_at for a in accounts if a.created_at), default="")
+        if made:
+            self._control(side, "PUT", "/clock", {"frozen": True, "now": made})
         state = self._control(side, "POST", f"/fixtures?mode={mode}", fixtures)
+        if made:
+            self._control(side, "DELETE", "/clock")  # the wall clock again, running
         by_name = {u["username"]: u for u in state["users"]}
         for i, account in enumerate(accounts):
             account.ids[side.name] = id_base + i
@@ -282,15 +288,9 @@ class Accounts:
 
     def mirror(self, mock: Side) -> None:
         """The same users, passwords, PATs (with the same secrets) and admin token in the
-        mock, made at the time the real server made them (the mock's clock held there while
-        they load), each logged in once as on the real server."""
+        mock, made at the time the real server made them, each logged in once as there."""
         self.mock = mock
-        made = min((a.created_at for a in self.accounts.values() if a.created_at), default="")
-        if made:
-            self._control(mock, "PUT", "/clock", {"frozen": True, "now": made})
         self._load(mock, list(self.accounts.values()), id_base=100, replace=True)
-        if made:
-            self._control(mock, "DELETE", "/clock")  # the wall clock again, running
         self._room_for_logins(mock)
         for account in self.accounts.values():
             self._log_in(mock, account)
