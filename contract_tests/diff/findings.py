@@ -133,13 +133,23 @@ def _better(a: Instance, b: Instance) -> bool:
 class Found:
     """A differing instance and how its differences are keyed: `key` (the variation, the
     operation, the burst's kind); for an http item whose unvaried request differs too, that
-    request's `route` (the operation and what was drawn in it) and the fields it differs in:
-    those of the instance's differences are the route's, the rest the variation's."""
+    request's `route` (the operation and what was drawn in it) and its differences: those the
+    instance shares with it are the route's, the rest the variation's."""
 
     key: str
     instance: Instance
     route: str = ""
-    route_fields: frozenset[str] = frozenset()
+    route_differences: tuple[Difference, ...] = ()
+
+    def routed(self, d: Difference) -> bool:
+        """Whether the route's request differed alike: in the same field, and, for the status
+        line and headers, with the same two values (body values, timestamps among them, vary
+        from one answer to the next)."""
+        field = collapse(d.field)
+        for r in self.route_differences:
+            if collapse(r.field) == field:
+                return field.startswith("body") or (r.real, r.mock) == (d.real, d.mock)
+        return False
 
 
 ROUTE = "route"  # the family of groups keyed by an operation (http routes and sequence steps)
@@ -160,8 +170,8 @@ def regroup(
         rest, around = ambient.split(instance.differences)
         out = [(AMBIENT, ", ".join(fields_of(around)), around)] if around else []
         family = ROUTE if instance.item.family == "sequence" else instance.item.family
-        routed = [d for d in rest if collapse(d.field) in each.route_fields]
-        varied = [d for d in rest if collapse(d.field) not in each.route_fields]
+        routed = [d for d in rest if each.routed(d)]
+        varied = [d for d in rest if not each.routed(d)]
         if routed:
             out.append((ROUTE, each.route, routed))
         if varied:

@@ -27,7 +27,6 @@ from contract_tests.diff.findings import (
     Group,
     Instance,
     Signature,
-    fields_of,
     regroup,
 )
 from contract_tests.diff.known import Known
@@ -264,8 +263,8 @@ class Runner:
         self.found: list[Found] = []  # every differing item
         self.examples: dict[Signature, Instance] = {}  # the first of each signature, shrunk
         self.replays: list[Found] = []  # shrunk or confirmed examples
-        # What each route's unvaried request (by operation and drawn value) differed in.
-        self.usual: dict[str, tuple[str, tuple[str, ...]] | None] = {}
+        # How each route's unvaried request (by operation and drawn value) differed, if it did.
+        self.usual: dict[str, Instance | None] = {}
         self.creations: list[float] = []  # user creations on the real server, for pacing
         self.raced: set[str] = set()  # of the item being sent (`_raced`)
         # The last RateLimit-Remaining each side answered, per window (`_taken`).
@@ -349,23 +348,24 @@ class Runner:
         as far as the route's unvaried request (replayed once per route and drawn value)
         differs alike, with the same statuses, and the variation's beyond that."""
         item = instance.item
+        everything = tuple(instance.differences)
         if item.family == "sequence":
-            return Found(key, instance, key, fields_of(instance.differences))
+            return Found(key, instance, key, everything)
         usual = item.usual
         if item.family != "http" or usual is None:
             return Found(key, instance)
         if usual.request == item.steps[0].request:
-            return Found(key, instance, usual.operation, fields_of(instance.differences))
+            return Found(key, instance, usual.operation, everything)
         if usual.operation not in self.usual:
             try:
                 again = self._replay(Item("http", usual.operation, (usual,)))
             except _NoRoom:
                 return Found(key, instance)  # undecided, and not remembered
-            self.usual[usual.operation] = again and (again.statuses(), fields_of(again.differences))
-        known = self.usual[usual.operation]
-        if known is None or known[0] != instance.statuses():
+            self.usual[usual.operation] = again
+        plain = self.usual[usual.operation]
+        if plain is None or plain.statuses() != instance.statuses():
             return Found(key, instance)  # the route agrees, or the variation changed the answer
-        return Found(key, instance, usual.operation, frozenset(known[1]))
+        return Found(key, instance, usual.operation, tuple(plain.differences))
 
     def _replay(self, item: Item) -> Instance | None:
         """Run `item` again, for shrinking or confirming; None if it differs nowhere now."""

@@ -357,9 +357,19 @@ def _user_admin_get(draw: Any) -> tuple[str, Request]:
 
 
 def _validate_password(draw: Any) -> tuple[str, Request]:
-    password = draw(st.sampled_from(["short", "Long-enough-Pw-1!", "aaaaaaaaaaaaaaaa", ""]))
+    kind, password = draw(
+        st.sampled_from(
+            [
+                ("short", "short"),
+                ("valid", "Long-enough-Pw-1!"),
+                ("no-upper-digit-symbol", "aaaaaaaaaaaaaaaa"),
+                ("empty", ""),
+            ]
+        )
+    )
     body = {"password": password}
-    return "", request("POST", f"{USER_ADMIN}/validate-password", admin_auth(), body)
+    route = f"{USER_ADMIN}/validate-password"
+    return f"password:{kind}", request("POST", route, admin_auth(), body)
 
 
 def _health(draw: Any) -> tuple[str, Request]:
