@@ -198,6 +198,9 @@ class Accounts:
             self._make_on_real(account)
 
     def _make_on_real(self, account: Account) -> None:
+        # The login's slot first: a wait between the user and the PAT would set their times
+        # apart, where the mock makes both at once.
+        self.wait(self.pacer.seconds_until_free(1))
         created = self._admin(
             self.real,
             "POST",
