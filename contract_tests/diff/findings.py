@@ -50,6 +50,8 @@ _BODY_HEADERS = {
     "header.vary",
 }
 _AMBIENT_ROUTES = 3
+# A rate limiter's counts, different in every answer.
+_COUNTING = {"header.ratelimit-remaining", "header.ratelimit-reset", "header.retry-after"}
 
 
 @dataclass
@@ -143,12 +145,13 @@ class Found:
 
     def routed(self, d: Difference) -> bool:
         """Whether the route's request differed alike: in the same field, and, for the status
-        line and headers, with the same two values (body values, timestamps among them, vary
-        from one answer to the next)."""
+        line and headers, with the same two values (body values, timestamps among them, and a
+        rate limiter's counts vary from one answer to the next)."""
         field = collapse(d.field)
         for r in self.route_differences:
             if collapse(r.field) == field:
-                return field.startswith("body") or (r.real, r.mock) == (d.real, d.mock)
+                by_name = field.startswith("body") or field in _COUNTING
+                return by_name or (r.real, r.mock) == (d.real, d.mock)
         return False
 
 
