@@ -6,15 +6,20 @@ $UNLEASH_ADMIN_TOKEN are set; skipped otherwise. pytest's `--junit-xml` writes t
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import pytest
 
-from contract_tests.diff.findings import render_group
-from contract_tests.diff.run import CannotRun, DiffOutcome, DiffSettings, run_diff
+# diff's modules load when the test runs, not when pytest collects this file: hypothesis draws
+# constants from every module loaded, which would change what derandomized runs generate.
+if TYPE_CHECKING:
+    from contract_tests.diff.run import DiffOutcome
 
 
 @pytest.fixture(scope="session")
 def diff_outcome(pytestconfig: pytest.Config) -> DiffOutcome:
+    from contract_tests.diff.run import CannotRun, DiffSettings, run_diff
+
     option = pytestconfig.getoption
     real = option("contract_diff_real") or os.environ.get("UNLEASH_URL")
     token = option("contract_admin_token") or os.environ.get("UNLEASH_ADMIN_TOKEN")
@@ -39,6 +44,8 @@ def diff_outcome(pytestconfig: pytest.Config) -> DiffOutcome:
 
 
 def test_the_mock_answers_as_the_real_unleash(diff_outcome: DiffOutcome) -> None:
+    from contract_tests.diff.findings import render_group
+
     outcome = diff_outcome
     problems = []
     if outcome.interrupted_by is not None:

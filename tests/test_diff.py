@@ -12,18 +12,20 @@ import threading
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contract_tests.diff.draw import Draws
-from contract_tests.diff.findings import Group
-from contract_tests.diff.report import summary
-from contract_tests.diff.run import DiffOutcome, DiffSettings, run_diff
-from contract_tests.diff.traffic import USER_ADMIN, Allowance, items
 from contract_tests.target import served_mock
 from mock_server.cli import main
+
+# diff's modules load when a test here runs, not when pytest collects this file: hypothesis
+# draws constants from every module loaded, so loading them early would change what the
+# contract suite's derandomized runs in tests/test_contract_suite.py generate.
+if TYPE_CHECKING:
+    from contract_tests.diff.findings import Group
+    from contract_tests.diff.run import DiffOutcome
 
 # The admin API token of the default fixtures, which the "real" mock starts with.
 ADMIN = "*:*.unleash-insecure-admin-api-token"
@@ -33,11 +35,19 @@ Middleware = Callable[[ASGIApp], ASGIApp]
 
 
 def diff(url: str, *, budget: int = 300, seed: int = 7, **settings: Any) -> DiffOutcome:
+    from contract_tests.diff.run import DiffSettings, run_diff
+
     return run_diff(
         DiffSettings(
             real=url, admin_token=ADMIN, budget=budget, seed=seed, real_is_mock=True, **settings
         )
     )
+
+
+def _summary(outcome: DiffOutcome, real: str, *, verbose: bool) -> str:
+    from contract_tests.diff.report import summary
+
+    return summary(outcome, real, verbose=verbose)
 
 
 def state(url: str) -> dict[str, Any]:
@@ -136,7 +146,7 @@ def real_url() -> Any:
 
 def test_a_mock_against_a_mock_differs_nowhere_and_cleans_up(real_url: str) -> None:
     outcome = diff(real_url, budget=500, seed=3)
-    report = summary(outcome, real_url, verbose=True)
+    report = _summary(outcome, real_url, verbose=True)
     assert outcome.groups == [], report
     assert outcome.items > 100 and outcome.exchanges > 300, report
     assert outcome.traffic <= 500 + 30, report  # the budget, and one item's tidying at most
@@ -148,7 +158,7 @@ def test_a_mock_against_a_mock_differs_nowhere_and_cleans_up(real_url: str) -> N
 def test_each_broken_variant_is_found_with_a_minimal_reproduction(real_url: str, name: str) -> None:
     middleware, budget, naming = BROKEN[name]
     outcome = diff(real_url, budget=budget, wrap_mock=middleware)
-    report = summary(outcome, real_url, verbose=False)
+    report = _summary(outcome, real_url, verbose=False)
     found = naming(outcome)
     assert found, f"{name} not found:\n{report}"
     assert all(g.known is None for g in found), report
@@ -169,7 +179,7 @@ def test_a_sequence_is_shrunk_to_the_steps_that_show_its_difference(real_url: st
     # Seed 5's sequences create a PAT and delete it (a change to the generation may need
     # another seed here).
     outcome = diff(real_url, seed=5, wrap_mock=_on_start(_deleting_a_new_pat_203))
-    report = summary(outcome, real_url, verbose=False)
+    report = _summary(outcome, real_url, verbose=False)
     [group] = [g for g in outcome.groups if "200/203" in g.statuses and g.family == "route"]
     assert group.key == "DELETE /api/admin/user/tokens/{id}", report
     example = group.example
@@ -206,7 +216,7 @@ def test_known_differences_are_subtracted_and_the_unseen_listed(
         encoding="utf-8",
     )
     outcome = diff(real_url, known=known, wrap_mock=_on_start(_user_203))
-    report = summary(outcome, real_url, verbose=True)
+    report = _summary(outcome, real_url, verbose=True)
     assert outcome.groups and all(g.known and g.known.name == "the-203" for g in outcome.groups)
     assert outcome.undeclared == []
     assert [k.name for k in outcome.unseen] == ["never-seen"], report
@@ -335,6 +345,9 @@ def test_an_interrupted_run_stops_and_removes_what_it_made(capsys) -> None:
 
 
 def test_the_same_seed_generates_the_same_traffic_and_none_harms_the_target() -> None:
+    from contract_tests.diff.draw import Draws
+    from contract_tests.diff.traffic import USER_ADMIN, Allowance, items
+
     def generate(seed: int) -> list[Any]:
         draws, allowance = Draws(seed), Allowance(deletions=3, creations=5)
         return [draws(items(allowance)) for _ in range(300)]
