@@ -1,7 +1,9 @@
-"""`unleash-pat check`: the contract suite from the command line.
+"""`unleash-pat check`: the contract suite from the command line; `unleash-pat diff`: the
+mock compared with a real Unleash on generated traffic (contract_tests/diff).
 
-Exit codes: 0 the target conforms (known defects of the baseline allowed), 1 violations found,
-2 could not run (bad arguments, unreachable target, bad credentials, no room, interrupted).
+Exit codes: 0 the target conforms (known defects of the baseline allowed) / no undeclared
+difference, 1 violations / undeclared differences found, 2 could not run (bad arguments,
+unreachable target, bad credentials, no room, interrupted).
 Kept cheap to import: schemathesis and hypothesis load only when a check runs.
 """
 
@@ -134,21 +136,11 @@ def _argument_problem(args: argparse.Namespace) -> str:
             options = ", ".join("--" + name.replace("_", "-") for name in given)
             verb = "needs" if len(given) == 1 else "need"
             return f"{options} {verb} --base-url (without it the suite checks the in-process mock)"
-    else:
-        url = urlsplit(args.base_url)
-        if url.scheme not in ("http", "https") or not url.netloc:
-            return (
-                f"--base-url must be an http:// or https:// URL such as http://localhost:4242, "
-                f"not {args.base_url!r}"
-            )
+    elif problem := _url_problem("--base-url", args.base_url):
+        return problem
     for option, value in (("--junit-xml", args.junit_xml), ("--summary", args.summary)):
-        if value:
-            report = Path(value)
-            folder = report.parent if report.parent != Path() else Path.cwd()
-            if report.is_dir() or not folder.is_dir():
-                return f"{option} {value}: not a file in an existing directory"
-            if not os.access(report if report.exists() else folder, os.W_OK):
-                return f"{option} {value}: not writable"
+        if problem := _report_problem(option, value):
+            return problem
     return ""
 
 
@@ -156,6 +148,91 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
-def _cannot_run(message: str) -> int:
-    print(f"unleash-pat check: cannot run: {message}", file=sys.stderr)
+def _cannot_run(message: str, command: str = "check") -> int:
+    print(f"unleash-pat {command}: cannot run: {message}", file=sys.stderr)
     return 2
+
+
+def add_diff_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--real", required=True, metavar="URL", help="the real Unleash")
+    parser.add_argument(
+        "--admin-token",
+        metavar="T",
+        help="an admin API token of it: diff makes its own users with it (and removes them); "
+        "default: $UNLEASH_ADMIN_TOKEN, which keeps it out of the process list",
+    )
+    parser.add_argument(
+        "--unleash-version",
+        default="auto",
+        metavar="X|auto",
+        help="the version the mock answers as: a release, a major, or auto, read from the real "
+        "server's /api/admin/ui-config (default)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=500,
+        metavar="N",
+        help="requests to the real server for the traffic (default 500; setup and cleanup "
+        "come on top)",
+    )
+    parser.add_argument(
+        "--seed", type=int, help="the traffic's seed (default: a random one, shown)"
+    )
+    parser.add_argument(
+        "--max-seconds", type=float, default=1800.0, help="stop the traffic after this long"
+    )
+    parser.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
+    parser.add_argument(
+        "--known", metavar="FILE", help="known differences (default: the bundled list)"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="every field, every group, progress on stderr"
+    )
+    # Tests only: the "real" server is an unleash-pat mock, which has no user-admin API, so the
+    # run's users are loaded through its control plane.
+    parser.add_argument("--test-only-real-is-mock", action="store_true", help=argparse.SUPPRESS)
+
+
+def run_diff_command(args: argparse.Namespace) -> int:
+    from contract_tests.diff.report import run_and_report
+
+    args.admin_token = args.admin_token or os.environ.get("UNLEASH_ADMIN_TOKEN")
+    problem = _url_problem("--real", args.real) or _report_problem("--junit-xml", args.junit_xml)
+    if args.budget < 1:
+        problem = problem or "--budget must be at least 1"
+    if not args.admin_token:
+        problem = problem or "--admin-token (or $UNLEASH_ADMIN_TOKEN) is required"
+    if problem:
+        return _cannot_run(problem, "diff")
+    return run_and_report(args)
+
+
+def _url_problem(option: str, value: str) -> str:
+    url = urlsplit(value)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        return (
+            f"{option} must be an http:// or https:// URL such as http://localhost:4242, "
+            f"not {value!r}"
+        )
+    return ""
+
+
+def _report_problem(option: str, path: str | None) -> str:
+    """Why the report file `path` (given as `option`) cannot be written; "" when it can."""
+    if not path:
+        return ""
+    report = Path(path)
+    folder = report.parent if report.parent != Path() else Path.cwd()
+    if report.is_dir() or not folder.is_dir():
+        return f"{option} {path}: not a file in an existing directory"
+    if not os.access(report if report.exists() else folder, os.W_OK):
+        return f"{option} {path}: not writable"
+    return ""
+    report = Path(path)
+    folder = report.parent if report.parent != Path() else Path.cwd()
+    if report.is_dir() or not folder.is_dir():
+        return f"--junit-xml {path}: not a file in an existing directory"
+    if not os.access(report if report.exists() else folder, os.W_OK):
+        return f"--junit-xml {path}: not writable"
+    return ""

@@ -71,3 +71,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the Unleash version whose rules apply: a release, a major, or auto (default: "
         "read from the target's /api/admin/ui-config)",
     )
+    group.addoption(
+        "--unleash-diff-real",
+        dest="contract_diff_real",
+        help="run `unleash-pat diff` against this real Unleash (with --unleash-admin-token; "
+        "default: $UNLEASH_URL and $UNLEASH_ADMIN_TOKEN when set)",
+    )
+    group.addoption(
+        "--unleash-diff-budget",
+        dest="contract_diff_budget",
+        type=int,
+        default=500,
+        help="diff's request budget (default 500)",
+    )
+    group.addoption("--unleash-diff-seed", dest="contract_diff_seed", type=int, help="diff's seed")
+    group.addoption(
+        "--unleash-diff-known", dest="contract_diff_known", help="diff's known differences (YAML)"
+    )

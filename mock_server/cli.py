@@ -1,4 +1,5 @@
-"""`unleash-pat serve` runs the mock; `unleash-pat check` certifies a server against it.
+"""`unleash-pat serve` runs the mock; `unleash-pat check` certifies a server against it;
+`unleash-pat diff` compares it with a real Unleash.
 
 This module imports the standard library only at its top: the mock (connexion, jsonschema,
 yaml) loads inside `main`, where a Ctrl-C or SIGTERM during `serve`'s start-up is a quiet stop
@@ -320,7 +321,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_check_arguments(check)
     missing = [name for name in _CHECK_EXTRA if importlib.util.find_spec(name) is None]
-    check.set_defaults(run=functools.partial(_needs_check_extra, missing) if missing else run_check)
+    check.set_defaults(
+        run=functools.partial(_needs_check_extra, missing, "check") if missing else run_check
+    )
+
+    diff = commands.add_parser(
+        "diff", help="compare the mock with a real Unleash on generated traffic"
+    )
+    from contract_tests.cli import add_diff_arguments, run_diff_command
+
+    add_diff_arguments(diff)
+    diff.set_defaults(
+        run=functools.partial(_needs_check_extra, missing, "diff") if missing else run_diff_command
+    )
     return parser
 
 
@@ -328,9 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
 _CHECK_EXTRA = ("schemathesis", "hypothesis")
 
 
-def _needs_check_extra(missing: list[str], args: argparse.Namespace) -> int:
+def _needs_check_extra(missing: list[str], command: str, args: argparse.Namespace) -> int:
     print(
-        f"unleash-pat check: cannot run: the contract suite needs {' and '.join(missing)},"
+        f"unleash-pat {command}: cannot run: the contract suite needs {' and '.join(missing)},"
         " which a plain install leaves out; install them with: pip install 'unleash-pat[check]'",
         file=sys.stderr,
     )
