@@ -84,7 +84,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=500,
         help="diff's request budget (default 500)",
     )
-    group.addoption("--unleash-diff-seed", dest="contract_diff_seed", type=int, help="diff's seed")
+    group.addoption(
+        "--unleash-diff-seed",
+        dest="contract_diff_seed",
+        type=int,
+        default=1,
+        help="diff's seed (default 1: a CI run sends the same traffic every time)",
+    )
     group.addoption(
         "--unleash-diff-known", dest="contract_diff_known", help="diff's known differences (YAML)"
     )
