@@ -15,37 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
 
 PATH = Path(__file__).with_name("known_differences.yaml")
 _KEYS = {"name", "family", "key", "fields", "status", "real_body", "versions", "reason"}
 _REQUIRED = ("name", "key", "fields", "versions", "reason")
-_COMPARISON = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+){0,2})\s*$")
-
-
-def _version(text: str) -> tuple[int, ...]:
-    parts = [int(p) for p in text.split(".")]
-    return tuple(parts + [0] * (3 - len(parts)))
-
-
-def in_range(version: str, spec: str) -> bool:
-    """Whether `version` (X.Y.Z) is within `spec`, comparisons joined by commas (">=7,<9")."""
-    have = _version(version)
-    for part in spec.split(","):
-        match = _COMPARISON.match(part)
-        if match is None:
-            raise ValueError(f"not a version comparison: {part!r} (in {spec!r})")
-        op, bound = match.group(1), _version(match.group(2))
-        holds = {
-            ">=": have >= bound,
-            "<=": have <= bound,
-            "==": have == bound,
-            "!=": have != bound,
-            ">": have > bound,
-            "<": have < bound,
-        }[op]
-        if not holds:
-            return False
-    return True
 
 
 @dataclass(frozen=True)
@@ -53,14 +28,14 @@ class Known:
     name: str
     key: str
     fields: tuple[str, ...]
-    versions: str
+    versions: SpecifierSet  # PEP 440, e.g. ">=7.0.0,<9"
     reason: str
     family: str = "*"
     status: str = "*"
     real_body: str = ""
 
     def holds_for(self, version: str) -> bool:
-        return in_range(version, self.versions)
+        return Version(version) in self.versions
 
     def matches(
         self, family: str, key: str, status: str, fields: tuple[str, ...], real_body: str
@@ -72,6 +47,13 @@ class Known:
             and all(any(fnmatchcase(f, pattern) for pattern in self.fields) for f in fields)
             and (not self.real_body or re.search(self.real_body, real_body) is not None)
         )
+
+
+def _specifiers(path: str | Path, number: int, text: object) -> SpecifierSet:
+    try:
+        return SpecifierSet(str(text))
+    except InvalidSpecifier as exc:
+        raise ValueError(f"{path}: entry {number}: versions: {exc}") from None
 
 
 def load(path: str | Path = PATH) -> list[Known]:
@@ -92,14 +74,13 @@ def load(path: str | Path = PATH) -> list[Known]:
             name=str(entry["name"]),
             key=str(entry["key"]),
             fields=tuple(str(f) for f in ([fields] if isinstance(fields, str) else fields)),
-            versions=str(entry["versions"]),
+            versions=_specifiers(path, number, entry["versions"]),
             reason=" ".join(str(entry["reason"]).split()),
             family=str(entry.get("family", "*")),
             status=str(entry.get("status", "*")),
             real_body=str(entry.get("real_body", "")),
         )
-        # A malformed range or pattern is reported now, not mid-run.
-        known.holds_for("1.0.0")
+        # A malformed pattern is reported now, not mid-run.
         try:
             re.compile(known.real_body)
         except re.error as exc:
