@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from contract_tests.diff import known
 from mock_server import versions
 from mock_server.versions import IdCheck, UnknownDelete, VersionProfile
 from mock_server.versions.releases import directories
@@ -29,6 +30,7 @@ README = ROOT / "README.md"
 RELEASES_PAGE = ROOT / "docs" / "releases.md"
 DIFFERENCES_PAGE = ROOT / "docs" / "differences.md"
 FULL, SHORT, DIFFERENCES = "versions-table", "releases-table", "differences-table"
+KNOWN = "diff-known-table"
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -310,7 +312,7 @@ def short_table() -> str:
     return "\n".join(lines)
 
 
-def _releases_of(entry: deliberate.Deliberate, releases: list[str]) -> str:
+def _releases_of(entry: deliberate.Deliberate | known.Known, releases: list[str]) -> str:
     """The measured releases an entry holds for, as runs of consecutive ones ("5.6.0 to 5.11.3")."""
     held = [entry.holds_for(r) for r in releases]
     if all(held):
@@ -342,6 +344,18 @@ def differences_table() -> str:
     return "\n".join(lines)
 
 
+def known_table() -> str:
+    """docs/differences.md's table of what `unleash-pat diff` subtracts: one row per entry of
+    contract_tests/diff/known_differences.yaml."""
+    releases = [p.version for p in _profiles()]
+    lines = ["| declared difference | releases | statuses (real/mock) | why |", "|---|---|---|---|"]
+    for entry in known.load():
+        held = _releases_of(entry, releases)
+        status = {"*": "any", "": "the same"}.get(entry.status, f"`{entry.status}`")
+        lines.append(f"| `{entry.name}` | {held} | {status} | {_cell(entry.reason)} |")
+    return "\n".join(lines)
+
+
 def rendered_in(path: Path, name: str) -> str:
     """The table between `name`'s markers in `path`."""
     start, end = markers(name)
@@ -362,6 +376,7 @@ TABLES = (
     (README, SHORT, short_table),
     (RELEASES_PAGE, FULL, full_table),
     (DIFFERENCES_PAGE, DIFFERENCES, differences_table),
+    (DIFFERENCES_PAGE, KNOWN, known_table),
 )
 
 
