@@ -19,6 +19,8 @@ from mock_server.clock import Clock
 from mock_server.versions import VersionProfile
 
 SESSION_COOKIE = "unleash-session"
+# Express's res.clearCookie: the name with no value, expired at the epoch (a logout's answer).
+CLEARED_COOKIE = f"{SESSION_COOKIE}=; Path=/; Expires={formatdate(0, usegmt=True)}"
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ class Session:
     cookie: str
     # express-session saves a new session on its first use and sends the cookie again then.
     resent: bool = False
+    # Ended while a request of its own was answered (a logout): express-session sets no cookie.
+    ended: bool = False
 
 
 class Sessions:
@@ -175,12 +179,10 @@ class Sessions:
         """Start a session; returns its Set-Cookie header value, written as Express writes it,
         and how many of the user's oldest sessions it ended to stay within the cap."""
         cap = self._profile.max_sessions_per_user
-        ended: list[str] = []
+        ended = 0
         if cap is not None:
-            own = [sid for sid, session in self._by_id.items() if session.user.id == user.id]
-            ended = own[: max(0, len(own) - (cap - 1))]
-            for sid in ended:
-                del self._by_id[sid]
+            own = self._of(user.id)
+            ended = self._end(own[: max(0, len(own) - (cap - 1))])
         raw = self._rng.randbytes(24) if self._rng else secrets.token_bytes(24)
         sid = base64.urlsafe_b64encode(raw).decode().rstrip("=")  # as secrets.token_urlsafe
         expires = self._clock.time() + self._profile.session_seconds
@@ -190,7 +192,21 @@ class Sessions:
             f"Expires={formatdate(expires, usegmt=True)}; HttpOnly; SameSite=Lax"
         )
         self._by_id[sid] = Session(user, expires, cookie)
-        return cookie, len(ended)
+        return cookie, ended
+
+    def end_user_sessions(self, user_id: int) -> int:
+        """End every session of the user, as Unleash's logout does whichever of them (or which
+        of the user's credentials) asked; returns how many ended."""
+        return self._end(self._of(user_id))
+
+    def _of(self, user_id: int) -> list[str]:
+        """The user's session ids, oldest first."""
+        return [sid for sid, session in self._by_id.items() if session.user.id == user_id]
+
+    def _end(self, sids: list[str]) -> int:
+        for sid in sids:
+            self._by_id.pop(sid).ended = True
+        return len(sids)
 
     def lookup(self, cookie_header: str | None) -> Session | None:
         raw = cookie_value(cookie_header, SESSION_COOKIE) if cookie_header else None
