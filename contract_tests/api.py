@@ -20,6 +20,7 @@ import httpx
 PATS = "/api/admin/user/tokens"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOGIN = "/auth/simple/login"
+LOGOUT = "/logout"
 MAX_RETRY_AFTER = 60.0  # Unleash answers 429 with Retry-After: 60; never wait longer than that
 _SECRET = re.compile(r"(user:[0-9a-f]{4})[0-9a-f]{4,}")
 

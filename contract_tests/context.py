@@ -252,6 +252,11 @@ class Context:
             self._login = Login(response, cookie)
         return self._login
 
+    def logged_out(self) -> None:
+        """The run's session has ended (a logout ends every session of its user): a check that
+        needs one after this logs in again."""
+        self._login = None
+
     def session_cookie(self) -> str:
         """The login's session cookie value; a check that needs one is not run without it (the
         login check reports why)."""

@@ -96,6 +96,8 @@ class Expectations:
     lone_surrogate_password_answered: bool
     # How long a login's session lasts (its cookie's Expires, after the answer's Date).
     session_seconds: int
+    # POST /logout's 302 goes to this path below the base path (`/signed-out`; `/` before 7.6).
+    logout_redirect: str
     ajv: int  # the request validator's major: its "date-time" differs (oracles.is_date_time)
     contract_patches: tuple[dict[str, Any], ...] = ()
 
@@ -212,6 +214,7 @@ def _expectations(
         password_mismatch_message=facts["messages"]["password_mismatch"],
         lone_surrogate_password_answered=not facts["crashes"]["lone_surrogate_password"],
         session_seconds=facts["sessions"]["seconds"],
+        logout_redirect=facts["sessions"]["logout_redirect"],
         ajv=facts["requests"]["ajv"],
         contract_patches=patches,
     )

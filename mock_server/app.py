@@ -119,7 +119,11 @@ def create_app(
             CompressionMiddleware,
             functools.partial(ExpressPathMiddleware, prefixes=prefixes),
             functools.partial(BodyParserMiddleware, profile=profile),
-            functools.partial(AuthMiddleware, state=state),
+            functools.partial(
+                AuthMiddleware,
+                state=state,
+                guarded=tuple(r.path for u in units for r in u.routes if r.authenticated),
+            ),
             ExceptionMiddleware,
             UntypedPathRoutingMiddleware,
             CachedRequestValidationMiddleware,
@@ -154,7 +158,7 @@ def create_app(
         for route in unit.routes:
             endpoint = _called_with_request(state, route.handler)
             app.add_url_rule(route.path, route.path, endpoint, methods=list(route.methods))
-    routes = RouteTable(spec, profile)
+    routes = RouteTable(spec, profile, ((r.path, r.methods) for u in units for r in u.routes))
 
     def problem(request: ConnexionRequest, exc: ProblemException) -> ConnexionResponse:
         # Connexion's own problems are about the body's media type (415) or routing.

@@ -1,7 +1,8 @@
 """Unleash's authentication middleware, and its rate limit on PAT requests.
 
-Like Unleash, authentication guards a path prefix (`/api`), not individual operations, and runs
-before routing: an unknown path or method is a 401 without credentials and a 404 with them.
+Like Unleash, authentication guards path prefixes (`/api`, and the units' authenticated routes
+such as `/logout`), not individual operations, and runs before routing: an unknown path or
+method there is a 401 without credentials and a 404 with them.
 Who acts is the caller resolver's decision (callers.py); here a refusal is written, a PAT's use
 is counted, and the caller is left in the scope for the handlers. Under `/api/client`,
 `/api/frontend` and `/api/proxy` Unleash's API-token guard runs first and refuses, the same way
@@ -11,13 +12,15 @@ PAT or an admin token there differs by release; the mock then goes on).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server import callers
-from mock_server.callers import CALLER_KEY, client_address, credential, looks_like_pat
+from mock_server.callers import CALLER_KEY, client_address, looks_like_pat, read_authorization
 from mock_server.errors import (
     AuthenticationRequired,
     ResetInFlight,
@@ -27,9 +30,11 @@ from mock_server.errors import (
     api_token_required,
     wrong_token_type,
 )
+from mock_server.node.routing import under
 
 if TYPE_CHECKING:
     from mock_server.state import MockState
+    from mock_server.units.accounts.models import Session
 
 PROTECTED_PREFIX = "/api"
 API_TOKEN_PREFIXES = ("/api/client", "/api/frontend", "/api/proxy")
@@ -38,27 +43,27 @@ _TOKEN_TYPE_CHECKED = ("/api/client", "/api/frontend")
 MOUNT_POINTS = ("/api/admin", *API_TOKEN_PREFIXES, PROTECTED_PREFIX)
 
 
-def under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith(prefix + "/")
+def with_headers(send: Send, extra: Callable[[], list[tuple[bytes, bytes]]]) -> Send:
+    """`send` adding the headers `extra()` gives when the response starts."""
 
-
-def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             message.setdefault("headers", [])
-            MutableHeaders(raw=message["headers"]).raw.extend(extra)
+            MutableHeaders(raw=message["headers"]).raw.extend(extra())
         await send(message)
 
     return wrapped
 
 
 class AuthMiddleware:
-    """Guards /api, leaving the Caller in the scope for the handlers; counts PAT requests on
-    every path against Unleash's rate limit."""
+    """Guards /api and `guarded` (more prefixes: the units' authenticated routes), leaving the
+    Caller in the scope for the handlers; counts PAT requests on every path against Unleash's
+    rate limit."""
 
-    def __init__(self, app: ASGIApp, *, state: MockState) -> None:
+    def __init__(self, app: ASGIApp, *, state: MockState, guarded: tuple[str, ...] = ()) -> None:
         self.app = app
         self.state = state
+        self.guarded = (PROTECTED_PREFIX, *guarded)
 
     def _api_token_guard(self, path: str, authorization: str) -> None:
         if not any(under(path, p) for p in API_TOKEN_PREFIXES):
@@ -77,7 +82,7 @@ class AuthMiddleware:
         if not (looks_like_pat(authorization) and self.state.profile.pat_rate_limit):
             return send, None
         limit_headers, retry_after = self.state.pat_limiter.hit(client_address(scope))
-        return with_headers(send, limit_headers), retry_after
+        return with_headers(send, lambda: limit_headers), retry_after
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,10 +96,11 @@ class AuthMiddleware:
                 # Reset since it arrived (while its body came, say): this is the first step that
                 # changes state, and nothing it would change may reach the new one.
                 raise ResetInFlight()
-            if under(scope.get("path", ""), PROTECTED_PREFIX):
-                authorization = credential(headers, state.profile.bearer)
-                self._api_token_guard(scope["path"], authorization)
-                caller = callers.resolve(state, headers)
+            path = scope.get("path", "")
+            if any(under(path, prefix) for prefix in self.guarded):
+                authorization = read_authorization(state, headers, path)
+                self._api_token_guard(path, authorization)
+                caller = callers.resolve(state, headers, path)
                 if caller is None:
                     # An unauthenticated request ends here, before the limiter.
                     if headers.get("authorization"):
@@ -116,5 +122,11 @@ class AuthMiddleware:
             session = caller.session
             if session and not session.resent and state.profile.resends_session_cookie:
                 session.resent = True
-                send = with_headers(send, [(b"set-cookie", session.cookie.encode())])
+                send = with_headers(send, functools.partial(_cookie_again, session))
         await self.app(scope, receive, send)
+
+
+def _cookie_again(session: Session) -> list[tuple[bytes, bytes]]:
+    """The session's cookie, as express-session writes it again when the response starts:
+    none where the request ended the session (a logout)."""
+    return [] if session.ended else [(b"set-cookie", session.cookie.encode())]

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from starlette.datastructures import Headers
 from starlette.types import Scope
 
+from mock_server.node.routing import under
+
 if TYPE_CHECKING:
     from mock_server.state import MockState
     from mock_server.units.accounts.models import Session, User
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
 
 CALLER_KEY = "unleash_pat.caller"
 _BEARER = re.compile(r"^Bearer\s+", re.I)
+# Where Unleash mounts its bearer-token middleware: elsewhere (/logout) `Bearer <PAT>` stays as
+# sent, and is then no credential.
+_BEARER_MOUNT = "/api"
 
 
 class AuthMethod(Enum):
@@ -70,9 +75,15 @@ def client_address(scope: Scope) -> str:
     return client[0] if client else "unknown"
 
 
-def resolve(state: MockState, headers: Headers) -> Caller | None:
-    """Who a request acts as, or None when no credential it sends is valid."""
-    authorization = credential(headers, state.profile.bearer)
+def read_authorization(state: MockState, headers: Headers, path: str) -> str:
+    """The Authorization value as Unleash's authentication reads it at `path` (as routed)."""
+    return credential(headers, state.profile.bearer and under(path, _BEARER_MOUNT))
+
+
+def resolve(state: MockState, headers: Headers, path: str) -> Caller | None:
+    """Who a request to `path` (as routed) acts as, or None when no credential it sends is
+    valid."""
+    authorization = read_authorization(state, headers, path)
     admin = bool(authorization) and state.accounts.is_admin_token(authorization)
     session = state.sessions.lookup(headers.get("cookie"))
     if admin and (session is None or not state.profile.cookie_beats_admin_token):

@@ -6,12 +6,19 @@ status, the headers that matter, the body. The evidence behind docs/observations
     .venv/bin/python scripts/probe-pat-api.py record --out /tmp/probe-7.5.1.json
     .venv/bin/python scripts/probe-pat-api.py diff /tmp/probe-7.6.5.json /tmp/probe-7.5.1.json
     .venv/bin/python scripts/probe-pat-api.py show /tmp/probe-7.5.1.json [STEP...]
+    .venv/bin/python scripts/probe-pat-api.py logout --out /tmp/logout-7.5.1.json
 
 `record` reads UNLEASH_URL, UNLEASH_PAT, UNLEASH_PAT_2 (two users' PATs), UNLEASH_ADMIN_TOKEN,
 UNLEASH_USER and UNLEASH_PASSWORD (the first PAT's user), as `real-unleash.sh up` exports them.
 It creates PATs named `probe-*` for those two users and deletes them again at the end. It logs
 in three times (Unleash allows 10 logins a minute). `--deep` also sends a valid body nested
 2,000 levels deep (never to 6.x: it kills 6.10.1's process).
+
+`logout` records `POST /logout` and its neighbours instead: which of the first user's sessions
+end (a logout ends every one of them), its answers to each credential and Accept header, other
+methods and /api/admin/logout. With UNLEASH_USER_2 and UNLEASH_PASSWORD_2 (the second PAT's
+user) it also shows that another user's session lives on, and a cookie beside the admin token.
+It creates nothing, and logs in five times.
 
 Secrets are shortened as recorded (`user:8a9c…`, `*:*.1a2b…`), so a record can be kept.
 `diff` compares two records after normalizing what differs by nature between servers (ids,
@@ -54,6 +61,8 @@ HEADERS_KEPT = (
     "x-powered-by",
     "access-control-allow-origin",
     "cache-control",
+    "clear-site-data",
+    "allow",
 )
 
 
@@ -157,11 +166,14 @@ class Prober:
         return None
 
     # -- the requests --------------------------------------------------------------------------
-    def run(self, deep: bool) -> None:
+    def whoami(self) -> None:
         for label, pat in (("alice", self.pat), ("bob", self.pat2)):
             r = self.send(f"whoami-{label}", "GET", "/api/admin/user", auth=pat)
             if r is not None and r.status_code == 200:
                 self.user_ids[r.json()["user"]["id"]] = label
+
+    def run(self, deep: bool) -> None:
+        self.whoami()
         self.send("health", "GET", "/health")
         self.send("ui-config", "GET", "/api/admin/ui-config", auth=self.pat)
         self.send("openapi", "GET", "/docs/openapi.json")
@@ -552,6 +564,66 @@ class Prober:
         self._cleanup(keep=set())
         self.send("list-alice-at-end", "GET", TOKENS, auth=self.pat)
 
+    def run_logout(self, user2: str | None, password2: str | None) -> None:
+        self.whoami()
+        me = "/api/admin/user"
+
+        def session(step: str, cookie: str | None) -> None:
+            if cookie:
+                self.send(step, "GET", me, headers=[("Cookie", cookie)])
+
+        first = self.login("logout-login-first", self.user, self.password)
+        second = self.login("logout-login-second", self.user, self.password)
+        other = None
+        if user2 and password2:
+            other = self.login("logout-login-other-user", user2, password2)
+        if first:
+            self.send("logout-cookie", "POST", "/logout", headers=[("Cookie", first)])
+        session("logout-cookie-same-session-after", first)
+        session("logout-cookie-other-session-after", second)
+        session("logout-cookie-other-users-session-after", other)
+        self.send("logout-cookie-pat-after", "GET", me, auth=self.pat)
+        if first:
+            self.send("logout-cookie-again", "POST", "/logout", headers=[("Cookie", first)])
+
+        third = self.login("logout-login-third", self.user, self.password)
+        self.send("logout-pat", "POST", "/logout", auth=self.pat)
+        session("logout-pat-session-after", third)
+        self.send("logout-pat-pat-after", "GET", me, auth=self.pat)
+
+        for step, method, path, auth in (
+            ("logout-none", "POST", "/logout", None),
+            ("logout-get-none", "GET", "/logout", None),
+            ("logout-unknown-pat", "POST", "/logout", "user:deadbeef"),
+            ("logout-bearer-pat", "POST", "/logout", f"Bearer {self.pat}"),
+            ("logout-admin-token", "POST", "/logout", self.admin),
+            ("logout-get-pat", "GET", "/logout", self.pat),
+            ("logout-head-pat", "HEAD", "/logout", self.pat),
+            ("logout-options-pat", "OPTIONS", "/logout", self.pat),
+            ("logout-put-pat", "PUT", "/logout", self.pat),
+            ("logout-upper-case-slash", "POST", "/LOGOUT/", self.pat),
+            ("logout-api-admin-none", "POST", "/api/admin/logout", None),
+            ("logout-api-admin-pat", "POST", "/api/admin/logout", self.pat),
+        ):
+            self.send(step, method, path, auth=auth)
+        for step, accept in (
+            ("logout-accept-html", "text/html"),
+            ("logout-accept-json", "application/json"),
+            ("logout-accept-any", "*/*"),
+        ):
+            self.send(step, "POST", "/logout", auth=self.pat, headers=[("Accept", accept)])
+        session("logout-admin-token-other-users-session-after", other)
+        if other:
+            self.send(
+                "logout-cookie-and-admin-token",
+                "POST",
+                "/logout",
+                auth=self.admin,
+                headers=[("Cookie", other)],
+            )
+        session("logout-cookie-and-admin-token-session-after", other)
+        self.login("logout-login-after", self.user, self.password)
+
     def _cleanup(self, keep: set[str]) -> None:
         """Delete every PAT of both users but their bootstrap PATs and those named in `keep`
         (unrecorded requests); coerced descriptions ("123", "true") are caught too."""
@@ -732,6 +804,8 @@ def main() -> int:
     sh = sub.add_parser("show")
     sh.add_argument("path")
     sh.add_argument("steps", nargs="*")
+    out = sub.add_parser("logout")
+    out.add_argument("--out", required=True)
     args = parser.parse_args()
     if args.command == "diff":
         return diff(args.a, args.b, args.fold_descriptions, tuple(args.ignore_header))
@@ -747,7 +821,10 @@ def main() -> int:
         env["UNLEASH_PASSWORD"],
     )
     try:
-        prober.run(args.deep)
+        if args.command == "logout":
+            prober.run_logout(env.get("UNLEASH_USER_2"), env.get("UNLEASH_PASSWORD_2"))
+        else:
+            prober.run(args.deep)
     finally:
         with contextlib.suppress(httpx.HTTPError):
             prober._cleanup(keep=set())

@@ -217,9 +217,30 @@ class OneSessionPerUser(Sessions):
     """A login ends the user's other sessions."""
 
     def create(self, user: User) -> tuple[str, int]:
-        for sid in [sid for sid, session in self._by_id.items() if session.user.id == user.id]:
-            self._end(sid)
+        self.end_user_sessions(user.id)
         return super().create(user)
+
+
+class LogoutEndsOnlyTheSessionSent(Sessions):
+    """A logout ends the session it was sent with (the last one looked up), not the user's
+    others."""
+
+    _sent: Session | None = None
+
+    def lookup(self, cookie_header: str | None) -> Session | None:
+        self._sent = super().lookup(cookie_header)
+        return self._sent
+
+    def end_user_sessions(self, user_id: int) -> int:
+        sent = [sid for sid, session in self._by_id.items() if session is self._sent]
+        for sid in sent:
+            self._end(sid)
+        return len(sent)
+
+
+class LogoutEndsNoSession(Sessions):
+    def end_user_sessions(self, user_id: int) -> int:
+        return 0
 
 
 class SessionsIgnored(Sessions):
@@ -502,6 +523,13 @@ def session_lasting_a_day_more(reply: Reply) -> None:
         reply.headers["set-cookie"] = (
             f"{head}Expires={format_datetime(later, usegmt=True)}{sep}{tail}"
         )
+
+
+def logout_to_the_root(reply: Reply) -> None:
+    """Redirects to `/`, as releases before 7.6 do, where 8.2.0 sends the browser to its
+    /signed-out page."""
+    if reply.path == "/logout" and "location" in reply.headers:
+        reply.headers["location"] = "/"
 
 
 # -- the catalogue ------------------------------------------------------------------------------
@@ -821,5 +849,23 @@ SESSION_VARIANTS = [
         _accounts(UsernamesOfAnyCase),
         "login_reads_the_username_exactly",
         "login_reads_the_username_exactly",
+    ),
+    _v(
+        "a logout ends only the session sent",
+        _sessions(LogoutEndsOnlyTheSessionSent),
+        "logout_ends_the_users_sessions",
+        "logout_ends_the_users_sessions",
+    ),
+    _v(
+        "a logout ends no session",
+        _sessions(LogoutEndsNoSession),
+        "logout_ends_the_users_sessions",
+        "logout_ends_the_users_sessions",
+    ),
+    _v(
+        "a logout redirecting to the root",
+        _responses(logout_to_the_root),
+        "logout_ends_the_users_sessions",
+        "logout_redirects",
     ),
 ]

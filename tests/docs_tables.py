@@ -206,6 +206,11 @@ ROWS = [
         ),
     ),
     Row(
+        "`POST /logout` (every session of the user ends) redirects to",
+        lambda p: f"`{p.logout_redirect}`",
+        lambda p: f"logout redirects to `{p.logout_redirect}`",
+    ),
+    Row(
         "`isAPI` on user objects",
         lambda p: _yes(p.user_is_api),
         lambda p: "`isAPI`" if p.user_is_api else "no `isAPI`",

@@ -109,8 +109,9 @@ def test_session_checks_run_once_logged_in_and_are_not_run_without_a_password() 
     assert all(r.status is Status.PASSED for r in outcome.results)
     logins = [r for r in recording.requests if r.path == "/auth/simple/login"]
     # The run's login, a second one, two refused (a wrong password, no such user), the
-    # username in another case (refused) and a body without a password (400).
-    assert len(logins) == 6
+    # username in another case (refused), a body without a password (400) and the session a
+    # logout ends (with the run's own).
+    assert len(logins) == 7
     users = app.state.fixtures.users
     token, token_2 = users[0][1][0].secret, users[1][1][0].secret
     given = Settings(

@@ -1,11 +1,13 @@
 """Layer 3: the password login and its session cookie, the contract's third way to authenticate
 (`unleashSession`). A client that logs in with a password and then calls the PAT API with the
-cookie must get what the user's PAT gets; a cookie the server did not sign is no credential.
+cookie must get what the user's PAT gets; a cookie the server did not sign is no credential; a
+logout ends the user's sessions, not the PAT.
 
 Unleash allows 10 logins a minute per client address, shared with every other run from it: a
-run logs in twice as `--token`'s user (`Context.login`, shared by the checks, and a second
-session) and tries two refused logins. A login is a POST that stores a session: none of these
-run under --read-only."""
+run logs in three times as `--token`'s user (`Context.login`, shared by the checks, a second
+session, and one that logs out; a fourth by e-mail where the user has an address), and tries
+three refused logins and one without a password. A login is a POST that stores a session:
+none of these run under --read-only."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
-from contract_tests.api import LOGIN, PATS
+from contract_tests.api import LOGIN, LOGOUT, PATS
 from contract_tests.context import (
     SESSION_COOKIE,
     Context,
@@ -47,6 +49,11 @@ def _set_cookie(response: httpx.Response) -> str:
     return next(
         (h for h in response.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE)), ""
     )
+
+
+def _attributes(header: str) -> dict[str, str]:
+    """A Set-Cookie header's attributes, each as written, by lower-case name."""
+    return {a.strip().partition("=")[0].lower(): a.strip() for a in header.split(";")[1:]}
 
 
 def _listed_ids(response: httpx.Response, check_name: str) -> set[object]:
@@ -90,7 +97,7 @@ def password_login(ctx: Context) -> None:
     expect(SIGNED_SESSION.fullmatch(signed), "session_cookie_set", message, response)
     message = f"the session cookie {header!r} is not encoded as encodeURIComponent encodes"
     expect(login.cookie == quote(signed, safe="!*'()"), "session_cookie_set", message, response)
-    attributes = {a.strip().partition("=")[0].lower(): a.strip() for a in header.split(";")[1:]}
+    attributes = _attributes(header)
     extra = set(attributes) - {"path", "expires", "httponly", "samesite"}
     message = f"the session cookie has attributes {sorted(extra)} besides its own"
     expect(not extra, "session_cookie_set", message, response)
@@ -272,8 +279,8 @@ def second_login_keeps_the_first(ctx: Context) -> None:
 def login_reads_the_username_exactly(ctx: Context) -> None:
     """A login names its user exactly (the username in another case is no user: 401
     PasswordMismatch) or by e-mail address in any case (where the user has one: 200); a body
-    without a password is a 400 BadDataError, before any password is compared. Last of the
-    session checks: a login here may end the user's oldest session."""
+    without a password is a 400 BadDataError, before any password is compared. After the other
+    session checks but the logout: a login here may end the user's oldest session."""
     assert ctx.password_login is not None
     username, password = ctx.password_login
     name = "login_reads_the_username_exactly"
@@ -293,3 +300,48 @@ def login_reads_the_username_exactly(ctx: Context) -> None:
         message = f"the login by e-mail {email.upper()!r} answered {response.status_code}"
         expect(response.status_code == 200, name, message, response)
         ctx.redact.add(set_session(response), "UNLEASH_SESSION")
+
+
+@check(Layer.PROPERTY, Need.PASSWORD, Need.WRITE)
+def logout_ends_the_users_sessions(ctx: Context) -> None:
+    """`POST /logout` with one session of the user ends every session of the user, the one sent
+    and the run's own (8.2.0 and every release measured), but not the user's PAT; it answers
+    302 to the release's page below the base path (8.2.0: `/signed-out`; before 7.6: `/`) and
+    clears the session cookie. After every other check: it ends the run's session (a check run
+    after it logs in again)."""
+    own = ctx.session_cookie()
+    assert ctx.password_login is not None
+    response = ctx.api.login(*ctx.password_login)
+    name = "logout_ends_the_users_sessions"
+    expect(response.status_code == 200, name, f"a login answered {response.status_code}", response)
+    leaving = set_session(response)
+    ctx.redact.add(leaving)
+    expect(leaving, name, "the login sets no session cookie", response)
+    response = ctx.api.request("POST", LOGOUT, token=None, cookie=f"{SESSION_COOKIE}={leaving}")
+    ctx.logged_out()
+    page = _base_path(ctx) + ctx.expect.logout_redirect
+    why = f"the logout answered {response.status_code}, not a 302 to {page!r}"
+    expect(response.status_code == 302, "logout_redirects", why, response)
+    location = response.headers.get("location")
+    why = f"the logout redirects to {location!r}, not to {page!r}"
+    expect(location == page, "logout_redirects", why, response)
+    # Express's res.clearCookie: no value, expired long ago. (Its Clear-Site-Data is a setting
+    # of the deployment, SESSION_CLEAR_SITE_DATA_ON_LOGOUT, so it is not asked for.)
+    header = _set_cookie(response)
+    expires = _attributes(header).get("expires", "").partition("=")[2]
+    try:
+        gone = parsedate_to_datetime(expires) < datetime.now(UTC)
+    except (TypeError, ValueError):
+        gone = False
+    why = f"the logout sets {header!r}, not an empty, expired `{SESSION_COOKIE}` cookie"
+    expect(header.startswith(f"{SESSION_COOKIE}=;") and gone, "logout_redirects", why, response)
+    for which, cookie in (("it was sent with", leaving), ("of the run, an older one", own)):
+        response = ctx.api.request(
+            "GET", "/api/admin/user", token=None, cookie=f"{SESSION_COOKIE}={cookie}"
+        )
+        expect_error(
+            response, ctx.expect.missing_token, name, f"after a logout, the session {which}"
+        )
+    response = ctx.api.request("GET", "/api/admin/user", token=ctx.token)
+    why = f"after a logout, the user's PAT answers {response.status_code}"
+    expect(response.status_code == 200, "logout_keeps_the_pat", why, response)

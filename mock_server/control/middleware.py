@@ -31,10 +31,11 @@ if TYPE_CHECKING:
 PREFIX = "/_unleash-pat"
 
 
-def caller_id(state: MockState, headers: Headers) -> int | None:
-    """The user a request acts as, as the authentication middleware decides it (the caller
-    resolver's answer, without counting a use): for fault rules that match a user."""
-    caller = callers.resolve(state, headers)
+def caller_id(state: MockState, headers: Headers, path: str) -> int | None:
+    """The user a request to `path` (as routed) acts as, as the authentication middleware
+    decides it (the caller resolver's answer, without counting a use): for fault rules that
+    match a user."""
+    caller = callers.resolve(state, headers, path)
     return caller.user_id if caller is not None else None
 
 
@@ -72,11 +73,12 @@ class ControlMiddleware:
             await self.app(scope, receive, send)
             return
         if state.faults:
+            routed = normalize(path, self.prefixes)
             rule = state.faults.fire(
                 scope["method"],
-                normalize(path, self.prefixes),
+                routed,
                 # Resolved once for the request, however many rules match a user.
-                functools.cache(functools.partial(caller_id, state, Headers(scope=scope))),
+                functools.cache(functools.partial(caller_id, state, Headers(scope=scope), routed)),
             )
             if rule is not None:
                 await self._journalled(scope, receive, send, rule)

@@ -1,9 +1,13 @@
-"""Responses as Express's `res.json()` writes them: compact JSON, `charset=utf-8`, weak ETag."""
+"""Responses as Express writes them: `res.json()` (compact JSON, `charset=utf-8`, weak ETag)
+and `res.redirect()`."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import html
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -87,3 +91,78 @@ class EndResponse(Response):
         super().__init__(status_code=status, headers={"Transfer-Encoding": "chunked"})
         # Starlette adds Content-Length: 0, which must not stand beside chunked framing.
         self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+
+
+def redirect(location: str, accept: str | None, headers: Mapping[str, str]) -> Response:
+    """Express 4's `res.redirect(location)`: 302, its body in the type `res.format()` picks from
+    the request's Accept (text/plain, else text/html, else none), `Vary: Accept` (and the
+    compression middleware's `Accept-Encoding` where there is a typed body). `headers` come
+    first, as the handler set them before redirecting."""
+    kind = _preferred(accept, ("text/plain", "text/html"))
+    bodies = {
+        "text/plain": f"Found. Redirecting to {location}",
+        "text/html": f"<p>Found. Redirecting to {html.escape(location)}</p>",
+    }
+    body = bodies.get(kind or "", "")
+    typed = {"Content-Type": f"{kind}; charset=utf-8"} if kind else {}
+    vary = "Accept, Accept-Encoding" if kind else "Accept"
+    return Response(
+        body.encode(),
+        status_code=302,
+        headers={**headers, "Location": location, "Vary": vary, **typed},
+    )
+
+
+# One media range of an Accept header, as the `negotiator` package parses it.
+_MEDIA_RANGE = re.compile(r"^\s*([^\s/;]+)/([^;\s]+)\s*(?:;(.*))?$")
+_LEADING_FLOAT = re.compile(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _media_ranges(accept: str) -> list[tuple[str, str, dict[str, str], float]]:
+    """Each range's type, subtype, parameters and quality; unreadable ranges are dropped, and
+    so are the parameters after `q` (accept extensions)."""
+    ranges = []
+    for part in accept.split(","):
+        match = _MEDIA_RANGE.match(part)
+        if match is None:
+            continue
+        params: dict[str, str] = {}
+        quality = 1.0
+        for pair in (match[3] or "").split(";"):
+            key, _, value = pair.strip().partition("=")
+            value = value[1:-1] if len(value) > 1 and value[0] == value[-1] == '"' else value
+            if key.lower() == "q":
+                number = _LEADING_FLOAT.match(value)  # parseFloat; NaN is accepted nowhere
+                quality = float(number[0]) if number else 0.0
+                break
+            if key:
+                params[key.lower()] = value
+        ranges.append((match[1].lower(), match[2].lower(), params, quality))
+    return ranges
+
+
+def _preferred(accept: str | None, offered: tuple[str, ...]) -> str | None:
+    """The `accepts` package's `req.accepts(offered)`: without an Accept header (or with an
+    empty one) the first offered type; else the one the header ranks best (quality, then
+    specificity, then the header's order, then ours), None where it accepts none."""
+    if not accept:
+        return offered[0]
+    ranges = _media_ranges(accept)
+    ranked = []
+    for index, media_type in enumerate(offered):
+        kind, subtype = media_type.split("/")
+        # The range that fits it best: the most specific, then of the highest quality, then
+        # the last in the header.
+        best: tuple[int, float, int] | None = None
+        for order, (range_kind, range_subtype, params, quality) in enumerate(ranges):
+            if range_kind not in (kind, "*") or range_subtype not in (subtype, "*"):
+                continue
+            if any(value not in ("", "*") for value in params.values()):
+                continue  # a parameter the offered type (which has none) does not have
+            specificity = 4 * (range_kind == kind) + 2 * (range_subtype == subtype) + bool(params)
+            if best is None or (specificity, quality, order) > best:
+                best = (specificity, quality, order)
+        if best is not None and best[1] > 0:
+            specificity, quality, order = best
+            ranked.append(((quality, specificity, -order, -index), media_type))
+    return max(ranked)[1] if ranked else None

@@ -26,6 +26,11 @@ _METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 _SLASHES = re.compile(r"/{2,}")
 
 
+def under(path: str, prefix: str) -> bool:
+    """`app.use(prefix, …)` applies: the path is the prefix or below it."""
+    return path == prefix or path.startswith(prefix + "/")
+
+
 def route_prefixes(paths: Iterable[str]) -> tuple[str, ...]:
     """The fixed part of each route (up to its first path parameter) and each mount point,
     longest first: the prefixes `normalize` matches case-insensitively."""
@@ -61,16 +66,22 @@ class ExpressPathMiddleware:
 
 
 class RouteTable:
-    """Which methods each path of the contract takes, for Express's automatic OPTIONS answer."""
+    """Which methods each path of the contract (and each of `routes`, more paths and their
+    methods) takes, for Express's automatic OPTIONS answer."""
 
-    def __init__(self, spec: dict, profile: VersionProfile) -> None:
+    def __init__(
+        self,
+        spec: dict,
+        profile: VersionProfile,
+        routes: Iterable[tuple[str, Iterable[str]]] = (),
+    ) -> None:
         self._profile = profile
         self._routes = [
             (
                 re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"),
-                {m.upper() for m in operations if m.upper() in _METHOD_ORDER},
+                {m.upper() for m in methods if m.upper() in _METHOD_ORDER},
             )
-            for path, operations in spec.get("paths", {}).items()
+            for path, methods in (*spec.get("paths", {}).items(), *routes)
         ]
 
     def allowed(self, path: str) -> list[str]:

@@ -37,9 +37,9 @@ class FixtureConflict(FixtureError):
 
 @dataclass(frozen=True)
 class Call:
-    """One request, as every handler receives it: who calls (None outside /api, where Unleash
-    authenticates no one), the body as express.json and the validator left it, and the path
-    parameters as the validator coerced them."""
+    """One request, as every handler receives it: who calls (None outside /api and the
+    authenticated routes, where Unleash authenticates no one), the body as express.json and the
+    validator left it, and the path parameters as the validator coerced them."""
 
     state: MockState
     caller: Caller | None
@@ -71,6 +71,9 @@ class Route:
     path: str
     methods: tuple[str, ...]
     handler: Handler
+    # Behind Unleash's authentication, as everything under /api is (every method, and the
+    # paths below it): the handler's Call has a caller, and a request without one is a 401.
+    authenticated: bool = False
 
 
 @dataclass(frozen=True)

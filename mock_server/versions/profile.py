@@ -141,6 +141,7 @@ class VersionProfile:
     max_sessions_per_user: int | None
     session_seconds: int
     resends_session_cookie: bool
+    logout_redirect: str
     user_is_api: bool
     session_user_keys: tuple[str, ...]
     admin_token_keys: tuple[str, ...]

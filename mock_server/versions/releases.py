@@ -164,6 +164,7 @@ def _profile(
         max_sessions_per_user=fact("sessions", "max_per_user"),
         session_seconds=fact("sessions", "seconds"),
         resends_session_cookie=fact("sessions", "resend_cookie_on_first_use"),
+        logout_redirect=fact("sessions", "logout_redirect"),
         user_is_api=fact("user_object", "is_api"),
         session_user_keys=tuple(fact("user_object", "session_keys")),
         admin_token_keys=tuple(fact("user_object", "admin_token_keys")),

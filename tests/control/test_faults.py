@@ -96,6 +96,28 @@ def test_control_requests_are_never_faulted(unleash):
     assert _get(unleash).status_code == 200
 
 
+def test_a_fault_on_logout_answers_before_the_logout_ends_any_session(unleash):
+    unleash.faults.add(method="POST", path="/logout", status=503, times=1)
+    login = httpx.post(
+        unleash.url + "/auth/simple/login", json={"username": "admin", "password": "unleash4all"}
+    )
+    cookie = {"Cookie": login.headers["set-cookie"].split(";")[0]}
+    assert httpx.post(unleash.url + "/LOGOUT", headers=cookie).status_code == 503
+    assert httpx.get(unleash.url + "/api/admin/user", headers=cookie).status_code == 200
+    assert httpx.post(unleash.url + "/logout", headers=cookie).status_code == 302
+    assert httpx.get(unleash.url + "/api/admin/user", headers=cookie).status_code == 401
+
+
+def test_a_user_fault_on_logout_reads_the_credential_as_logout_does(unleash):
+    """Unleash strips `Bearer ` under /api only: at /logout it leaves no one acting, so a rule
+    for the PAT's user does not fire (authentication answers 401), and the PAT alone does."""
+    unleash.faults.add(path="/logout", user=1, status=503)
+    bearer = {"Authorization": f"Bearer {unleash.token}"}
+    assert httpx.post(unleash.url + "/logout", headers=bearer).status_code == 401
+    pat = {"Authorization": unleash.token}
+    assert httpx.post(unleash.url + "/logout", headers=pat).status_code == 503
+
+
 @pytest.mark.parametrize("version", list(versions.profiles()))
 def test_a_user_fault_fires_exactly_when_the_request_acts_as_that_user(version):
     """One caller resolver decides for authentication, faults and the journal: a session cookie

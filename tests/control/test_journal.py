@@ -27,6 +27,17 @@ def test_an_entry_records_method_path_query_status_user_and_body_excerpts(client
     assert client.get(f"{C}/journal").json()["requests"][-1]["query"] == "x=1"
 
 
+def test_a_logout_is_journalled_as_routed_with_the_user_who_logged_out(client):
+    login = client.post("/auth/simple/login", json={"username": "admin", "password": "unleash4all"})
+    client.cookies.clear()
+    cookie = {"Cookie": login.headers["set-cookie"].split(";")[0]}
+    client.post("/Logout/", headers=cookie, follow_redirects=False)
+    entry = client.get(f"{C}/journal").json()["requests"][-1]
+    assert (entry["method"], entry["path"], entry["status"]) == ("POST", "/logout", 302)
+    assert (entry["user"], entry["auth"]) == (1, "session")
+    assert entry["responseBody"] == "Found. Redirecting to /signed-out"
+
+
 def test_the_journal_filters_counts_and_clears(client):
     client.get(TOKENS, headers=auth(ALICE_PAT))
     create(client, "a")

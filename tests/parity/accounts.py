@@ -69,9 +69,20 @@ def bootstrap(target: Target, account: Account) -> None:
 
 
 def _remove_pats(target: Target, account: Account) -> list[str]:
-    """Delete every PAT `account` holds, with its session; returns what is left."""
+    """Delete every PAT `account` holds, with its session; returns what is left. The session
+    may have ended since (a logout, or later logins beyond the release's cap per user): then
+    with a new one."""
     session = {"Cookie": account.cookie or ""}
     listed = target.request("GET", TOKENS, headers=session)
+    if listed.status_code == 401:
+        login = target.request(  # waits out the login limiter
+            "POST", LOGIN, json={"username": account.username, "password": account.password}
+        )
+        if login.status_code != 200:
+            return [f"logging {account.username} in again: {login.status_code} {login.text}"]
+        account.cookie = session_cookie(login)
+        session = {"Cookie": account.cookie}
+        listed = target.request("GET", TOKENS, headers=session)
     if listed.status_code != 200:
         return [f"listing {account.username}'s PATs: {listed.status_code} {listed.text}"]
     for pat in listed.json()["pats"]:

@@ -1,8 +1,10 @@
 """The two targets, one per session each: the mock in process, and the real Unleash at
 $UNLEASH_URL, of which the suite needs only an admin API token ($UNLEASH_ADMIN_TOKEN). Both hold
-the same three users of this session: alice and bob with one bootstrap PAT each, and `fresh`,
-who holds none. On the real server the suite creates them (Viewers, run-specific names) and at the
-end deletes every PAT they hold and then the users, also when the session fails."""
+the same four users of this session: alice and bob with one bootstrap PAT each, `fresh`, who
+holds none, and `leaving`, whom the logout scenarios log in and out (a logout ends every session
+of its user, so never one another scenario or the clean-up needs). On the real server the suite
+creates them (Viewers, run-specific names) and at the end deletes every PAT they hold and then
+the users, also when the session fails."""
 
 from __future__ import annotations
 
@@ -49,9 +51,10 @@ class Users:
     alice: Identity
     bob: Identity
     fresh: Identity
+    leaving: Identity
 
     def labelled(self) -> dict[str, Identity]:
-        return {"alice": self.alice, "bob": self.bob, "fresh": self.fresh}
+        return {"alice": self.alice, "bob": self.bob, "fresh": self.fresh, "leaving": self.leaving}
 
 
 def real_env() -> dict[str, str] | None:
@@ -67,7 +70,10 @@ def real_env() -> dict[str, str] | None:
 def users() -> Users:
     run = secrets.token_hex(4)
     return Users(
-        *(Identity(f"parity-{run}-{label}", password()) for label in ("alice", "bob", "fresh"))
+        *(
+            Identity(f"parity-{run}-{label}", password())
+            for label in ("alice", "bob", "fresh", "leaving")
+        )
     )
 
 
@@ -117,6 +123,7 @@ def real_target(users: Users) -> Iterator[Target]:
             target.accounts[account.label] = account
         _prepare(target, users.fresh)
         made[2].cookie = target.accounts["fresh"].cookie  # its session, to remove its PATs
+        target.accounts["leaving"] = made[3]  # no credential yet: its scenarios log it in
         yield target
     finally:
         problems = remove(target, made)
@@ -171,6 +178,7 @@ def mock_target(users: Users, target_profile: VersionProfile) -> Iterator[Target
                         (2, users.alice, pats[0]),
                         (3, users.bob, pats[1]),
                         (4, users.fresh, None),
+                        (5, users.leaving, None),
                     )
                 )
             ],
@@ -187,6 +195,7 @@ def mock_target(users: Users, target_profile: VersionProfile) -> Iterator[Target
         app,
         base_url="http://mock",
         raise_server_exceptions=False,
+        follow_redirects=False,  # as the real target's client: a logout's 302 is compared
         headers={"Accept-Encoding": "identity"},  # as the real target's client
     ) as client:
         # User ids are learnt in _prepare; 0 until then.
@@ -196,6 +205,9 @@ def mock_target(users: Users, target_profile: VersionProfile) -> Iterator[Target
         }
         target = Target("mock", client, accounts, admin_token, clock)
         _prepare(target, users.fresh)
+        target.accounts["leaving"] = Account(
+            "leaving", users.leaving.username, 5, users.leaving.password
+        )
         yield target
 
 

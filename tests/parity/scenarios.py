@@ -18,7 +18,7 @@ from typing import Any
 
 from mock_server.versions import Crash
 
-from .targets import FAR, TOKENS, Run
+from .targets import FAR, LOGIN, TOKENS, Run, SetupFailed, session_cookie
 
 # A documentation address (RFC 5737), new per session, so its rate-limit bucket starts empty.
 FORWARDED_FOR = f"192.0.2.{secrets.randbelow(254) + 1}, 198.51.100.{secrets.randbelow(254) + 1}"
@@ -702,6 +702,97 @@ def login_missing_password(r: Run) -> None:
     r.send(
         "login", "POST", "/auth/simple/login", json_body={"username": r.account("alice").username}
     )
+
+
+# -- logout -----------------------------------------------------------------------------------
+# docs/observations/unleash-8.2.0.md#logout, and the `logout` section of each release's page.
+# A logout ends every session of its user: only `leaving` is logged out, never a user whose
+# session another scenario or the clean-up needs. Each login is limited (10/min): few are made.
+ME = "/api/admin/user"
+
+
+def _leaving_session(r: Run) -> dict[str, str]:
+    """A new session of the leaving user (its login is no step: login-good compares one)."""
+    account = r.account("leaving")
+    login = r.target.request(
+        "POST", LOGIN, json={"username": account.username, "password": account.password}
+    )
+    if login.status_code != 200:
+        raise SetupFailed(f"the leaving user's login: {login.status_code} {login.text[:300]}")
+    return {"Cookie": session_cookie(login)}
+
+
+def _leaving_pat(r: Run, session: dict[str, str]) -> dict[str, str]:
+    """A PAT of the leaving user, made with its session. It is then the user's credential, so
+    the run's clean-up deletes the PAT with itself once the sessions are gone."""
+    created = r.send(
+        "setup-create-pat", "POST", TOKENS, headers=session, json_body=pat_body("parity-leaving")
+    )
+    if created.status_code != 201:
+        raise SetupFailed(f"setup-create-pat: {created.status_code} {created.text[:300]}")
+    r.account("leaving").pat = created.json()["secret"]
+    return {"Authorization": created.json()["secret"]}
+
+
+@scenario("logout-session-cookie")
+def logout_session_cookie(r: Run) -> None:
+    """Every session of the user ends, the one sent and another; the PAT and other users'
+    sessions stay; the ended cookie no longer logs out."""
+    first, second = _leaving_session(r), _leaving_session(r)
+    pat = _leaving_pat(r, first)
+    r.send("logout", "POST", "/logout", headers=first)
+    r.send("same-session-after", "GET", ME, headers=first)
+    r.send("other-session-after", "GET", ME, headers=second)
+    r.send("pat-after", "GET", ME, headers=pat)
+    r.send("other-users-session-after", "GET", ME, as_="fresh")
+    r.send("logout-again", "POST", "/logout", headers=first)
+
+
+@scenario("logout-pat")
+def logout_pat(r: Run) -> None:
+    """A PAT logs its user out of every session too, and stays valid; the redirect's body is in
+    the type Accept asks for (none for a type it does not offer)."""
+    session = _leaving_session(r)
+    pat = _leaving_pat(r, session)
+    r.send("logout", "POST", "/logout", headers=pat)
+    r.send("session-after", "GET", ME, headers=session)
+    r.send("pat-after", "GET", ME, headers=pat)
+    r.send("html", "POST", "/logout", headers={**pat, "Accept": "text/html"})
+    r.send("json", "POST", "/logout", headers={**pat, "Accept": "application/json"})
+
+
+@scenario("logout-cookie-and-admin-token")
+def logout_cookie_and_admin_token(r: Run) -> None:
+    """The API user has no session to end; a cookie sent beside the admin token has its user's
+    ended, whichever of the two the release lets act."""
+    session = _leaving_session(r)
+    r.send("admin-token", "POST", "/logout", as_="admin")
+    r.send("session-after-admin-token", "GET", ME, headers=session)
+    r.send("both", "POST", "/logout", as_="admin", headers=session)
+    r.send("session-after-both", "GET", ME, headers=session)
+
+
+@scenario("logout-refused")
+def logout_refused(r: Run) -> None:
+    """/logout is authenticated as /api is, every method; `Bearer ` is read under /api only;
+    /api/admin/logout is no route."""
+    r.send("none", "POST", "/logout")
+    r.send("get-none", "GET", "/logout")
+    r.send("unknown-pat", "POST", "/logout", headers={"Authorization": "user:deadbeef"})
+    r.send("bearer-pat", "POST", "/logout", headers={"Authorization": f"Bearer {r.pat('alice')}"})
+    r.send("alices-pat-after-bearer", "GET", ME, as_="alice")
+    r.send("api-admin-logout-none", "POST", "/api/admin/logout")
+    r.send("api-admin-logout", "POST", "/api/admin/logout", as_="admin")
+
+
+@scenario("logout-other-methods")
+def logout_other_methods(r: Run) -> None:
+    """POST is its only route: GET is the front end's page, OPTIONS lists POST, PUT is
+    Express's 404; the path is routed case-insensitively, with or without a trailing slash."""
+    r.send("get", "GET", "/logout", as_="admin")
+    r.send("options", "OPTIONS", "/logout", as_="admin")
+    r.send("put", "PUT", "/logout", as_="admin")
+    r.send("upper-case-slash", "POST", "/LOGOUT/", as_="admin")
 
 
 def _openapi_view(body: Any) -> Any:

@@ -169,7 +169,7 @@ def observe(response: httpx.Response) -> Observation:
     return {
         "status": response.status_code,
         "content-type": headers.get("content-type"),
-        "location": "location" in headers,
+        "location": headers.get("location"),
         "ratelimit": ",".join(ratelimit) or None,
         # The policy is configuration (20000/min for PATs, 10/min for login), so compared as is.
         "ratelimit-policy": headers.get("ratelimit-policy"),
@@ -179,6 +179,7 @@ def observe(response: httpx.Response) -> Observation:
         "content-encoding": headers.get("content-encoding"),
         "retry-after": "retry-after" in headers,
         "set-cookie": _set_cookie_shape(headers.get("set-cookie")),
+        "clear-site-data": headers.get("clear-site-data"),
         "cache-control": headers.get("cache-control"),
         "allow": headers.get("allow"),
         "x-powered-by": "x-powered-by" in headers,

@@ -1,5 +1,5 @@
-"""Users, admin API tokens and login sessions: `POST /auth/simple/login`, the users and admin
-tokens of the fixtures, and their part of the control plane's state."""
+"""Users, admin API tokens and login sessions: `POST /auth/simple/login`, `POST /logout`, the
+users and admin tokens of the fixtures, and their part of the control plane's state."""
 
 from __future__ import annotations
 
@@ -66,7 +66,10 @@ def snapshot(state: MockState, out: dict[str, Any], secrets: bool) -> None:
 
 UNIT = Unit(
     name="accounts",
-    routes=(Route("/auth/simple/login", ("POST",), handlers.login),),
+    routes=(
+        Route("/auth/simple/login", ("POST",), handlers.login),
+        Route("/logout", ("POST",), handlers.logout, authenticated=True),
+    ),
     build=build,
     fixture_schema={
         "properties": {

@@ -1,4 +1,4 @@
-"""Logging in, and the user object Unleash writes for a user."""
+"""Logging in and out, and the user object Unleash writes for a user."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from mock_server.callers import client_address
 from mock_server.errors import PasswordMismatch, SchemaError, TooManyRequests
 from mock_server.instants import timestamp
 from mock_server.node.ajv import check
-from mock_server.node.responses import json_response
-from mock_server.units.accounts.models import User
+from mock_server.node.responses import json_response, redirect
+from mock_server.units.accounts.models import CLEARED_COOKIE, User
 from mock_server.units.base import Call
 from mock_server.versions import VersionProfile
 
@@ -20,6 +20,9 @@ _LOGIN_SCHEMA = {
     "required": ["username", "password"],
     "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
 }
+
+# Unleash's SESSION_CLEAR_SITE_DATA_ON_LOGOUT, on by default: the browser drops what it kept.
+_CLEAR_SITE_DATA = '"cookies", "storage"'
 
 
 def image_url(user: User) -> str:
@@ -84,4 +87,23 @@ def _login(call: Call, retry_after: int | None) -> Response:
     return json_response(
         user_json(user, session=True, profile=profile, deleted_sessions=ended),
         headers={"Set-Cookie": cookie},
+    )
+
+
+async def logout(call: Call) -> Response:
+    """Unleash's LogoutController (behind the authentication of /logout): every session of the
+    cookie's user ends, even where an admin token acts beside the cookie, and every session of
+    the user who acts (a PAT's user too: the PAT itself stays valid); then the cookie is
+    cleared and the browser sent to the release's page."""
+    state = call.state
+    session = state.sessions.lookup(call.headers.get("cookie"))
+    users = {session.user.id} if session is not None else set()
+    if call.caller is not None and call.caller.user_id is not None:
+        users.add(call.caller.user_id)
+    for user_id in users:
+        state.sessions.end_user_sessions(user_id)
+    return redirect(
+        state.profile.logout_redirect,
+        call.headers.get("accept"),
+        {"Set-Cookie": CLEARED_COOKIE, "Clear-Site-Data": _CLEAR_SITE_DATA},
     )

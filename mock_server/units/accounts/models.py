@@ -19,6 +19,8 @@ from mock_server.clock import Clock
 from mock_server.versions import VersionProfile
 
 SESSION_COOKIE = "unleash-session"
+# Express's res.clearCookie: the name with no value, expired at the epoch (a logout's answer).
+CLEARED_COOKIE = f"{SESSION_COOKIE}=; Path=/; Expires={formatdate(0, usegmt=True)}"
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,8 @@ class Session:
     cookie: str
     # express-session saves a new session on its first use and sends the cookie again then.
     resent: bool = False
+    # Ended while a request of its own was answered (a logout): express-session sets no cookie.
+    ended: bool = False
 
 
 class Sessions:
@@ -171,7 +175,7 @@ class Sessions:
         self._rng = rng
         self._secret = rng.randbytes(32) if rng else secrets.token_bytes(32)
         self._by_id: dict[str, Session] = {}  # oldest first (dicts keep insertion order)
-        # Where the release caps sessions per user: each user's, oldest first.
+        # Each user's sessions, oldest first (for the cap and for logout).
         self._of_user: dict[int, dict[str, None]] = {}
         self._lock = threading.Lock()
 
@@ -203,22 +207,32 @@ class Sessions:
                     break
                 self._end(oldest)
             ended = 0
+            own = self._of_user.setdefault(user.id, {})
             cap = self._profile.max_sessions_per_user
             if cap is not None:
-                own = self._of_user.setdefault(user.id, {})
                 for old in [old for old in own if self._by_id[old].expires < now]:
                     self._end(old)
                 for old in list(own)[: max(0, len(own) - (cap - 1))]:
                     self._end(old)
                     ended += 1
-                self._of_user.setdefault(user.id, {})[sid] = None
             while len(self._by_id) >= MAX_SESSIONS:
                 self._end(next(iter(self._by_id)))
+            self._of_user.setdefault(user.id, {})[sid] = None
             self._by_id[sid] = Session(user, expires, cookie)
         return cookie, ended
 
+    def end_user_sessions(self, user_id: int) -> int:
+        """End every session of the user, as Unleash's logout does whichever of them (or which
+        of the user's credentials) asked; returns how many ended."""
+        with self._lock:
+            own = list(self._of_user.get(user_id, ()))
+            for sid in own:
+                self._end(sid)
+            return len(own)
+
     def _end(self, sid: str) -> None:
         session = self._by_id.pop(sid)
+        session.ended = True
         own = self._of_user.get(session.user.id)
         if own is not None:
             own.pop(sid, None)
