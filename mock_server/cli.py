@@ -28,8 +28,8 @@ import functools  # noqa: E402
 import importlib.util  # noqa: E402
 import math  # noqa: E402
 import threading  # noqa: E402
-from collections.abc import Iterator, Sequence  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from types import FrameType  # noqa: E402
 from typing import TYPE_CHECKING, Any  # noqa: E402
@@ -352,11 +352,9 @@ def _needs_check_extra(missing: list[str], command: str, args: argparse.Namespac
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] != ["serve"]:
+    if argv[:1] != ["serve"] or threading.current_thread() is not threading.main_thread():
         return _run(argv)
-    with _stopped_quietly():
-        return _run(argv)
-    return 0  # stopped by Ctrl-C or SIGTERM during start-up: as a stop once serving
+    return _serve_stoppable(argv)
 
 
 def _run(argv: list[str]) -> int:
@@ -373,24 +371,34 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-@contextmanager
-def _stopped_quietly() -> Iterator[None]:
+def _serve_stoppable(argv: list[str]) -> int:
     """A Ctrl-C (or a SIGTERM, taken as one) before uvicorn handles them itself ends `serve`
-    quietly; uvicorn's own stop is status 0 too. Only in the main thread, which alone can
-    take signals, and the previous SIGTERM handler is back after."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    quietly with status 0, as uvicorn's own stop does. Only in the main thread, which alone
+    takes signals; the previous SIGTERM handler is back after."""
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        yield
+        with warnings.catch_warnings():
+            # A stop between uvicorn making its serve() coroutine and running it frees the
+            # coroutine unawaited: no news in a stop.
+            warnings.filterwarnings("ignore", _UNAWAITED_SERVE, RuntimeWarning)
+            return _run(argv)
     except KeyboardInterrupt:
-        # CPython marks a KeyboardInterrupt raised inside an exec() of a string (dataclasses
-        # build their methods so) as unhandled, caught or not, and `python -m` then ends by
-        # SIGINT at exit; the next exec() of a string clears the mark.
-        exec("")
+        pass
+    except RuntimeError as error:
+        # Python 3.11 wraps what a class's __set_name__ raises (a stop while a dataclass is
+        # made) in a RuntimeError.
+        if not isinstance(error.__cause__, KeyboardInterrupt):
+            raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+    # CPython marks a KeyboardInterrupt raised inside an exec() of a string (dataclasses build
+    # their methods so) as unhandled, caught or not, and `python -m` then ends by SIGINT at
+    # exit; the next exec() of a string clears the mark.
+    exec("")
+    return 0
+
+
+_UNAWAITED_SERVE = "coroutine 'Server.serve' was never awaited"
 
 
 if __name__ == "__main__":

@@ -50,7 +50,11 @@ def test_a_stop_during_start_up_exits_quietly_with_the_status_of_a_stop(signum):
             watchdog.cancel()
             time.sleep(delay)
             process.send_signal(signum)
-            stdout, rest = process.communicate(timeout=30)
+            try:
+                stdout, rest = process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                pytest.fail(f"the stop {delay} s after start-up's imports went unheeded")
         stderr = "".join(
             line
             for line in [*seen, *rest.splitlines(keepends=True)]
