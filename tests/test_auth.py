@@ -235,6 +235,18 @@ def test_seen_at_is_written_in_batches_with_the_batch_time():
         assert listed(client)[0]["seenAt"] == "2030-01-01T00:03:00.000Z"  # every 180 s
 
 
+def test_a_login_records_when_the_user_was_seen_and_answers_with_the_time_before():
+    # Measured on 8.2.0 (docs/observations/unleash-8.2.0.md#login-seen-at).
+    clock = Clock()
+    clock.freeze(datetime(2030, 1, 1, tzinfo=UTC))
+    with TestClient(create_app(clock=clock)) as client:
+        assert login(client).json()["seenAt"] is None  # never seen before
+        clock.advance(2)
+        assert login(client).json()["seenAt"] == "2030-01-01T00:00:00.000Z"
+        user = client.get("/api/admin/user", headers=auth(ADMIN_PAT)).json()["user"]
+        assert user["seenAt"] == "2030-01-01T00:00:02.000Z"  # the latest login, not PAT use
+
+
 def test_rate_limit_headers_count_down_and_429_says_retry_after():
 
     with TestClient(create_app(options=Options(rate_limit_per_minute=3))) as client:

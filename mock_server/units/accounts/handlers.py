@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from starlette.responses import Response
 
@@ -36,11 +37,16 @@ def image_url(user: User) -> str:
 
 
 def user_json(
-    user: User, *, session: bool, profile: VersionProfile, deleted_sessions: int = 0
+    user: User,
+    *,
+    session: bool,
+    profile: VersionProfile,
+    seen_at: datetime | None,
+    deleted_sessions: int = 0,
 ) -> dict:
     """Unleash's user object; a session (login, cookie) adds keys that a PAT does not see (a
-    login says how many old sessions it ended). An empty name or email is no key at all
-    (Unleash reads it as `undefined`, which JSON drops)."""
+    login says how many old sessions it ended). `seen_at`: the user's last login. An empty
+    name or email is no key at all (Unleash reads it as `undefined`, which JSON drops)."""
     body: dict = {"isAPI": False} if profile.user_is_api else {}
     body |= {"accountType": "User", "id": user.id}
     body |= {"name": user.name} if user.name else {}
@@ -48,7 +54,7 @@ def user_json(
     body |= {"email": user.email} if user.email else {}
     body |= {
         "imageUrl": image_url(user),
-        "seenAt": None,
+        "seenAt": None if seen_at is None else timestamp(seen_at),
         "loginAttempts": 0,
         "createdAt": timestamp(user.created_at),
     }
@@ -84,8 +90,9 @@ def _login(call: Call, retry_after: int | None) -> Response:
     if user is None:
         return PasswordMismatch().response(profile)
     cookie, ended = call.state.sessions.create(user)
+    seen_before = call.state.accounts.logged_in(user)
     return json_response(
-        user_json(user, session=True, profile=profile, deleted_sessions=ended),
+        user_json(user, session=True, profile=profile, seen_at=seen_before, deleted_sessions=ended),
         headers={"Set-Cookie": cookie},
     )
 

@@ -52,6 +52,8 @@ class Accounts:
         self._users: dict[int, User] = {}
         self._usernames: dict[str, User] = {}
         self._admin_tokens: dict[str, str] = {}
+        # When each user last logged in (Unleash's users.seen_at, which a login sets).
+        self._seen: dict[int, datetime] = {}
 
     def add_user(self, user: User) -> User:
         with self._lock:
@@ -80,6 +82,7 @@ class Accounts:
                 user = self._users.pop(user_id, None)
                 if user is not None:
                     del self._usernames[user.username]
+                    self._seen.pop(user_id, None)
             for token in admin_tokens:
                 self._admin_tokens.pop(token, None)
 
@@ -91,6 +94,17 @@ class Accounts:
 
     def by_username(self, username: str) -> User | None:
         return self._usernames.get(username)
+
+    def seen_at(self, user_id: int) -> datetime | None:
+        return self._seen.get(user_id)
+
+    def logged_in(self, user: User) -> datetime | None:
+        """Record a login of `user` now; returns when the user was seen before (Unleash's
+        login answers with the user as read before its login updated `seen_at`)."""
+        with self._lock:
+            before = self._seen.get(user.id)
+            self._seen[user.id] = self._clock.now()
+        return before
 
     def check_password(self, username: str, password: str) -> User | None:
         """The user whose password this is; Unleash's login takes a username (exact) or an
