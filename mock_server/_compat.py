@@ -11,7 +11,8 @@ them directly), the validator map of an operation (to build validators once), an
 parameters become routes (so that `/:id` takes any segment, as Express does, without
 registering a process-wide Starlette convertor). From uvicorn: the httptools protocol's parser
 and flow-control callbacks, its pipeline and its FlowControl, to enforce Node's HTTP limits
-(serving.py), and the transport behind a request, to drop a connection on a control-plane
+(serving.py), its request cycle's framing (Node's HTTP/1.0 keep-alive, its at-once
+`100 Continue`), and the transport behind a request, to drop a connection on a control-plane
 fault. The shapes are checked at import, so that a dependency that moved them fails at once
 with this message, not on some later request.
 """
@@ -28,7 +29,7 @@ from typing import Any
 import starlette.routing
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.flow_control import FlowControl
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"connexion\.")
@@ -102,6 +103,18 @@ _PROTOCOL_METHODS = (
 )
 
 
+_PROTOCOL_STATE = (
+    "transport",
+    "connections",
+    "loop",
+    "flow",
+    "pipeline",
+    "parser",
+    "headers",
+    "cycle",
+)
+
+
 def _check_shapes() -> None:
     missing = [
         what
@@ -122,9 +135,13 @@ def _check_shapes() -> None:
                 all(hasattr(HttpToolsProtocol, name) for name in _PROTOCOL_METHODS),
             ),
             (
-                "HttpToolsProtocol.transport/connections/loop/flow/pipeline",
-                {"transport", "connections", "loop", "flow", "pipeline"}
-                <= set(HttpToolsProtocol.__init__.__code__.co_names),
+                "HttpToolsProtocol.transport/connections/loop/flow/pipeline/parser/headers/cycle",
+                set(_PROTOCOL_STATE) <= set(HttpToolsProtocol.__init__.__code__.co_names),
+            ),
+            (
+                "RequestResponseCycle.chunked_encoding/keep_alive/waiting_for_100_continue",
+                {"chunked_encoding", "keep_alive", "waiting_for_100_continue"}
+                <= set(RequestResponseCycle.__init__.__code__.co_names),
             ),
             (
                 "FlowControl pause_reading/resume_reading/write_paused",
@@ -361,10 +378,29 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        if not self._refused:
-            self._in_head = False
-            self._arm(self.limits.request_timeout)
-            super().on_headers_complete()
+        if self._refused:
+            return
+        self._in_head = False
+        version = self.parser.get_http_version()
+        names = {name for name, _ in self.headers}
+        if version == "1.1" and b"host" not in names:
+            self._refuse(self.limits.no_host)
+            return
+        self._arm(self.limits.request_timeout)
+        super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is None or self.scope.get("type") != "http":
+            return
+        if version == "1.0":
+            # Node keeps an HTTP/1.0 connection that asks for keep-alive (uvicorn closes every
+            # one), and frames no 1.0 answer as chunked: one without a length ends with the
+            # connection.
+            cycle.chunked_encoding = False
+            cycle.keep_alive = self.parser.should_keep_alive()
+        if cycle.waiting_for_100_continue and not any(c is cycle for c, _ in self.pipeline):
+            # Node says 100 Continue as soon as the head is in, whether or not the body is read.
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            cycle.waiting_for_100_continue = False
 
     def on_body(self, body: bytes) -> None:
         if not self._refused:

@@ -61,6 +61,11 @@ def credential(headers: Headers, bearer: bool = True) -> str:
     return _BEARER.sub("", value) if bearer else value
 
 
+def cookies(headers: Headers) -> str | None:
+    """The Cookie header as Node reads it: several are joined with `; `."""
+    return "; ".join(headers.getlist("cookie")) or None
+
+
 def looks_like_pat(authorization: str) -> bool:
     """What Unleash's PAT middleware and rate limit take for a PAT: the `user:` prefix."""
     return authorization.startswith("user:")
@@ -85,7 +90,7 @@ def resolve(state: MockState, headers: Headers, path: str) -> Caller | None:
     valid."""
     authorization = read_authorization(state, headers, path)
     admin = bool(authorization) and state.accounts.is_admin_token(authorization)
-    session = state.sessions.lookup(headers.get("cookie"))
+    session = state.sessions.lookup(cookies(headers))
     if admin and (session is None or not state.profile.cookie_beats_admin_token):
         return Caller(None, AuthMethod.ADMIN_TOKEN)
     if session is not None:

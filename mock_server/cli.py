@@ -367,15 +367,24 @@ def _run(argv: list[str]) -> int:
     return args.run(args)
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+class _StopAsked:
+    """Start-up's handler of SIGINT and SIGTERM: a KeyboardInterrupt, to stop at once, and a
+    note of the stop (`asked`), which the server reads when it takes the signals over: a
+    dependency may swallow the exception (a bare `except:` around an optional import)."""
+
+    asked = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.asked = True
+        raise KeyboardInterrupt
 
 
 def _serve_stoppable(argv: list[str]) -> int:
     """A Ctrl-C (or a SIGTERM, taken as one) before uvicorn handles them itself ends `serve`
     quietly with status 0, as uvicorn's own stop does. Only in the main thread, which alone
-    takes signals; the previous SIGTERM handler is back after."""
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    takes signals; the previous handlers are back after."""
+    stop = _StopAsked()
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         with warnings.catch_warnings():
             # A stop between uvicorn making its serve() coroutine and running it frees the
@@ -390,7 +399,8 @@ def _serve_stoppable(argv: list[str]) -> int:
         if not isinstance(error.__cause__, KeyboardInterrupt):
             raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     # CPython marks a KeyboardInterrupt raised inside an exec() of a string (dataclasses build
     # their methods so) as unhandled, caught or not, and `python -m` then ends by SIGINT at
     # exit; the next exec() of a string clears the mark.

@@ -112,6 +112,8 @@ class RouteTable:
         raw = _SLASHES.sub("/", scope.get(RAW_PATH_KEY, scope["path"]))
         if raw.lower().startswith("/api/"):
             raw = "/api" + raw[4:]
+        elif raw.lower() == "/api":
+            raw = "/api/"  # the mount point itself: the router's own path is "/"
         return PathNotFound(raw).response(self._profile)
 
 

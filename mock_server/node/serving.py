@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mock_server._compat import LimitedHttpProtocol
 
@@ -55,6 +56,11 @@ class HttpLimits:
     timed_out: bytes = _bare("408 Request Timeout")
     busy: bytes = _bare("503 Service Unavailable")
     malformed: bytes = _bare("400 Bad Request")
+    # Node's requireHostHeader: an HTTP/1.1 request without Host, answered as Node writes it.
+    no_host: bytes = (
+        b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"0\r\n\r\n"
+    )
 
 
 class _Server(uvicorn.Server):
@@ -64,6 +70,10 @@ class _Server(uvicorn.Server):
         # by the signal; a stop that was asked for is a clean exit (status 0).
         signals = (signal.SIGINT, signal.SIGTERM)
         previous = {sig: signal.signal(sig, self.handle_exit) for sig in signals}
+        # A stop asked for during start-up (the CLI's handler notes it) that something caught
+        # on its way: it is honoured now.
+        if any(getattr(handler, "asked", False) for handler in previous.values()):
+            self.should_exit = True
         try:
             yield
         finally:
@@ -82,7 +92,7 @@ def server_config(
     limits = limits or HttpLimits()
     protocol = type("NodeLimitedHttpProtocol", (LimitedHttpProtocol,), {"limits": limits})
     return uvicorn.Config(
-        app,
+        _says_how_the_connection_goes(app, limits.keep_alive_timeout),
         host=host,
         port=port,
         log_level=log_level,
@@ -91,6 +101,51 @@ def server_config(
         timeout_keep_alive=limits.keep_alive_timeout,
         server_header=False,  # Node sends no Server header
     )
+
+
+def _says_how_the_connection_goes(app: ASGIApp, keep_alive_timeout: int) -> ASGIApp:
+    """Node names the connection's fate on every answer: `Connection: keep-alive` and
+    `Keep-Alive: timeout=N` while it keeps it (HTTP/1.1, or HTTP/1.0 that asks for keep-alive),
+    `Connection: close` otherwise (which uvicorn writes itself). HTTP/1.0 has no chunked
+    framing: there an answer without a Content-Length is sent as it is and ends with the
+    connection."""
+    kept = [(b"connection", b"keep-alive"), (b"keep-alive", b"timeout=%d" % keep_alive_timeout)]
+
+    async def app_saying(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        old = scope.get("http_version") == "1.0"
+        tokens = {
+            token.strip().lower()
+            for name, value in scope["headers"]
+            if name == b"connection"
+            for token in value.split(b",")
+        }
+        keeps = b"close" not in tokens and (not old or b"keep-alive" in tokens)
+        if not (keeps or old):
+            await app(scope, receive, send)
+            return
+
+        async def saying(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if not (old and name.lower() == b"transfer-encoding")
+                ]
+                names = {name.lower() for name, _ in headers}
+                if b"connection" not in names:
+                    if old and b"content-length" not in names:
+                        headers.append((b"connection", b"close"))
+                    elif keeps:
+                        headers += kept
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, saying)
+
+    return app_saying
 
 
 def run_server(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from starlette.responses import Response
 
-from mock_server.callers import client_address
+from mock_server.callers import client_address, cookies
 from mock_server.errors import PasswordMismatch, SchemaError, TooManyRequests
 from mock_server.instants import timestamp
 from mock_server.node.ajv import check
@@ -103,7 +103,7 @@ async def logout(call: Call) -> Response:
     the user who acts (a PAT's user too: the PAT itself stays valid); then the cookie is
     cleared and the browser sent to the release's page."""
     state = call.state
-    session = state.sessions.lookup(call.headers.get("cookie"))
+    session = state.sessions.lookup(cookies(call.headers))
     users = {session.user.id} if session is not None else set()
     if call.caller is not None and call.caller.user_id is not None:
         users.add(call.caller.user_id)

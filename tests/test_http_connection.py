@@ -1,0 +1,103 @@
+"""What Node's HTTP server says and does about the connection, as the served mock says and does it
+(docs/observations/unleash-8.2.0.md#http-connection): `Connection`/`Keep-Alive` on every answer,
+HTTP/1.0 keep-alive without chunked framing, `100 Continue` at once, a 400 for HTTP/1.1 without
+`Host`, and several Cookie headers read as one."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from starlette.testclient import TestClient
+
+from mock_server import create_app
+from tests.conftest import ADMIN_PAT, served
+
+
+@pytest.fixture(scope="module")
+def address() -> Iterator[tuple[str, int]]:
+    with served(create_app()) as url:
+        parts = urlsplit(url)
+        yield parts.hostname or "", parts.port or 0
+
+
+def exchange(address: tuple[str, int], raw: bytes, *, read_until_close: bool = True) -> bytes:
+    """`raw` sent on a new connection; what came back, until the server closed it (or, where it
+    keeps it, the first answer's head and a short wait for more)."""
+    with socket.create_connection(address, timeout=5) as connection:
+        connection.sendall(raw)
+        received = b""
+        connection.settimeout(5 if read_until_close else 0.5)
+        try:
+            while chunk := connection.recv(65536):
+                received += chunk
+        except TimeoutError:
+            if read_until_close:
+                raise
+        return received
+
+
+def head_of(answer: bytes) -> list[str]:
+    return answer.split(b"\r\n\r\n", 1)[0].decode().lower().split("\r\n")
+
+
+ME = b"GET /api/admin/user HTTP/1.%d\r\nHost: x\r\nAuthorization: " + ADMIN_PAT.encode()
+
+
+def test_an_http_1_1_answer_says_the_connection_is_kept_and_for_how_long(address):
+    head = head_of(exchange(address, ME % 1 + b"\r\n\r\n", read_until_close=False))
+    assert head[0] == "http/1.1 200 ok"
+    assert "connection: keep-alive" in head and "keep-alive: timeout=15" in head
+
+
+def test_a_client_that_asks_for_close_gets_connection_close(address):
+    answer = exchange(address, ME % 1 + b"\r\nConnection: close\r\n\r\n")
+    head = head_of(answer)
+    assert "connection: close" in head and not any(h.startswith("keep-alive") for h in head)
+
+
+def test_http_1_0_with_keep_alive_is_kept_and_without_it_closed(address):
+    kept = head_of(
+        exchange(address, ME % 0 + b"\r\nConnection: keep-alive\r\n\r\n", read_until_close=False)
+    )
+    assert "connection: keep-alive" in kept and "keep-alive: timeout=15" in kept
+    closed = head_of(exchange(address, ME % 0 + b"\r\n\r\n"))
+    assert "connection: close" in closed
+
+
+def test_an_http_1_0_answer_without_a_length_is_not_chunked_and_ends_with_the_connection(address):
+    # A DELETE's empty 200 has no Content-Length: chunked framing for an HTTP/1.1 client.
+    raw = b"DELETE /api/admin/user/tokens/999999 HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n"
+    answer = exchange(address, raw + b"Authorization: " + ADMIN_PAT.encode() + b"\r\n\r\n")
+    head = head_of(answer)
+    assert head[0] == "http/1.1 200 ok"
+    assert "connection: close" in head and not any("chunked" in h for h in head)
+
+
+def test_http_1_1_without_host_is_nodes_bare_400(address):
+    answer = exchange(address, b"GET /api/admin/user HTTP/1.1\r\nAuthorization: x\r\n\r\n")
+    assert answer == (
+        b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"0\r\n\r\n"
+    )
+
+
+def test_expect_100_continue_is_answered_at_once_even_when_the_body_is_never_read(address):
+    raw = b"DELETE /api/admin/user/tokens/abc HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+    answer = exchange(
+        address, raw + b"Authorization: " + ADMIN_PAT.encode() + b"\r\n\r\n", read_until_close=False
+    )
+    assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 400 Bad Request\r\n")
+
+
+def test_several_cookie_headers_are_read_joined_as_node_joins_them():
+    with TestClient(create_app()) as client:
+        login = client.post(
+            "/auth/simple/login", json={"username": "admin", "password": "unleash4all"}
+        )
+        session = login.headers["set-cookie"].split(";")[0]
+        client.cookies.clear()
+        headers = [("cookie", "a=1"), ("cookie", session)]
+        assert client.get("/api/admin/user/tokens", headers=headers).status_code == 200
