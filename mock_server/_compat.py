@@ -23,6 +23,7 @@ import asyncio
 import socket
 import struct
 import warnings
+from email.utils import formatdate
 from importlib.metadata import version
 from typing import Any
 
@@ -139,8 +140,14 @@ def _check_shapes() -> None:
                 set(_PROTOCOL_STATE) <= set(HttpToolsProtocol.__init__.__code__.co_names),
             ),
             (
-                "RequestResponseCycle.chunked_encoding/keep_alive/waiting_for_100_continue",
-                {"chunked_encoding", "keep_alive", "waiting_for_100_continue"}
+                "RequestResponseCycle.chunked_encoding/expected_content_length/keep_alive/"
+                "waiting_for_100_continue",
+                {
+                    "chunked_encoding",
+                    "expected_content_length",
+                    "keep_alive",
+                    "waiting_for_100_continue",
+                }
                 <= set(RequestResponseCycle.__init__.__code__.co_names),
             ),
             (
@@ -384,7 +391,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         version = self.parser.get_http_version()
         names = {name for name, _ in self.headers}
         if version == "1.1" and b"host" not in names:
-            self._refuse(self.limits.no_host)
+            self._refuse(self.limits.no_host % formatdate(usegmt=True).encode())
             return
         self._arm(self.limits.request_timeout)
         super().on_headers_complete()
@@ -393,10 +400,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             return
         if version == "1.0":
             # Node keeps an HTTP/1.0 connection that asks for keep-alive (uvicorn closes every
-            # one), and frames no 1.0 answer as chunked: one without a length ends with the
-            # connection.
-            cycle.chunked_encoding = False
+            # one), and frames no 1.0 answer as chunked.
             cycle.keep_alive = self.parser.should_keep_alive()
+            cycle.send = _unchunked(cycle)  # type: ignore[method-assign]
         if cycle.waiting_for_100_continue and not any(c is cycle for c, _ in self.pipeline):
             # Node says 100 Continue as soon as the head is in, whether or not the body is read.
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -414,6 +420,35 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         # A head the parser rejects (a control character in a header, say): Node's bare 400.
         self._refuse(self.limits.malformed)
+
+
+def _unchunked(cycle: RequestResponseCycle) -> Any:
+    """The cycle's `send` for an HTTP/1.0 request: an answer without a Content-Length goes as
+    it is, delimited by the connection's end (the serving layer says `Connection: close`), not
+    chunked. Mock answers are small and bounded: the body is gathered to be sent at once."""
+    send = cycle.send
+    held: list[Any] = []
+
+    async def unchunked(message: Any) -> None:
+        if message["type"] == "http.response.start" and not any(
+            name.lower() == b"content-length" for name, _ in message.get("headers", [])
+        ):
+            held.append(message)
+            return
+        if held and message["type"] == "http.response.body":
+            held.append(message)
+            if message.get("more_body", False):
+                return
+            start, *parts = held
+            body = b"".join(part.get("body", b"") for part in parts)
+            cycle.chunked_encoding = False
+            cycle.expected_content_length = 0 if cycle.scope["method"] == "HEAD" else len(body)
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        await send(message)
+
+    return unchunked
 
 
 _SLICE = 4096  # bytes parsed at a time: at most ~200 requests past the pipelining bound

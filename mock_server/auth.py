@@ -30,13 +30,14 @@ from mock_server.errors import (
     api_token_required,
     wrong_token_type,
 )
-from mock_server.node.routing import under
+from mock_server.node.routing import RAW_PATH_KEY, under
 
 if TYPE_CHECKING:
     from mock_server.state import MockState
     from mock_server.units.accounts.models import Session
 
 PROTECTED_PREFIX = "/api"
+LOGIN_LIMITED = "/auth/simple"
 API_TOKEN_PREFIXES = ("/api/client", "/api/frontend", "/api/proxy")
 _TOKEN_TYPE_CHECKED = ("/api/client", "/api/frontend")
 # Where Unleash mounts its routers: Express matches these case-insensitively, like any route.
@@ -84,6 +85,16 @@ class AuthMiddleware:
         limit_headers, retry_after = self.state.pat_limiter.hit(client_address(scope))
         return with_headers(send, lambda: limit_headers), retry_after
 
+    def _login_limit(self, scope: Scope, send: Send) -> tuple[Send, int | None]:
+        """Unleash's login limit (SIMPLE_LOGIN_LIMIT_PER_MINUTE), a middleware on
+        `/auth/simple`: it counts every method there, and only that path as sent, case and
+        all (measured: `GET /auth/simple/login` is counted, `POST /aUth/simple/login` is not,
+        though the login route takes it)."""
+        if not under(scope.get(RAW_PATH_KEY, scope.get("path", "")), LOGIN_LIMITED):
+            return send, None
+        limit_headers, retry_after = self.state.login_limiter.hit(client_address(scope))
+        return with_headers(send, lambda: limit_headers), retry_after
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -112,6 +123,8 @@ class AuthMiddleware:
                 # No auth middleware here, so `Bearer ` stays and such a header is not counted.
                 authorization = headers.get("authorization", "").strip(" \t")
             send, retry_after = self._limit(scope, authorization, send)
+            if retry_after is None:
+                send, retry_after = self._login_limit(scope, send)
             if retry_after is not None:
                 raise TooManyRequests(retry_after)
         except UnleashError as exc:

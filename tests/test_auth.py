@@ -247,6 +247,18 @@ def test_a_login_records_when_the_user_was_seen_and_answers_with_the_time_before
         assert user["seenAt"] == "2030-01-01T00:00:02.000Z"  # the latest login, not PAT use
 
 
+def test_the_login_limit_counts_every_method_on_auth_simple_as_spelt_and_no_other_case():
+    # Measured on 8.2.0 (docs/observations/unleash-8.2.0.md#login-limit-coverage).
+    with TestClient(create_app(options=Options(login_rate_limit_per_minute=2))) as client:
+        assert client.get("/auth/simple/login").headers["ratelimit-remaining"] == "1"
+        assert login(client, password="wrong").headers["ratelimit-remaining"] == "0"
+        assert login(client).status_code == 429
+        other_case = client.post(
+            "/aUth/simple/login", json={"username": "admin", "password": "unleash4all"}
+        )
+        assert other_case.status_code == 200 and "ratelimit-remaining" not in other_case.headers
+
+
 def test_rate_limit_headers_count_down_and_429_says_retry_after():
 
     with TestClient(create_app(options=Options(rate_limit_per_minute=3))) as client:

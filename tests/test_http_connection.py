@@ -5,6 +5,7 @@ HTTP/1.0 keep-alive without chunked framing, `100 Continue` at once, a 400 for H
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -78,10 +79,25 @@ def test_an_http_1_0_answer_without_a_length_is_not_chunked_and_ends_with_the_co
 
 def test_http_1_1_without_host_is_nodes_bare_400(address):
     answer = exchange(address, b"GET /api/admin/user HTTP/1.1\r\nAuthorization: x\r\n\r\n")
-    assert answer == (
-        b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"0\r\n\r\n"
+    assert re.fullmatch(
+        rb"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nDate: \w{3}, \d\d \w{3} \d{4} "
+        rb"[\d:]{8} GMT\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        answer,
     )
+
+
+def test_an_http_1_0_answer_with_a_body_keeps_it_whole(address):
+    answer = exchange(
+        address, ME % 0 + b"\r\nConnection: keep-alive\r\n\r\n", read_until_close=False
+    )
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = re.search(rb"content-length: (\d+)", head.lower())
+    assert length and len(body) == int(length.group(1)) and body.startswith(b'{"user":')
+
+
+def test_another_protocol_version_is_answered_and_closed(address):
+    head = head_of(exchange(address, b"GET /api/admin/user HTTP/2.0\r\nHost: x\r\n\r\n"))
+    assert [h for h in head if h.startswith(("connection", "keep-alive"))] == ["connection: close"]
 
 
 def test_expect_100_continue_is_answered_at_once_even_when_the_body_is_never_read(address):

@@ -271,6 +271,12 @@ class Runner:
         self.raced: set[str] = set()  # of the item being sent (`_raced`)
         # The last RateLimit-Remaining each side answered, per window (`_taken`).
         self.remaining: dict[str, dict[tuple[str, str], int]] = {"real": {}, "mock": {}}
+        # When each side's login window ends, as its last login answer said (RateLimit-Reset):
+        # the limiter probe starts once both have, so that both count it from zero.
+        # The setup's logins, just sent, opened a window on each side.
+        ends = time.monotonic() + 60.0
+        self.login_windows = {"real": ends, "mock": ends}
+        self.limiter_waits = False  # a probe is deferred: no other logins meanwhile
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> None:
@@ -311,8 +317,12 @@ class Runner:
 
     def _ready(self, item: Item) -> bool:
         if item.family == "limiter":
-            return self.accounts.pacer.free() > 0
-        if item.logins > self.accounts.pacer.free():
+            self.limiter_waits = not (
+                self.accounts.pacer.free() > 0
+                and time.monotonic() >= max(self.login_windows.values()) + 1.0
+            )
+            return not self.limiter_waits
+        if item.logins and (self.limiter_waits or item.logins > self.accounts.pacer.free()):
             return False
         now = time.monotonic()
         self.creations = [t for t in self.creations if now - t < 61.0]
@@ -320,6 +330,8 @@ class Runner:
 
     def _seconds_until_ready(self, item: Item) -> float:
         wait = self.accounts.pacer.seconds_until_free(max(item.logins, 1))
+        if item.family == "limiter":
+            wait = max(wait, max(self.login_windows.values()) + 1.0 - time.monotonic())
         if item.user_creations and self.creations:
             wait = max(wait, self.creations[0] + 61.0 - time.monotonic())
         return max(wait, 0.5)
@@ -467,12 +479,19 @@ class Runner:
             answers[side.name] = side.send(step.request)
             if step.login and side is self.real:
                 self.accounts.pacer.note()
+            if step.login:
+                self._note_login_window(side, answers[side.name])
             self._learn(side, step, answers[side.name], effects)
         self._wait_out(item, step, answers["real"])
         differences = self._compare(step, answers["real"], answers["mock"])
         if not differences:
             return None
         return Instance(item, index, answers["real"], answers["mock"], differences)
+
+    def _note_login_window(self, side: Side, answer: Answer) -> None:
+        reset = answer.header("ratelimit-reset") or ""
+        if reset.isdigit():
+            self.login_windows[side.name] = time.monotonic() + int(reset)
 
     def _burst(self, item: Item, start: int, end: int, effects: _Effects) -> Instance | None:
         steps = item.steps[start:end]
@@ -481,6 +500,8 @@ class Runner:
         for side in (self.real, self.mock):
             answers[side.name] = side.burst([s.request for s in steps])
             for step, answer in zip(steps, answers[side.name], strict=True):
+                if step.login:
+                    self._note_login_window(side, answer)
                 self._learn(side, step, answer, effects)
         for answer in answers["real"]:
             self._wait_out(item, steps[0], answer)

@@ -57,9 +57,9 @@ class HttpLimits:
     busy: bytes = _bare("503 Service Unavailable")
     malformed: bytes = _bare("400 Bad Request")
     # Node's requireHostHeader: an HTTP/1.1 request without Host, answered as Node writes it.
-    no_host: bytes = (
-        b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"0\r\n\r\n"
+    no_host: bytes = (  # %s: the Date
+        b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nDate: %s\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
     )
 
 
@@ -115,14 +115,17 @@ def _says_how_the_connection_goes(app: ASGIApp, keep_alive_timeout: int) -> ASGI
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        old = scope.get("http_version") == "1.0"
+        version = scope.get("http_version")
+        old = version == "1.0"
         tokens = {
             token.strip().lower()
             for name, value in scope["headers"]
             if name == b"connection"
             for token in value.split(b",")
         }
-        keeps = b"close" not in tokens and (not old or b"keep-alive" in tokens)
+        # Node keeps HTTP/1.1 unless asked to close, 1.0 only if asked to keep; any other
+        # version (an `HTTP/2.0` request line) it answers as 1.1 and closes.
+        keeps = b"close" not in tokens and (version == "1.1" or (old and b"keep-alive" in tokens))
         if not (keeps or old):
             await app(scope, receive, send)
             return

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from starlette.responses import Response
 
-from mock_server.callers import client_address, cookies
-from mock_server.errors import PasswordMismatch, SchemaError, TooManyRequests
+from mock_server.callers import cookies
+from mock_server.errors import PasswordMismatch, SchemaError
 from mock_server.instants import timestamp
 from mock_server.node.ajv import check
 from mock_server.node.responses import json_response, redirect
@@ -72,17 +72,8 @@ def user_json(
 
 
 async def login(call: Call) -> Response:
-    state = call.state
-    limit_headers, retry_after = state.login_limiter.hit(client_address(call.scope))
-    response = _login(call, retry_after)
-    response.headers.update({k.decode(): v.decode() for k, v in limit_headers})
-    return response
-
-
-def _login(call: Call, retry_after: int | None) -> Response:
+    """A password login (counted by the login limit before it: auth.py)."""
     profile = call.state.profile
-    if retry_after is not None:
-        return TooManyRequests(retry_after).response(profile)
     body, error = check(_LOGIN_SCHEMA, call.body, "/body", ajv=profile.ajv)
     if error:
         return SchemaError(error).response(profile)
