@@ -30,7 +30,7 @@ from mock_server.errors import (
     api_token_required,
     wrong_token_type,
 )
-from mock_server.node.routing import RAW_PATH_KEY, under
+from mock_server.node.routing import sent_path, under
 
 if TYPE_CHECKING:
     from mock_server.state import MockState
@@ -90,7 +90,7 @@ class AuthMiddleware:
         `/auth/simple`: it counts every method there, and only that path as sent, case and
         all (measured: `GET /auth/simple/login` is counted, `POST /aUth/simple/login` is not,
         though the login route takes it)."""
-        if not under(scope.get(RAW_PATH_KEY, scope.get("path", "")), LOGIN_LIMITED):
+        if not under(sent_path(scope), LOGIN_LIMITED):
             return send, None
         limit_headers, retry_after = self.state.login_limiter.hit(client_address(scope))
         return with_headers(send, lambda: limit_headers), retry_after

@@ -26,6 +26,12 @@ _METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 _SLASHES = re.compile(r"/{2,}")
 
 
+def sent_path(scope: Scope) -> str:
+    """The path as the client spelt it (case and escapes kept), each run of slashes one, as
+    Unleash's routers see it."""
+    return _SLASHES.sub("/", scope.get(RAW_PATH_KEY, scope["path"]))
+
+
 def under(path: str, prefix: str) -> bool:
     """`app.use(prefix, …)` applies: the path is the prefix or below it."""
     return path == prefix or path.startswith(prefix + "/")
@@ -109,7 +115,7 @@ class RouteTable:
                 media_type="text/html; charset=utf-8",
             )
         # Unleash names "/api" plus the path after its mount point, case preserved.
-        raw = _SLASHES.sub("/", scope.get(RAW_PATH_KEY, scope["path"]))
+        raw = sent_path(scope)
         if raw.lower().startswith("/api/"):
             raw = "/api" + raw[4:]
         elif raw.lower() == "/api":
