@@ -20,6 +20,7 @@ with this message, not on some later request.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import struct
 import warnings
@@ -395,6 +396,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             return
         self._arm(self.limits.request_timeout)
         super().on_headers_complete()
+        if _ABSOLUTE_FORM.match(self.url):
+            self.scope[ABSOLUTE_FORM_KEY] = True  # uvicorn keeps only the target's path
         cycle = self.cycle
         if cycle is None or self.scope.get("type") != "http":
             return
@@ -451,6 +454,9 @@ def _unchunked(cycle: RequestResponseCycle) -> Any:
     return unchunked
 
 
+_ABSOLUTE_FORM = re.compile(rb"[A-Za-z][A-Za-z0-9+.-]*://")
+# In the scope of a request whose target is in absolute form (`http://host/…`).
+ABSOLUTE_FORM_KEY = "unleash_pat.absolute_form"
 _SLICE = 4096  # bytes parsed at a time: at most ~200 requests past the pipelining bound
 
 

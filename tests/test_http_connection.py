@@ -1,7 +1,7 @@
 """What Node's HTTP server says and does about the connection, as the served mock says and does it
 (docs/observations/unleash-8.2.0.md#http-connection): `Connection`/`Keep-Alive` on every answer,
 HTTP/1.0 keep-alive without chunked framing, `100 Continue` at once, a 400 for HTTP/1.1 without
-`Host`, and several Cookie headers read as one."""
+`Host`, several Cookie headers read as one, and absolute-form targets."""
 
 from __future__ import annotations
 
@@ -117,3 +117,27 @@ def test_several_cookie_headers_are_read_joined_as_node_joins_them():
         client.cookies.clear()
         headers = [("cookie", "a=1"), ("cookie", session)]
         assert client.get("/api/admin/user/tokens", headers=headers).status_code == 200
+
+
+def test_an_absolute_form_target_reaches_only_the_front_ends_catch_all(address):
+    # Measured on 8.2.0: no route or mount of Unleash (its authentication neither) takes it.
+    target = b"http://example.com/api/admin/user/tokens"
+    posted = exchange(
+        address, b"POST " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    assert posted.startswith(b"HTTP/1.1 404 Not Found\r\n")
+    assert b"<pre>Cannot POST /api/admin/user/tokens</pre>" in posted
+    got = exchange(address, b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert got.startswith(b"HTTP/1.1 200 OK\r\n") and b"text/html" in got
+    counted = head_of(
+        exchange(
+            address,
+            b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nAuthorization: user:x\r\n"
+            b"Connection: close\r\n\r\n",
+        )
+    )
+    assert any(h.startswith("ratelimit-remaining") for h in counted)  # a PAT is still counted
+    options = exchange(
+        address, b"OPTIONS " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    assert options.startswith(b"HTTP/1.1 200 OK\r\n") and options.endswith(b"\r\n\r\nGET,HEAD")

@@ -17,11 +17,15 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mock_server._compat import ABSOLUTE_FORM_KEY
 from mock_server.errors import PathNotFound
 from mock_server.node.responses import VARY, weak_etag
 from mock_server.versions import VersionProfile
 
 RAW_PATH_KEY = "unleash_pat.raw_path"
+# Where such a request goes: Express matches no route or mount of Unleash on it (measured on
+# 8.2.0: not even its authentication), only the front end's catch-all.
+_NO_ROUTE = "/\x00absolute-form"
 _METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 _SLASHES = re.compile(r"/{2,}")
 
@@ -65,7 +69,9 @@ class ExpressPathMiddleware:
         self.prefixes = prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == "http" and scope.get(ABSOLUTE_FORM_KEY):
+            scope[RAW_PATH_KEY] = scope["path"] = _NO_ROUTE
+        elif scope["type"] == "http":
             scope[RAW_PATH_KEY] = scope["path"]
             scope["path"] = normalize(scope["path"], self.prefixes)
         await self.app(scope, receive, send)
@@ -106,7 +112,8 @@ class RouteTable:
         path = scope["path"]
         if path != "/api" and not path.startswith("/api/") and method != "OPTIONS":
             return _front_end(scope, method)
-        allowed = self.allowed(path)
+        # Outside /api the front end's catch-all takes GET (and so HEAD) of any path.
+        allowed = self.allowed(path) or (["GET", "HEAD"] if not under(path, "/api") else [])
         if method == "OPTIONS" and allowed:
             text = ",".join(allowed)
             return Response(
