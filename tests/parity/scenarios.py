@@ -532,6 +532,7 @@ ODD_IDS = {
     "huge": "9999999999999999999999",
     "space": "%20",
     "semicolon": "98;x",
+    "malformed-escape": "abc%zz",
 }
 for _name, _id in ODD_IDS.items():
     scenario(f"delete-id-{_name}")(_delete_odd_id(_id))
