@@ -149,6 +149,9 @@ class Accounts:
         self.generation = 0  # of the deletable user, made again after each deletion
         self.made_on_real: list[tuple[str, int]] = []  # (username, id) of every user made there
         self.patience = PATIENCE
+        # Each side's login window as its last login answer told it: (when it ends, on the
+        # monotonic clock; the logins it has left).
+        self.login_windows: dict[str, tuple[float, str]] = {}
 
     # -- requests of the run's own ------------------------------------------------------------
     def call(self, side: Side, req: Request) -> Answer:
@@ -157,6 +160,8 @@ class Accounts:
             if req.target.startswith(LOGIN) and side is self.real:
                 self.pacer.note()
             answer = side.send(req)
+            if req.target.startswith(LOGIN):
+                self.note_login_window(side, answer)
             if answer.status != 429:
                 return answer
             delay = _retry_after(answer)
@@ -164,6 +169,12 @@ class Accounts:
                 return answer
             self.patience -= delay
             self.wait(delay)
+
+    def note_login_window(self, side: Side, answer: Answer) -> None:
+        reset = answer.header("ratelimit-reset") or ""
+        if reset.isdigit():
+            remaining = answer.header("ratelimit-remaining") or ""
+            self.login_windows[side.name] = (time.monotonic() + int(reset), remaining)
 
     def _admin(self, side: Side, method: str, target: str, body: Any = None) -> Answer:
         return self.call(side, request(method, target, admin_auth(), body))

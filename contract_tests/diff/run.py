@@ -271,11 +271,6 @@ class Runner:
         self.raced: set[str] = set()  # of the item being sent (`_raced`)
         # The last RateLimit-Remaining each side answered, per window (`_taken`).
         self.remaining: dict[str, dict[tuple[str, str], int]] = {"real": {}, "mock": {}}
-        # When each side's login window ends, as its last login answer said (RateLimit-Reset):
-        # the limiter probe starts once both have, so that both count it from zero.
-        # The setup's logins, just sent, opened a window on each side.
-        ends = time.monotonic() + 60.0
-        self.login_windows = {"real": ends, "mock": ends}
         self.limiter_waits = False  # a probe is deferred: no other logins meanwhile
 
     # -- the loop -------------------------------------------------------------------------------
@@ -284,7 +279,9 @@ class Runner:
         generated = 0
         try:
             while True:
-                item = next((i for i in deferred if self._ready(i)), None)
+                # A ready probe first: the budget may be kept for it alone.
+                ready = sorted(deferred, key=lambda i: i.family != "limiter")
+                item = next((i for i in ready if self._ready(i)), None)
                 if item is not None:
                     deferred.remove(item)
                 elif len(deferred) < DEFERRED_MAX:
@@ -295,6 +292,19 @@ class Runner:
                         continue
                 else:
                     self.budget.wait(min(self._seconds_until_ready(i) for i in deferred))
+                    continue
+                probe = next((i for i in deferred if i.family == "limiter"), None)
+                if (
+                    probe is not None
+                    and item is not probe
+                    and (
+                        self.budget.sent + len(item.steps) + len(probe.steps)
+                        > self.budget.max_requests
+                    )
+                ):
+                    # The rest of the budget is the probe's: wait for it (a minute at most).
+                    deferred.append(item)
+                    self.budget.wait(self._seconds_until_ready(probe))
                     continue
                 if self.budget.sent + len(item.steps) > self.budget.max_requests:
                     self.outcome.stopped = f"request budget of {self.budget.max_requests} spent"
@@ -317,10 +327,9 @@ class Runner:
 
     def _ready(self, item: Item) -> bool:
         if item.family == "limiter":
-            self.limiter_waits = not (
-                self.accounts.pacer.free() > 0
-                and time.monotonic() >= max(self.login_windows.values()) + 1.0
-            )
+            # Not the pacer's free slots: the probe spends the limit anyway, and from the
+            # same count on both sides.
+            self.limiter_waits = not self._windows_agree()
             return not self.limiter_waits
         if item.logins and (self.limiter_waits or item.logins > self.accounts.pacer.free()):
             return False
@@ -329,9 +338,9 @@ class Runner:
         return len(self.creations) + item.user_creations <= 15
 
     def _seconds_until_ready(self, item: Item) -> float:
-        wait = self.accounts.pacer.seconds_until_free(max(item.logins, 1))
         if item.family == "limiter":
-            wait = max(wait, max(self.login_windows.values()) + 1.0 - time.monotonic())
+            return max(self._windows_end() + 1.0 - time.monotonic(), 0.5)
+        wait = self.accounts.pacer.seconds_until_free(max(item.logins, 1))
         if item.user_creations and self.creations:
             wait = max(wait, self.creations[0] + 61.0 - time.monotonic())
         return max(wait, 0.5)
@@ -480,7 +489,7 @@ class Runner:
             if step.login and side is self.real:
                 self.accounts.pacer.note()
             if step.login:
-                self._note_login_window(side, answers[side.name])
+                self.accounts.note_login_window(side, answers[side.name])
             self._learn(side, step, answers[side.name], effects)
         self._wait_out(item, step, answers["real"])
         differences = self._compare(step, answers["real"], answers["mock"])
@@ -488,10 +497,24 @@ class Runner:
             return None
         return Instance(item, index, answers["real"], answers["mock"], differences)
 
-    def _note_login_window(self, side: Side, answer: Answer) -> None:
-        reset = answer.header("ratelimit-reset") or ""
-        if reset.isdigit():
-            self.login_windows[side.name] = time.monotonic() + int(reset)
+    def _windows_end(self) -> float:
+        return max((ends for ends, _ in self.accounts.login_windows.values()), default=0.0)
+
+    def _windows_agree(self) -> bool:
+        """Whether the login limiter probe may start: both sides' login windows are in step
+        (they end within 2 s of each other with as many logins left), or both have ended.
+        Otherwise a window ending on one side mid-probe, or logins the other side's clients
+        spent (a real server's other users), would show as differences of the limit."""
+        windows = self.accounts.login_windows
+        if time.monotonic() >= self._windows_end() + 1.0:
+            return True
+        real, mock = windows.get("real"), windows.get("mock")
+        return (
+            real is not None
+            and mock is not None
+            and abs(real[0] - mock[0]) <= 2.0
+            and real[1] == mock[1]
+        )
 
     def _burst(self, item: Item, start: int, end: int, effects: _Effects) -> Instance | None:
         steps = item.steps[start:end]
@@ -501,7 +524,7 @@ class Runner:
             answers[side.name] = side.burst([s.request for s in steps])
             for step, answer in zip(steps, answers[side.name], strict=True):
                 if step.login:
-                    self._note_login_window(side, answer)
+                    self.accounts.note_login_window(side, answer)
                 self._learn(side, step, answer, effects)
         for answer in answers["real"]:
             self._wait_out(item, steps[0], answer)
