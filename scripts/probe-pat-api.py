@@ -815,29 +815,36 @@ def _env_file(path: str) -> dict[str, str]:
     return dict(w.split("=", 1) for w in words if "=" in w)
 
 
-def _placeholders(body: dict[str, Any], url: str) -> dict[str, Any]:
-    """`body` with each value that depends on the instance or the caller as its placeholder."""
+# Where each placeholder goes: the values that depend on the instance, the options or the caller.
+PLACEHOLDERS = {
+    ("version",): "version",
+    ("unleashUrl",): "unleashUrl",
+    ("baseUriPath",): "baseUriPath",
+    ("authenticationType",): "authenticationType",
+    ("versionInfo", "current", "oss"): "version",
+    ("versionInfo", "instanceId"): "instanceId",
+    ("unleashContext",): "unleashContext",
+    **{("flags", flag): flag for flag in OPTION_FLAGS},
+}
+
+
+def _placeholders(body: dict[str, Any], url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`body` with each value that depends on the instance, the options or the caller as its
+    placeholder, and the values it replaced, by placeholder."""
     body = json.loads(json.dumps(body))  # a deep copy, key order kept
-    computed = {
-        "version": "version",
-        "unleashUrl": "unleashUrl",
-        "baseUriPath": "baseUriPath",
-        "authenticationType": "authenticationType",
-        "unleashContext": "unleashContext",
-    }
-    for key, name in computed.items():
-        if key in body:
-            body[key] = "${" + name + "}"
-    info = body.get("versionInfo", {})
-    if "instanceId" in info:
-        info["instanceId"] = "${instanceId}"
-    if isinstance(info.get("current"), dict) and "oss" in info["current"]:
-        info["current"]["oss"] = "${version}"
-    for flag in OPTION_FLAGS:
-        if flag in body.get("flags", {}):
-            body["flags"][flag] = "${" + flag + "}"
+    replaced: dict[str, Any] = {}
+    for path, name in PLACEHOLDERS.items():
+        *parents, key = path
+        holder: Any = body
+        for parent in parents:
+            holder = holder.get(parent) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and key in holder:
+            value = holder[key]
+            # One placeholder, one value: version and versionInfo.current.oss agree.
+            assert replaced.setdefault(name, value) == value, f"{name}: {replaced[name]} / {value}"
+            holder[key] = "${" + name + "}"
     assert url not in json.dumps(body), f"{url} is still in the body"
-    return body
+    return body, replaced
 
 
 def _differences(a: Any, b: Any, path: str = "body") -> list[str]:
@@ -869,13 +876,13 @@ def record_ui_config(out: str, env_files: list[str]) -> int:
                 r = client.get(UI_CONFIG, headers=headers)
                 r.raise_for_status()
                 body = r.json()
+                template, replaced = _placeholders(body, url)
                 print(
-                    f"{url} {label}: {len(body)} keys, {len(body.get('flags', {}))} flags, "
-                    f"instanceId {body.get('versionInfo', {}).get('instanceId')}, "
-                    f"unleashContext {json.dumps(body.get('unleashContext'))}",
+                    f"{url} {label}: {len(body)} keys, {len(body.get('flags', {}))} flags; "
+                    f"placeholders as answered: {json.dumps(replaced)}",
                     file=sys.stderr,
                 )
-                answers.append((f"{url} {label}", _placeholders(body, url)))
+                answers.append((f"{url} {label}", template))
     (first_label, template), problems = answers[0], []
     for label, body in answers[1:]:
         problems += [f"{first_label} / {label}: {d}" for d in _differences(template, body)]
