@@ -5,6 +5,7 @@ unleash-8.2.0.md#ui-config-recording and the same section of every release's pag
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -161,3 +162,12 @@ def test_a_recording_with_an_unknown_placeholder_is_refused(tmp_path: Path):
     profile: VersionProfile = load((BUNDLED, tmp_path))["9.0.1"]
     with pytest.raises(ReleaseError, match=r"\$\{nope\} is none of version"):
         profile.ui_config()
+
+
+def test_the_recording_script_writes_the_placeholders_the_mock_computes():
+    script = Path(__file__).resolve().parents[1] / "scripts" / "probe-pat-api.py"
+    spec = importlib.util.spec_from_file_location("probe_pat_api", script)
+    assert spec is not None and spec.loader is not None
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    assert set(probe.PLACEHOLDERS.values()) == {value.value for value in UiValue}
