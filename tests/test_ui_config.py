@@ -127,7 +127,8 @@ def _sha256(text: str) -> str:
 )
 def test_unleash_context_is_the_callers(version):
     """An admin API token's is empty; a user's holds the email (hashed from 8.2) and the id,
-    and from 8.2 a session's also the hash of its id. admin has no email: no key."""
+    and from 8.2 a session cookie adds the hash of its id, also beside an admin token that
+    acts. admin has no email: no key."""
     hashed = PROFILES[version].unleash_context is UnleashContext.HASHED
     email = _sha256("alice@example.com") if hashed else "alice@example.com"
     with client_as(version) as client:
@@ -143,10 +144,12 @@ def test_unleash_context_is_the_callers(version):
         )
         cookie = login.headers["set-cookie"]
         client.cookies.clear()
-        session = context(headers={"Cookie": cookie.split(";", 1)[0]})
-        assert session == (
-            {"userId": 1, "sessionId": _sha256(_session_id(cookie))} if hashed else {"userId": 1}
-        )
+        session_id = {"sessionId": _sha256(_session_id(cookie))} if hashed else {}
+        session = {"Cookie": cookie.split(";", 1)[0]}
+        assert context(headers=session) == {"userId": 1} | session_id
+        both = context(headers=session | auth(ADMIN_API_TOKEN))
+        acting = {"userId": 1} if PROFILES[version].cookie_beats_admin_token else {}
+        assert both == acting | session_id
 
 
 def test_a_release_without_its_own_recording_answers_as_its_base(tmp_path: Path):

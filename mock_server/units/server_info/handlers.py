@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mock_server.callers import AuthMethod, Caller
+from mock_server.callers import AuthMethod
 from mock_server.node.responses import json_response
 from mock_server.units.accounts.handlers import user_json
 from mock_server.units.accounts.models import SESSION_COOKIE, cookie_value
@@ -62,7 +62,7 @@ async def ui_config(call: Call) -> Response:
         UiValue.BASE_URI_PATH: "",
         UiValue.AUTHENTICATION_TYPE: "open-source",
         UiValue.INSTANCE_ID: state.instance_id,
-        UiValue.UNLEASH_CONTEXT: _unleash_context(call.caller, profile.unleash_context),
+        UiValue.UNLEASH_CONTEXT: _unleash_context(call, profile.unleash_context),
         UiValue.PATS_KILL_SWITCH: options.pats_kill_switch,
         UiValue.TOKEN_EXPIRY_NOTIFICATIONS: options.token_expiry_notifications,
         UiValue.SECURE_ACCOUNT_TOKEN_STORAGE: options.secure_account_tokens,
@@ -80,20 +80,23 @@ def _filled(recorded: Any, values: Mapping[UiValue, Any]) -> Any:
     return values[recorded] if isinstance(recorded, UiValue) else recorded
 
 
-def _unleash_context(caller: Caller | None, form: UnleashContext) -> dict[str, Any]:
+def _unleash_context(call: Call, form: UnleashContext) -> dict[str, Any]:
     """The flag context Unleash builds from `req.user`: an admin API token's user has neither
-    email nor id, and an empty email is `undefined` (JSON drops it)."""
-    user = caller.user if caller is not None else None
-    if user is None:
-        return {}
-    if form is UnleashContext.PLAIN:
-        return ({"email": user.email} if user.email else {}) | {"userId": user.id}
-    context: dict[str, Any] = {"email": _sha256(user.email)} if user.email else {}
-    context["userId"] = user.id
-    if caller is not None and caller.session is not None:
-        # express-session's id: the signed cookie `s:<id>.<signature>` without its signature.
-        signed = cookie_value(caller.session.cookie, SESSION_COOKIE) or ""
-        context["sessionId"] = _sha256(signed[2:].rpartition(".")[0])
+    email nor id, and an empty email is `undefined` (JSON drops it). From 8.2 the email is
+    hashed, and the hash of the session's id comes wherever a live session cookie does (also
+    beside an admin token that acts)."""
+    user = call.caller.user if call.caller is not None else None
+    context: dict[str, Any] = {}
+    if user is not None and user.email:
+        context["email"] = _sha256(user.email) if form is UnleashContext.HASHED else user.email
+    if user is not None:
+        context["userId"] = user.id
+    if form is UnleashContext.HASHED:
+        session = call.state.sessions.lookup(call.headers.get("cookie"))
+        if session is not None:
+            # express-session's id: the signed cookie `s:<id>.<signature>` less its signature.
+            signed = cookie_value(session.cookie, SESSION_COOKIE) or ""
+            context["sessionId"] = _sha256(signed[2:].rpartition(".")[0])
     return context
 
 
