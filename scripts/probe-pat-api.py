@@ -7,6 +7,8 @@ status, the headers that matter, the body. The evidence behind docs/observations
     .venv/bin/python scripts/probe-pat-api.py diff /tmp/probe-7.6.5.json /tmp/probe-7.5.1.json
     .venv/bin/python scripts/probe-pat-api.py show /tmp/probe-7.5.1.json [STEP...]
     .venv/bin/python scripts/probe-pat-api.py logout --out /tmp/logout-7.5.1.json
+    .venv/bin/python scripts/probe-pat-api.py ui-config \
+        --out releases/ui-config/unleash-7.5.1.json /tmp/run-a/env /tmp/run-b/env
 
 `record` reads UNLEASH_URL, UNLEASH_PAT, UNLEASH_PAT_2 (two users' PATs), UNLEASH_ADMIN_TOKEN,
 UNLEASH_USER and UNLEASH_PASSWORD (the first PAT's user), as `real-unleash.sh up` exports them.
@@ -19,6 +21,14 @@ end (a logout ends every one of them), its answers to each credential and Accept
 methods and /api/admin/logout. With UNLEASH_USER_2 and UNLEASH_PASSWORD_2 (the second PAT's
 user) it also shows that another user's session lives on, and a cookie beside the admin token.
 It creates nothing, and logs in five times.
+
+`ui-config` records `GET /api/admin/ui-config` as the mock answers it, into the release's file
+in releases/ui-config/: from each server named by an env file (the export line
+`real-unleash.sh up` writes to `$UNLEASH_PAT_RUN_DIR/env`; none: this process's environment),
+with the admin token, both PATs and a session of the first user (one login each). Give two
+servers of one release (two run dirs): every value that depends on the instance or the caller
+is written as a placeholder the mock computes (`"${instanceId}"`, see releases/ui-config/
+README.md), and any other value that differs between the answers fails the recording.
 
 Secrets are shortened as recorded (`user:8a9c…`, `*:*.1a2b…`), so a record can be kept.
 `diff` compares two records after normalizing what differs by nature between servers (ids,
@@ -33,9 +43,11 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -786,6 +798,104 @@ def show(path: str, steps: list[str]) -> int:
     return 0
 
 
+# -- ui-config ----------------------------------------------------------------------------------
+UI_CONFIG = "/api/admin/ui-config"
+SESSION = "unleash-session"
+# Flags the mock's options set (personalAccessTokensKillSwitch: UNLEASH_PAT_KILL_SWITCH, ...).
+OPTION_FLAGS = (
+    "personalAccessTokensKillSwitch",
+    "tokenExpiryNotifications",
+    "secureAccountTokenStorage",
+)
+
+
+def _env_file(path: str) -> dict[str, str]:
+    """The variables of an `export A=B C=D` line (real-unleash.sh's env file)."""
+    words = shlex.split(Path(path).read_text(encoding="utf-8"))
+    return dict(w.split("=", 1) for w in words if "=" in w)
+
+
+# Where each placeholder goes: the values that depend on the instance, the options or the caller.
+PLACEHOLDERS = {
+    ("version",): "version",
+    ("unleashUrl",): "unleashUrl",
+    ("baseUriPath",): "baseUriPath",
+    ("authenticationType",): "authenticationType",
+    ("versionInfo", "current", "oss"): "version",
+    ("versionInfo", "instanceId"): "instanceId",
+    ("unleashContext",): "unleashContext",
+    **{("flags", flag): flag for flag in OPTION_FLAGS},
+}
+
+
+def _placeholders(body: dict[str, Any], url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`body` with each value that depends on the instance, the options or the caller as its
+    placeholder, and the values it replaced, by placeholder."""
+    body = json.loads(json.dumps(body))  # a deep copy, key order kept
+    replaced: dict[str, Any] = {}
+    for path, name in PLACEHOLDERS.items():
+        *parents, key = path
+        holder: Any = body
+        for parent in parents:
+            holder = holder.get(parent) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and key in holder:
+            value = holder[key]
+            # One placeholder, one value: version and versionInfo.current.oss agree.
+            assert replaced.setdefault(name, value) == value, f"{name}: {replaced[name]} / {value}"
+            holder[key] = "${" + name + "}"
+    assert url not in json.dumps(body), f"{url} is still in the body"
+    return body, replaced
+
+
+def _differences(a: Any, b: Any, path: str = "body") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        if list(a) != list(b):
+            return [f"{path}: keys {list(a)} / {list(b)}"]
+        return [d for k in a for d in _differences(a[k], b[k], f"{path}.{k}")]
+    return [] if json.dumps(a) == json.dumps(b) else [f"{path}: {a!r} / {b!r}"]
+
+
+def record_ui_config(out: str, env_files: list[str]) -> int:
+    servers = [_env_file(f) for f in env_files] or [dict(os.environ)]
+    answers: list[tuple[str, dict[str, Any]]] = []
+    for env in servers:
+        url = env["UNLEASH_URL"]
+        with httpx.Client(base_url=url, timeout=30) as client:
+            client.post(
+                "/auth/simple/login",
+                json={"username": env["UNLEASH_USER"], "password": env["UNLEASH_PASSWORD"]},
+            )
+            credentials = {
+                "admin token": {"Authorization": env["UNLEASH_ADMIN_TOKEN"]},
+                "PAT (alice)": {"Authorization": env["UNLEASH_PAT"]},
+                "PAT (bob)": {"Authorization": env["UNLEASH_PAT_2"]},
+                "session (alice)": {"Cookie": f"unleash-session={client.cookies[SESSION]}"},
+            }
+            for label, headers in credentials.items():
+                client.cookies.clear()
+                r = client.get(UI_CONFIG, headers=headers)
+                r.raise_for_status()
+                body = r.json()
+                template, replaced = _placeholders(body, url)
+                print(
+                    f"{url} {label}: {len(body)} keys, {len(body.get('flags', {}))} flags; "
+                    f"placeholders as answered: {json.dumps(replaced)}",
+                    file=sys.stderr,
+                )
+                answers.append((f"{url} {label}", template))
+    (first_label, template), problems = answers[0], []
+    for label, body in answers[1:]:
+        problems += [f"{first_label} / {label}: {d}" for d in _differences(template, body)]
+    if problems:
+        print("values that differ but are no placeholder:", *problems, sep="\n  ", file=sys.stderr)
+        return 1
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(template, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    print(f"{len(answers)} answers agree; recorded in {out}", file=sys.stderr)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -806,11 +916,16 @@ def main() -> int:
     sh.add_argument("steps", nargs="*")
     out = sub.add_parser("logout")
     out.add_argument("--out", required=True)
+    ui = sub.add_parser("ui-config")
+    ui.add_argument("--out", required=True)
+    ui.add_argument("env_files", nargs="*", metavar="ENV_FILE")
     args = parser.parse_args()
     if args.command == "diff":
         return diff(args.a, args.b, args.fold_descriptions, tuple(args.ignore_header))
     if args.command == "show":
         return show(args.path, args.steps)
+    if args.command == "ui-config":
+        return record_ui_config(args.out, args.env_files)
     env = os.environ
     prober = Prober(
         env["UNLEASH_URL"],

@@ -8,6 +8,7 @@ requests or responses of the correct mock.
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import re
 import secrets
@@ -258,7 +259,10 @@ class Reply:
     body: bytes
 
     def edit_json(self, edit: Callable[[Any], Any]) -> None:
-        self.body = json.dumps(edit(json.loads(self.body))).encode()
+        # Bodies of 1 kB and more (ui-config's) come gzipped to a client that accepts it.
+        gzipped = self.headers.get("content-encoding") == "gzip"
+        body = json.dumps(edit(json.loads(gzip.decompress(self.body) if gzipped else self.body)))
+        self.body = gzip.compress(body.encode()) if gzipped else body.encode()
 
 
 class AlterResponses:

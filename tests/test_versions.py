@@ -107,7 +107,7 @@ def test_a_version_that_is_no_release_number_is_refused(version):
 def test_ui_config_names_the_version_as_the_real_one_does_for_a_pat(version):
     with client_as(version) as client:
         body = client.get("/api/admin/ui-config", headers=auth(ADMIN_PAT)).json()
-        assert list(body) == list(PROFILES[version].ui_config_keys)
+        assert list(body) == list(PROFILES[version].ui_config())
         assert body["version"] == version
         info = body["versionInfo"]
         assert UUID.match(info.pop("instanceId"))

@@ -1,17 +1,19 @@
 """An answer reduced to what a client observes, with only what is random by nature normalised;
 and the comparison of two such observations.
 
-Normalised: the values each side binds on its own (its secrets, ids, session cookies, host;
-replaced by their `${NAME}`), ids found in user and PAT objects (by the label they are bound
-to), unknown secrets, error ids (uuids), bcrypt hashes (invite links), session cookies, the
-`Date` header, and the ETag and Content-Length of a body holding any of those. Timestamps and
-the seconds of `Retry-After`/`RateLimit-Reset` stay as they are and compare equal within a
-tolerance. Everything else must match: status line, framing, every header, the body (JSON
-compared member by member, key order included).
+Normalised: the values each side binds on its own (its secrets, ids, session cookies and the
+sha256 of their session ids, as 8.2's ui-config shows them, host; replaced by their
+`${NAME}`), ids found in user and PAT objects (by the label they are bound to), unknown
+secrets, error ids (uuids), bcrypt hashes (invite links), session cookies, the `Date` header,
+and the ETag and Content-Length of a body holding any of those. Timestamps and the seconds of
+`Retry-After`/`RateLimit-Reset` stay as they are and compare equal within a tolerance.
+Everything else must match: status line, framing, every header, the body (JSON compared member
+by member, key order included).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import unquote
 
 from contract_tests.diff.wire import Answer
 
@@ -62,6 +65,11 @@ class _Normalizer:
         self.binding = binding
         # Longest first, so that a value inside another (a host inside a URL) loses.
         pairs = [(v, f"${{{k}}}") for k, v in binding.values.items() if len(v) >= _MIN_BOUND]
+        pairs += [
+            (_session_id_hash(v), f"${{{k}_SHA256}}")
+            for k, v in binding.values.items()
+            if k.startswith("SESSION_")
+        ]
         if sent_target != template_target:
             pairs.append((sent_target, template_target))
         self.pairs = sorted(pairs, key=lambda p: len(p[0]), reverse=True)
@@ -139,6 +147,12 @@ class _Normalizer:
             out[path] = self.number(key, value, parent)
         else:
             out[path] = value
+
+
+def _session_id_hash(cookie: str) -> str:
+    """sha256 of the id in a session cookie's value (`s:<id>.<signature>`, percent-encoded)."""
+    session_id = unquote(cookie)[2:].rpartition(".")[0]
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
 def _is_pat(value: Any) -> bool:

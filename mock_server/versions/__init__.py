@@ -16,7 +16,9 @@ from mock_server.versions.profile import (
     ErrorStyle,
     IdCheck,
     Message,
+    UiValue,
     UnknownDelete,
+    UnleashContext,
     VersionProfile,
 )
 from mock_server.versions.releases import BUNDLED, ENV, ReleaseError, load
@@ -63,7 +65,9 @@ __all__ = [
     "IdCheck",
     "Message",
     "ReleaseError",
+    "UiValue",
     "UnknownDelete",
+    "UnleashContext",
     "UnsupportedVersion",
     "VersionProfile",
     "choice",

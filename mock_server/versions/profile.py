@@ -98,6 +98,31 @@ class Defect(Enum):
     EXPIRY_OUT_OF_RANGE = "expiry_out_of_range"
 
 
+class UiValue(Enum):
+    """A value of GET /api/admin/ui-config that depends on the instance, the mock's options or
+    the caller: written `"${<value>}"` in the release's recording (releases/ui-config/), where
+    the mock computes it."""
+
+    VERSION = "version"  # the release, also versionInfo.current.oss
+    UNLEASH_URL = "unleashUrl"
+    BASE_URI_PATH = "baseUriPath"
+    AUTHENTICATION_TYPE = "authenticationType"
+    INSTANCE_ID = "instanceId"
+    UNLEASH_CONTEXT = "unleashContext"  # the caller's: see UnleashContext
+    PATS_KILL_SWITCH = "personalAccessTokensKillSwitch"
+    TOKEN_EXPIRY_NOTIFICATIONS = "tokenExpiryNotifications"
+    SECURE_ACCOUNT_TOKEN_STORAGE = "secureAccountTokenStorage"
+
+
+class UnleashContext(Enum):
+    """ui-config's `unleashContext`, the caller's flag context (an admin API token's is `{}`)."""
+
+    NONE = "none"  # no such key
+    PLAIN = "plain"  # the user's email and id
+    # sha256 of the email, the id, and sha256 of the session id when a session asks.
+    HASHED = "hashed"
+
+
 class Answer(NamedTuple):
     status: int
     name: str
@@ -146,7 +171,7 @@ class VersionProfile:
     session_user_keys: tuple[str, ...]
     admin_token_keys: tuple[str, ...]
     viewer_permissions: tuple[str, ...]
-    ui_config_keys: tuple[str, ...]
+    unleash_context: UnleashContext
     errors: ErrorStyle
     answers: Mapping[ErrorKind, Answer]
     messages: Mapping[Message, str]
@@ -156,6 +181,8 @@ class VersionProfile:
     contract_patches: tuple[Mapping[str, Any], ...] = ()
     # Where the contract's base document is read from; set by the loader.
     reference: Any = None
+    # Reads the release's recorded ui-config, placeholders as UiValues; set by the loader.
+    ui_config_recording: Any = None
 
     @property
     def name(self) -> str:
@@ -171,6 +198,11 @@ class VersionProfile:
         for patch in self.contract_patches:
             document = json_merge_patch.merge(document, copy.deepcopy(patch))
         return document
+
+    def ui_config(self) -> Mapping[str, Any]:
+        """GET /api/admin/ui-config as the release answers on a default install, each value
+        that varies as its UiValue (read once; treat it as read-only)."""
+        return self.ui_config_recording()
 
     def spec(self) -> dict[str, Any]:
         """This release's contract (cached; treat it as read-only)."""

@@ -4,12 +4,18 @@ A file names the release it is `based_on` and gives only what differs: each sect
 replace the base's, and its `contract` patch is applied after the base's patches. Files are
 read from the bundled directory and from each directory in $UNLEASH_PAT_RELEASES (os.pathsep
 separated), so a new release is one file, also outside the package.
+
+A release's answer to GET /api/admin/ui-config is recorded beside its file, in
+ui-config/unleash-<release>.json (scripts/probe-pat-api.py ui-config); a release without one
+answers as the release it is based on.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -26,7 +32,9 @@ from mock_server.versions.profile import (
     ErrorStyle,
     IdCheck,
     Message,
+    UiValue,
     UnknownDelete,
+    UnleashContext,
     VersionProfile,
 )
 
@@ -38,6 +46,7 @@ REFERENCE = next(
     p for p in (_PACKAGE / "openapi.yaml", _PACKAGE.parent / "openapi.yaml") if p.exists()
 )
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PLACEHOLDER = re.compile(r"\$\{(.*)\}")
 
 
 class ReleaseError(ValueError):
@@ -96,14 +105,51 @@ def _load(dirs: tuple[Path, ...]) -> dict[str, VersionProfile]:
         resolved[release] = facts, (*patches, data.get("contract", {}))
         return resolved[release]
 
+    def recording(release: str) -> Path | None:
+        path, data = raw[release]
+        own = path.parent / "ui-config" / f"unleash-{release}.json"
+        base = data.get("based_on")
+        return own if own.is_file() else recording(base) if base else None
+
     profiles = {}
     for release, (path, _) in raw.items():
         facts, patches = resolve(release)
+        ui_config = recording(release)
+        if ui_config is None:
+            raise ReleaseError(
+                f"{path}: no ui-config/unleash-<release>.json beside it or its base releases"
+            )
         try:
-            profiles[release] = _profile(release, facts, patches)
+            profiles[release] = _profile(release, facts, patches, ui_config)
         except KeyError as exc:
             raise ReleaseError(f"{path}: no release it is based on gives {exc.args[0]}") from None
     return profiles
+
+
+@functools.cache
+def ui_config_recording(path: Path) -> dict[str, Any]:
+    """A recorded ui-config, each `"${name}"` as its UiValue."""
+
+    def value(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {key: value(v) for key, v in item.items()}
+        if isinstance(item, list):
+            return [value(v) for v in item]
+        if isinstance(item, str) and (placeholder := _PLACEHOLDER.fullmatch(item)):
+            try:
+                return UiValue(placeholder.group(1))
+            except ValueError:
+                known = ", ".join(v.value for v in UiValue)
+                raise ReleaseError(f"{path}: {item} is none of {known}") from None
+        return item
+
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ReleaseError(f"{path}: cannot read: {exc}") from None
+    if not isinstance(recorded, dict):
+        raise ReleaseError(f"{path}: holds no JSON object")
+    return value(recorded)
 
 
 def _read(path: Path, validator: jsonschema.Draft7Validator) -> dict[str, Any]:
@@ -139,7 +185,10 @@ class _Facts:
 
 
 def _profile(
-    release: str, facts: dict[str, dict[str, Any]], patches: tuple[Mapping[str, Any], ...]
+    release: str,
+    facts: dict[str, dict[str, Any]],
+    patches: tuple[Mapping[str, Any], ...],
+    ui_config: Path,
 ) -> VersionProfile:
     fact = _Facts(facts)
     answers = fact.table("error_answers", ErrorKind)
@@ -169,7 +218,7 @@ def _profile(
         session_user_keys=tuple(fact("user_object", "session_keys")),
         admin_token_keys=tuple(fact("user_object", "admin_token_keys")),
         viewer_permissions=tuple(fact("user_object", "viewer_permissions")),
-        ui_config_keys=tuple(fact("ui_config", "keys")),
+        unleash_context=UnleashContext(fact("ui_config", "unleash_context")),
         errors=ErrorStyle(
             every_error_has_id=fact("errors", "every_error_has_id"),
             detail_descriptions=fact("errors", "detail_descriptions"),
@@ -181,4 +230,5 @@ def _profile(
         crashes=frozenset(c for c, dies in fact.table("crashes", Crash).items() if dies),
         contract_patches=patches,
         reference=reference_document,
+        ui_config_recording=functools.partial(ui_config_recording, ui_config),
     )

@@ -3,12 +3,18 @@ release above all), the contract document, the readiness probe."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
 from starlette.responses import Response
 
 from mock_server.callers import AuthMethod
 from mock_server.node.responses import json_response
 from mock_server.units.accounts.handlers import user_json
+from mock_server.units.accounts.models import SESSION_COOKIE, cookie_value
 from mock_server.units.base import Call
+from mock_server.versions import UiValue, UnleashContext
 
 
 async def current_user(call: Call) -> Response:
@@ -47,39 +53,56 @@ async def current_user(call: Call) -> Response:
 
 
 async def ui_config(call: Call) -> Response:
-    """The part of Unleash's UI configuration a client reads (the release above all), in the
-    release's key order."""
+    """The release's recorded UI configuration, with the instance's, the options' and the
+    caller's values."""
     state = call.state
     profile, options = state.profile, state.options
-    flags = {"personalAccessTokensKillSwitch": options.pats_kill_switch}
-    if profile.expiry_warnings:
-        flags["tokenExpiryNotifications"] = options.token_expiry_notifications
     values = {
-        "environment": "Open Source",
-        "flags": flags,
-        "version": profile.version,
-        "emailEnabled": False,
-        "unleashUrl": call.base_url,
-        "baseUriPath": "",
-        "authenticationType": "open-source",
-        "segmentValuesLimit": 1000,
-        "strategySegmentsLimit": 5,
-        "frontendApiOrigins": ["*"],
-        "versionInfo": {
-            "current": {"oss": profile.version, "enterprise": ""},
-            "latest": {},
-            "isLatest": True,
-            "instanceId": state.instance_id,
-        },
-        "prometheusAPIAvailable": False,
-        "disablePasswordAuth": False,
-        "maintenanceMode": False,
-        "maxSessionsCount": 0,
+        UiValue.VERSION: profile.version,
+        UiValue.UNLEASH_URL: call.base_url,
+        UiValue.BASE_URI_PATH: "",
+        UiValue.AUTHENTICATION_TYPE: "open-source",
+        UiValue.INSTANCE_ID: state.instance_id,
+        UiValue.UNLEASH_CONTEXT: _unleash_context(call, profile.unleash_context),
+        UiValue.PATS_KILL_SWITCH: options.pats_kill_switch,
+        UiValue.TOKEN_EXPIRY_NOTIFICATIONS: options.token_expiry_notifications,
+        UiValue.SECURE_ACCOUNT_TOKEN_STORAGE: options.secure_account_tokens,
     }
     return json_response(
-        {key: values[key] for key in profile.ui_config_keys},
-        if_none_match=call.headers.get("if-none-match"),
+        _filled(profile.ui_config(), values), if_none_match=call.headers.get("if-none-match")
     )
+
+
+def _filled(recorded: Any, values: Mapping[UiValue, Any]) -> Any:
+    if isinstance(recorded, dict):
+        return {key: _filled(value, values) for key, value in recorded.items()}
+    if isinstance(recorded, list):
+        return [_filled(value, values) for value in recorded]
+    return values[recorded] if isinstance(recorded, UiValue) else recorded
+
+
+def _unleash_context(call: Call, form: UnleashContext) -> dict[str, Any]:
+    """The flag context Unleash builds from `req.user`: an admin API token's user has neither
+    email nor id, and an empty email is `undefined` (JSON drops it). From 8.2 the email is
+    hashed, and the hash of the session's id comes wherever a live session cookie does (also
+    beside an admin token that acts)."""
+    user = call.caller.user if call.caller is not None else None
+    context: dict[str, Any] = {}
+    if user is not None and user.email:
+        context["email"] = _sha256(user.email) if form is UnleashContext.HASHED else user.email
+    if user is not None:
+        context["userId"] = user.id
+    if form is UnleashContext.HASHED:
+        session = call.state.sessions.lookup(call.headers.get("cookie"))
+        if session is not None:
+            # express-session's id: the signed cookie `s:<id>.<signature>` less its signature.
+            signed = cookie_value(session.cookie, SESSION_COOKIE) or ""
+            context["sessionId"] = _sha256(signed[2:].rpartition(".")[0])
+    return context
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 async def contract(call: Call) -> Response:
