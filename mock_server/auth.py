@@ -87,10 +87,13 @@ class AuthMiddleware:
 
     def _login_limit(self, scope: Scope, send: Send) -> tuple[Send, int | None]:
         """Unleash's login limit (SIMPLE_LOGIN_LIMIT_PER_MINUTE), a middleware on
-        `/auth/simple`: it counts every method there, and only that path as sent, case and
-        all (measured: `GET /auth/simple/login` is counted, `POST /aUth/simple/login` is not,
-        though the login route takes it)."""
-        if not under(sent_path(scope), LOGIN_LIMITED):
+        `/auth/simple`: it counts every method there (`GET /auth/simple/login` too), the path
+        matched in its case as sent where the release does so (8.2: `POST /aUth/simple/login`
+        is not counted, though the login route takes it), else in any case."""
+        path = sent_path(scope)
+        if not self.state.profile.login_limit_case_sensitive:
+            path = path.lower()
+        if not under(path, LOGIN_LIMITED):
             return send, None
         limit_headers, retry_after = self.state.login_limiter.hit(client_address(scope))
         return with_headers(send, lambda: limit_headers), retry_after

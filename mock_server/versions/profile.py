@@ -167,6 +167,7 @@ class VersionProfile:
     session_seconds: int
     resends_session_cookie: bool
     logout_redirect: str
+    login_limit_case_sensitive: bool
     user_is_api: bool
     session_user_keys: tuple[str, ...]
     admin_token_keys: tuple[str, ...]

@@ -214,6 +214,7 @@ def _profile(
         session_seconds=fact("sessions", "seconds"),
         resends_session_cookie=fact("sessions", "resend_cookie_on_first_use"),
         logout_redirect=fact("sessions", "logout_redirect"),
+        login_limit_case_sensitive=fact("sessions", "login_limit_case_sensitive"),
         user_is_api=fact("user_object", "is_api"),
         session_user_keys=tuple(fact("user_object", "session_keys")),
         admin_token_keys=tuple(fact("user_object", "admin_token_keys")),
