@@ -201,6 +201,35 @@ class PasswordMismatch(UnleashError):
         super().__init__(Message.PASSWORD_MISMATCH)
 
 
+class PermissionDenied(UnleashError):
+    """Unleash's permission check (a route's required permission the caller lacks): the
+    permissions it needed are named again beside the details."""
+
+    kind, with_id = ErrorKind.PERMISSION, True
+
+    def __init__(self, permission: str) -> None:
+        super().__init__(Message.PERMISSION_DENIED, permission=permission)
+        self.permission = permission
+
+    def body(self, profile: VersionProfile) -> dict[str, Any]:
+        return {**super().body(profile), "permissions": [self.permission]}
+
+
+class PasswordRefused(UnleashError):
+    """A password the release's policy refuses (empty, or weak by the OWASP strength test): the
+    first problem is the message, and the detail lists them all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        if problems:
+            super().__init__(problems[0], kind=ErrorKind.WEAK_PASSWORD)
+        else:
+            super().__init__(Message.PASSWORD_UNDEFINED, kind=ErrorKind.PASSWORD_UNDEFINED)
+        self.problems = problems
+
+    def details(self, profile: VersionProfile) -> list[dict[str, Any]]:
+        return [{"validationErrors": self.problems, "message": self.text(profile)}]
+
+
 class PathNotFound(UnleashError):
     """Unleash's answer to an unknown path, or a known path with a method it does not route."""
 

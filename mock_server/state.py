@@ -145,6 +145,10 @@ class MockState:
     def pats(self) -> PatStore:
         return self.backends["pats"]
 
+    @property
+    def user_admin_limiter(self) -> RateLimiter:
+        return self.backends["user_admin_limiter"]
+
     # -- the control plane's operations -----------------------------------------------------
     def reset(self) -> None:
         """Back to how the mock started: the fixtures, options and clock it was made with, and

@@ -16,6 +16,7 @@ from mock_server.versions.profile import (
     ErrorStyle,
     IdCheck,
     Message,
+    RateLimitedPosts,
     UnknownDelete,
     VersionProfile,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "ErrorStyle",
     "IdCheck",
     "Message",
+    "RateLimitedPosts",
     "ReleaseError",
     "UnknownDelete",
     "UnsupportedVersion",

@@ -55,6 +55,9 @@ class ErrorKind(Enum):
     CONTENT_TYPE = "content_type"
     PASSWORD_MISMATCH = "password_mismatch"
     UNKNOWN = "unknown"
+    PERMISSION = "permission"
+    PASSWORD_UNDEFINED = "password_undefined"
+    WEAK_PASSWORD = "weak_password"
 
 
 class Message(Enum):
@@ -82,6 +85,16 @@ class Message(Enum):
     TOO_MANY_REQUESTS = "too_many_requests"
     WRONG_TOKEN_TYPE = "wrong_token_type"
     API_TOKEN_REQUIRED = "api_token_required"
+    PERMISSION_DENIED = "permission_denied"
+    NO_USER_FOUND = "no_user_found"
+    PASSWORD_UNDEFINED = "password_undefined"
+
+
+class RateLimitedPosts(Enum):
+    """Which POSTs under /api/admin/user-admin the create-user rate limit counts."""
+
+    CREATE = "create"  # only the creation of a user (the limiter sits on that route)
+    ALL = "all"  # every POST below the path (8.x's path-prefix rule, after authentication)
 
 
 class Defect(Enum):
@@ -146,6 +159,7 @@ class VersionProfile:
     session_user_keys: tuple[str, ...]
     admin_token_keys: tuple[str, ...]
     viewer_permissions: tuple[str, ...]
+    user_admin_rate_limited_posts: RateLimitedPosts
     ui_config_keys: tuple[str, ...]
     errors: ErrorStyle
     answers: Mapping[ErrorKind, Answer]

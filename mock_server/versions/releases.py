@@ -26,6 +26,7 @@ from mock_server.versions.profile import (
     ErrorStyle,
     IdCheck,
     Message,
+    RateLimitedPosts,
     UnknownDelete,
     VersionProfile,
 )
@@ -169,6 +170,7 @@ def _profile(
         session_user_keys=tuple(fact("user_object", "session_keys")),
         admin_token_keys=tuple(fact("user_object", "admin_token_keys")),
         viewer_permissions=tuple(fact("user_object", "viewer_permissions")),
+        user_admin_rate_limited_posts=RateLimitedPosts(fact("user_admin", "rate_limited_posts")),
         ui_config_keys=tuple(fact("ui_config", "keys")),
         errors=ErrorStyle(
             every_error_has_id=fact("errors", "every_error_has_id"),

@@ -48,7 +48,7 @@ def user_json(
     body |= {"email": user.email} if user.email else {}
     body |= {
         "imageUrl": image_url(user),
-        "seenAt": None,
+        "seenAt": timestamp(user.seen_at) if user.seen_at else None,
         "loginAttempts": 0,
         "createdAt": timestamp(user.created_at),
     }
@@ -83,6 +83,8 @@ def _login(call: Call, retry_after: int | None) -> Response:
     user = call.state.accounts.check_password(body["username"], body["password"])
     if user is None:
         return PasswordMismatch().response(profile)
+    # The answer and the session show the user as it was: seenAt of the login before.
+    call.state.accounts.seen(user.id)
     cookie, ended = call.state.sessions.create(user)
     return json_response(
         user_json(user, session=True, profile=profile, deleted_sessions=ended),

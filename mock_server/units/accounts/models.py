@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import formatdate
+from enum import IntEnum
 from typing import Protocol
 from urllib.parse import quote, unquote
 
@@ -23,6 +24,14 @@ SESSION_COOKIE = "unleash-session"
 CLEARED_COOKIE = f"{SESSION_COOKIE}=; Path=/; Expires={formatdate(0, usegmt=True)}"
 
 
+class RootRole(IntEnum):
+    """Unleash's predefined root roles, by the ids its migrations give them."""
+
+    ADMIN = 1
+    EDITOR = 2
+    VIEWER = 3
+
+
 @dataclass(frozen=True)
 class User:
     id: int
@@ -30,14 +39,23 @@ class User:
     password: str | None = None
     name: str | None = None
     email: str | None = None
-    admin: bool = False  # Unleash's Admin root role; others are Viewers
+    root_role: RootRole = RootRole.VIEWER
     created_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)  # stamped by Accounts.add_user
+    seen_at: datetime | None = None  # the last login (Unleash's users.seen_at)
+
+    @property
+    def admin(self) -> bool:
+        return self.root_role is RootRole.ADMIN
 
 
 class AccountsObserver(Protocol):
     """Told of every change, before the change returns (`--state` writes it through)."""
 
     def user_added(self, user: User) -> None: ...
+
+    def user_changed(self, user: User) -> None: ...
+
+    def user_removed(self, user_id: int) -> None: ...
 
     def admin_token_added(self, secret: str) -> None: ...
 
@@ -52,17 +70,56 @@ class Accounts:
         self._users: dict[int, User] = {}
         self._usernames: dict[str, User] = {}
         self._admin_tokens: dict[str, str] = {}
+        self._last_id = 0  # the id sequence: the highest id ever held
 
     def add_user(self, user: User) -> User:
+        """Add `user` (its id 0: the next of the id sequence, as PostgreSQL's serial gives)."""
         with self._lock:
             if user.id in self._users or user.username in self._usernames:
                 raise ValueError(f"duplicate user {user.id} ({user.username})")
-            # Unleash stores e-mail addresses lower-cased (and so shows and matches them).
-            email = user.email.lower() if user.email else user.email
-            user = replace(user, email=email, created_at=self._clock.now())
+            user_id = user.id or self._last_id + 1
+            self._last_id = max(self._last_id, user_id)
+            user = replace(
+                user, id=user_id, email=_stored_email(user.email), created_at=self._clock.now()
+            )
             self._users[user.id] = self._usernames[user.username] = user
         if self.observer:
             self.observer.user_added(user)
+        return user
+
+    def change_user(self, user_id: int, **changes: object) -> User | None:
+        """The user with these fields replaced (`email` stored as Unleash stores it), or None
+        where no user has this id."""
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None:
+                return None
+            if "email" in changes:
+                changes["email"] = _stored_email(changes["email"])  # type: ignore[arg-type]
+            user = replace(user, **changes)  # type: ignore[arg-type]
+            if self.observer:  # first: a write that fails leaves the user as it was
+                self.observer.user_changed(user)
+            self._users[user.id] = self._usernames[user.username] = user
+        return user
+
+    def seen(self, user_id: int) -> None:
+        """A login: the user's seenAt is now (kept in memory only, as the state file keeps no
+        seenAt)."""
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is not None:
+                user = replace(user, seen_at=self._clock.now())
+                self._users[user.id] = self._usernames[user.username] = user
+
+    def remove_user(self, user_id: int) -> User | None:
+        """Take the user out (its id is never given again); None where no user has it."""
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None:
+                return None
+            if self.observer:  # first: a write that fails leaves the user as it was
+                self.observer.user_removed(user_id)
+            del self._users[user_id], self._usernames[user.username]
         return user
 
     def restore(self, users: list[User], admin_tokens: list[str]) -> None:
@@ -70,6 +127,7 @@ class Accounts:
         with self._lock:
             for user in users:
                 self._users[user.id] = self._usernames[user.username] = user
+                self._last_id = max(self._last_id, user.id)
             self._admin_tokens.update((token, token) for token in admin_tokens)
 
     def discard(self, user_ids: set[int], admin_tokens: set[str]) -> None:
@@ -119,6 +177,11 @@ class Accounts:
     def is_admin_token(self, secret: str) -> bool:
         known = self._admin_tokens.get(secret)
         return known is not None and hmac.compare_digest(known.encode(), secret.encode())
+
+
+def _stored_email(email: str | None) -> str | None:
+    """Unleash stores e-mail addresses lower-cased (and so shows and matches them)."""
+    return email.lower() if email else email
 
 
 def cookie_value(header: str, name: str) -> str | None:
