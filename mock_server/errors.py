@@ -139,6 +139,20 @@ class SchemaError(UnleashError):
         return [self.violation.detail(profile)]
 
 
+class JoiError(UnleashError):
+    """A value Unleash's services check with Joi (an e-mail address): the validator's 400, its
+    details the Joi message alone."""
+
+    kind = ErrorKind.BAD_DATA
+
+    def __init__(self, text: str) -> None:
+        super().__init__(Message.SCHEMA_INVALID)
+        self.joi_text = text
+
+    def details(self, profile: VersionProfile) -> list[dict[str, str]]:
+        return [{"message": self.joi_text}]
+
+
 class BareError(UnleashError):
     """An error written by middleware outside Unleash's error handler: just `{message}`, with a
     status of its own."""

@@ -88,6 +88,7 @@ class Message(Enum):
     PERMISSION_DENIED = "permission_denied"
     NO_USER_FOUND = "no_user_found"
     PASSWORD_UNDEFINED = "password_undefined"
+    UNKNOWN_ROOT_ROLE = "unknown_root_role"
 
 
 class RateLimitedPosts(Enum):

@@ -10,13 +10,17 @@ creation only), then the service.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 from starlette.responses import Response
 
 from mock_server.callers import client_address
 from mock_server.errors import (
+    BadDataError,
     ContentTypeError,
+    JoiError,
     PasswordRefused,
     PermissionDenied,
     SchemaError,
@@ -25,6 +29,7 @@ from mock_server.errors import (
     UnleashError,
 )
 from mock_server.instants import timestamp
+from mock_server.node import javascript
 from mock_server.node.ajv import check
 from mock_server.node.body_parser import is_json, is_json_strictly
 from mock_server.node.responses import EndResponse, json_response
@@ -47,6 +52,7 @@ _UPDATE = {
 # A root role by id or by name; Unleash's schema also names enterprise roles, which an open-source
 # Unleash does not have.
 _ROLE_NAMES = {role.name.capitalize(): role for role in RootRole}
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 # The keys of the user object after `createdAt`, where the user-admin API writes it.
 _ADMIN_KEYS = ("scimId", "seatType", "companyRole", "productUpdatesEmailConsent")
 
@@ -119,15 +125,38 @@ def _checked_password(password: str) -> str:
     return password
 
 
-def _root_role(given: Any) -> RootRole | None:
-    """The role a body names by id or by name (None: none named)."""
+def _normalized_role(given: Any) -> Any:
+    """The controller's `Number.isInteger(Number(rootRole)) ? Number(rootRole) : rootRole`
+    (null is 0, a numeric string its number)."""
     if given is None:
-        return None
-    if isinstance(given, int) and not isinstance(given, bool) and given in set(RootRole):
-        return RootRole(given)
-    if isinstance(given, str) and given in _ROLE_NAMES:
-        return _ROLE_NAMES[given]
-    raise ServiceError(Message.NO_USER_FOUND, kind=ErrorKind.NOT_FOUND)
+        return 0
+    number = javascript.js_number(given) if isinstance(given, str) else given
+    if isinstance(number, int | float) and math.isfinite(number) and number == int(number):
+        return int(number)
+    return given
+
+
+def _root_role(normalized: Any) -> RootRole:
+    """Unleash's resolveRootRole: a root role by id or by name, else a service 400."""
+    if isinstance(normalized, int) and normalized in {role.value for role in RootRole}:
+        return RootRole(normalized)
+    if isinstance(normalized, str) and normalized in _ROLE_NAMES:
+        return _ROLE_NAMES[normalized]
+    # A template literal writes a number as JavaScript does, and anything else as JSON would.
+    if isinstance(normalized, str):
+        shown = normalized
+    elif isinstance(normalized, int | float) and not isinstance(normalized, bool):
+        shown = javascript.number_to_string(normalized)
+    else:
+        shown = javascript.stringify(normalized)
+    raise BadDataError(Message.UNKNOWN_ROOT_ROLE, role=shown)
+
+
+def _check_email(email: str) -> None:
+    """Joi's email check, approximately: one `@` between a local part and a domain, no white
+    space."""
+    if not _EMAIL.fullmatch(email):
+        raise JoiError(f'"value" must be a valid email. You provided "{email}".')
 
 
 async def _answered(call: Call, answer: Any) -> Response:
@@ -159,20 +188,22 @@ def _get(call: Call) -> Response:
 
 
 def _update(call: Call) -> Response:
+    """Unleash's updateUser: only what is given and not empty changes; a role is echoed as the
+    controller normalised it, whether or not it changed anything (0 does not)."""
     _admin_only(call)
     user_id = _user_id(call)
     body = _json_body(call, _UPDATE)
     _existing(call, user_id)
-    given = body.get("rootRole")
-    changes: dict[str, Any] = {key: body[key] for key in ("name", "email") if key in body}
-    role = _root_role(given)
-    if role is not None:
-        changes["root_role"] = role
+    if body.get("email"):
+        _check_email(body["email"])
+    changes: dict[str, Any] = {key: body[key] for key in ("name", "email") if body.get(key)}
+    echoed = {"rootRole": _normalized_role(body["rootRole"])} if "rootRole" in body else {}
+    if echoed.get("rootRole"):
+        changes["root_role"] = _root_role(echoed["rootRole"])
     user = call.state.accounts.change_user(user_id, **changes)
     if user is None:
         raise _no_user()
-    # The role is echoed as it was sent (a name stays a name), and only when one was.
-    return json_response(admin_user_json(user) | ({"rootRole": given} if role else {}))
+    return json_response(admin_user_json(user) | echoed)
 
 
 def _delete(call: Call) -> Response:
