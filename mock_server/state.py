@@ -26,6 +26,7 @@ from mock_server.units import UNITS, Unit
 from mock_server.units.accounts import MAX_ADMIN_TOKENS
 from mock_server.units.accounts.models import Accounts, Sessions
 from mock_server.units.pats.models import PatStore
+from mock_server.units.user_admin.models import Invites
 from mock_server.versions import VersionProfile, choice, resolve
 
 # Where a request keeps the generation of the state it arrived in (an ASGI scope key).
@@ -148,6 +149,10 @@ class MockState:
     @property
     def user_admin_limiter(self) -> RateLimiter:
         return self.backends["user_admin_limiter"]
+
+    @property
+    def user_admin_invites(self) -> Invites:
+        return self.backends["user_admin_invites"]
 
     # -- the control plane's operations -----------------------------------------------------
     def reset(self) -> None:

@@ -89,6 +89,8 @@ class Message(Enum):
     NO_USER_FOUND = "no_user_found"
     PASSWORD_UNDEFINED = "password_undefined"
     UNKNOWN_ROOT_ROLE = "unknown_root_role"
+    NAME_OR_EMAIL_REQUIRED = "name_or_email_required"
+    USER_EXISTS = "user_exists"
 
 
 class RateLimitedPosts(Enum):

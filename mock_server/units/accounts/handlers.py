@@ -27,7 +27,7 @@ _CLEAR_SITE_DATA = '"cookies", "storage"'
 
 def image_url(user: User) -> str:
     """Unleash's generateImageUrl: the gravatar of the email, else the username (Unleash falls
-    back on the id, but every user of the mock has a username), lower-cased and trimmed unless
+    back on the id, but every user of the mock has one or the other), lower-cased and trimmed unless
     it starts with `@` (its `ident.indexOf('@')` test)."""
     ident = user.email or user.username
     ident = ident.strip() if ident.startswith("@") else ident.lower().strip()
@@ -44,7 +44,7 @@ def user_json(
     body: dict = {"isAPI": False} if profile.user_is_api else {}
     body |= {"accountType": "User", "id": user.id}
     body |= {"name": user.name} if user.name else {}
-    body |= {"username": user.username}
+    body |= {"username": user.username} if user.username else {}
     body |= {"email": user.email} if user.email else {}
     body |= {
         "imageUrl": image_url(user),

@@ -72,17 +72,27 @@ class Accounts:
         self._admin_tokens: dict[str, str] = {}
         self._last_id = 0  # the id sequence: the highest id ever held
 
+    def _put(self, user: User) -> None:
+        self._users[user.id] = user
+        if user.username:  # a user made with an e-mail address alone has no username
+            self._usernames[user.username] = user
+
+    def _drop(self, user: User) -> None:
+        del self._users[user.id]
+        if user.username:
+            del self._usernames[user.username]
+
     def add_user(self, user: User) -> User:
         """Add `user` (its id 0: the next of the id sequence, as PostgreSQL's serial gives)."""
         with self._lock:
-            if user.id in self._users or user.username in self._usernames:
+            if user.id in self._users or (user.username and user.username in self._usernames):
                 raise ValueError(f"duplicate user {user.id} ({user.username})")
             user_id = user.id or self._last_id + 1
             self._last_id = max(self._last_id, user_id)
             user = replace(
                 user, id=user_id, email=_stored_email(user.email), created_at=self._clock.now()
             )
-            self._users[user.id] = self._usernames[user.username] = user
+            self._put(user)
         if self.observer:
             self.observer.user_added(user)
         return user
@@ -99,7 +109,7 @@ class Accounts:
             user = replace(user, **changes)  # type: ignore[arg-type]
             if self.observer:  # first: a write that fails leaves the user as it was
                 self.observer.user_changed(user)
-            self._users[user.id] = self._usernames[user.username] = user
+            self._put(user)
         return user
 
     def seen(self, user_id: int) -> None:
@@ -109,7 +119,7 @@ class Accounts:
             user = self._users.get(user_id)
             if user is not None:
                 user = replace(user, seen_at=self._clock.now())
-                self._users[user.id] = self._usernames[user.username] = user
+                self._put(user)
 
     def remove_user(self, user_id: int) -> User | None:
         """Take the user out (its id is never given again); None where no user has it."""
@@ -119,14 +129,14 @@ class Accounts:
                 return None
             if self.observer:  # first: a write that fails leaves the user as it was
                 self.observer.user_removed(user_id)
-            del self._users[user_id], self._usernames[user.username]
+            self._drop(user)
         return user
 
     def restore(self, users: list[User], admin_tokens: list[str]) -> None:
         """Refill empty accounts with what they held before (a `--state` file), as they were."""
         with self._lock:
             for user in users:
-                self._users[user.id] = self._usernames[user.username] = user
+                self._put(user)
                 self._last_id = max(self._last_id, user.id)
             self._admin_tokens.update((token, token) for token in admin_tokens)
 
@@ -135,11 +145,27 @@ class Accounts:
         writes were rolled back with the seed's)."""
         with self._lock:
             for user_id in user_ids:
-                user = self._users.pop(user_id, None)
+                user = self._users.get(user_id)
                 if user is not None:
-                    del self._usernames[user.username]
+                    self._drop(user)
             for token in admin_tokens:
                 self._admin_tokens.pop(token, None)
+
+    def take_id(self) -> int:
+        """The next id of the sequence, used whether or not a user gets it."""
+        with self._lock:
+            self._last_id += 1
+            return self._last_id
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+    def exists(self, username: str | None, email: str | None) -> bool:
+        """Unleash's hasUser: a user has this username, or this e-mail address (any case)."""
+        email = _stored_email(email)
+        return (bool(username) and username in self._usernames) or (
+            bool(email) and any(user.email == email for user in self._users.values())
+        )
 
     def user(self, user_id: int) -> User | None:
         return self._users.get(user_id)

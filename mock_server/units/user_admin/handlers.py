@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -28,12 +29,11 @@ from mock_server.errors import (
     TooManyRequests,
     UnleashError,
 )
-from mock_server.instants import timestamp
 from mock_server.node import javascript
 from mock_server.node.ajv import check
 from mock_server.node.body_parser import is_json, is_json_strictly
 from mock_server.node.responses import EndResponse, json_response
-from mock_server.units.accounts.handlers import image_url
+from mock_server.units.accounts.handlers import user_json
 from mock_server.units.accounts.models import RootRole, User
 from mock_server.units.base import Call
 from mock_server.units.user_admin.password import problems
@@ -49,27 +49,58 @@ _UPDATE = {
     "type": "object",
     "properties": {"email": {"type": "string"}, "name": {"type": "string"}},
 }
+_CREATE = {
+    "type": "object",
+    "required": ["rootRole"],
+    "properties": {
+        **{key: {"type": "string"} for key in ("username", "email", "name", "password")},
+        "sendEmail": {"type": "boolean"},
+    },
+}
+# Users the mock holds at most through the admin API (the create-user limit is per client
+# address, and a client may claim any address).
+MAX_USERS = 100_000
 # A root role by id or by name; Unleash's schema also names enterprise roles, which an open-source
 # Unleash does not have.
 _ROLE_NAMES = {role.name.capitalize(): role for role in RootRole}
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+# Unleash's predefined root roles, as GET /api/admin/user-admin lists them.
+ROOT_ROLES = [
+    {
+        "id": 1,
+        "name": "Admin",
+        "type": "root",
+        "description": "Users with the root admin role have superuser access to Unleash and can"
+        " perform any operation within the Unleash platform.",
+    },
+    {
+        "id": 2,
+        "name": "Editor",
+        "type": "root",
+        "description": "Users with the root editor role have access to most features in Unleash,"
+        " but can not manage users and roles in the root scope. Editors will be added as project"
+        " owners when creating projects and get superuser rights within the context of these"
+        " projects. Users with the editor role will also get access to most permissions on the"
+        " default project by default.",
+    },
+    {
+        "id": 3,
+        "name": "Viewer",
+        "type": "root",
+        "description": "Users with the root viewer role can only read root resources in Unleash."
+        " Viewers can be added to specific projects as project members. Users with the viewer"
+        " role may not view API tokens.",
+    },
+]
 # The keys of the user object after `createdAt`, where the user-admin API writes it.
 _ADMIN_KEYS = ("scimId", "seatType", "companyRole", "productUpdatesEmailConsent")
 
 
-def admin_user_json(user: User) -> dict[str, Any]:
-    """The user object of the user-admin API (UserSchema without `isAPI`); an empty name or
-    email is no key at all."""
-    body: dict[str, Any] = {"accountType": "User", "id": user.id}
-    body |= {"name": user.name} if user.name else {}
-    body |= {"username": user.username}
-    body |= {"email": user.email} if user.email else {}
-    body |= {
-        "imageUrl": image_url(user),
-        "seenAt": timestamp(user.seen_at) if user.seen_at else None,
-        "loginAttempts": 0,
-        "createdAt": timestamp(user.created_at),
-    }
+def admin_user_json(call: Call, user: User) -> dict[str, Any]:
+    """The user object of the user-admin API: the user as a PAT sees it, without `isAPI`
+    (the controller drops it), then the keys of the user's row."""
+    body = user_json(user, session=False, profile=call.state.profile)
+    body.pop("isAPI", None)
     return body | dict.fromkeys(_ADMIN_KEYS)
 
 
@@ -159,12 +190,10 @@ def _check_email(email: str) -> None:
         raise JoiError(f'"value" must be a valid email. You provided "{email}".')
 
 
-async def _answered(call: Call, answer: Any) -> Response:
-    """Runs `answer(call)` behind the create-user limiter where the release counts this POST
-    in front of the route (8.x), with its RateLimit-* headers on whatever it answers."""
+def _limited(call: Call, answer: Callable[[Call], Response]) -> Response:
+    """`answer(call)` behind the create-user limiter, with its RateLimit-* headers on whatever
+    it answers."""
     state = call.state
-    if state.profile.user_admin_rate_limited_posts is not RateLimitedPosts.ALL:
-        return _response(call, answer)
     headers, retry_after = state.user_admin_limiter.hit(client_address(call.scope))
     if retry_after is not None:
         response = TooManyRequests(retry_after).response(state.profile)
@@ -174,17 +203,87 @@ async def _answered(call: Call, answer: Any) -> Response:
     return response
 
 
-def _response(call: Call, answer: Any) -> Response:
+def _posted(call: Call, answer: Callable[[Call], Response]) -> Response:
+    """A POST: behind the limiter first where the release counts every POST below the path
+    (8.x: before the permission check)."""
+    if call.state.profile.user_admin_rate_limited_posts is RateLimitedPosts.ALL:
+        return _limited(call, answer)
+    return _response(call, answer)
+
+
+def _response(call: Call, answer: Callable[[Call], Response]) -> Response:
     try:
         return answer(call)
     except UnleashError as error:
         return error.response(call.state.profile)
 
 
+def _invite_link(call: Call, token: str | None) -> str:
+    return f"{call.base_url}/new-user?token={token}" if token else ""
+
+
+def _list(call: Call) -> Response:
+    """Every user with its role id and live invitation (ordered by id: Unleash sends its
+    table's order, which its updates shuffle), and the root roles."""
+    _admin_only(call)
+    invites = call.state.user_admin_invites
+    users = [
+        admin_user_json(call, user)
+        | {
+            "rootRole": int(user.root_role),
+            "inviteLink": _invite_link(call, invites.active(user.id)),
+        }
+        for user in sorted(call.state.accounts.users(), key=lambda user: user.id)
+    ]
+    return json_response({"users": users, "rootRoles": ROOT_ROLES})
+
+
+def _create(call: Call) -> Response:
+    _admin_only(call)
+    body = _json_body(call, _CREATE)
+    if call.state.profile.user_admin_rate_limited_posts is RateLimitedPosts.CREATE:
+        # Before 8.x the limiter is the route's last middleware, after Ajv.
+        return _limited(call, lambda call: _created(call, body))
+    return _created(call, body)
+
+
+def _created(call: Call, body: dict[str, Any]) -> Response:
+    """Unleash's createUser, in one transaction: a role it cannot find leaves no user (but
+    uses an id, as PostgreSQL's sequence does). The password is stored unchecked."""
+    accounts = call.state.accounts
+    username, email = body.get("username"), body.get("email")
+    if not username and not email:
+        raise BadDataError(Message.NAME_OR_EMAIL_REQUIRED)
+    if email:
+        _check_email(email)
+    if accounts.exists(username, email):
+        raise BadDataError(Message.USER_EXISTS)
+    if len(accounts) >= MAX_USERS:
+        raise BadDataError(f"The unleash-pat mock holds at most {MAX_USERS} users.")
+    user_id = accounts.take_id()
+    role = _normalized_role(body["rootRole"])
+    user = User(
+        user_id,
+        username or "",
+        body.get("password") or None,
+        body.get("name") or None,
+        email or None,
+        _root_role(role),
+    )
+    user = accounts.add_user(user)
+    token = call.state.user_admin_invites.issue(user.id)
+    answer = admin_user_json(call, user) | {
+        "rootRole": role,
+        "inviteLink": _invite_link(call, token),
+        "emailSent": False,
+    }
+    return json_response(answer, 201, headers={"location": str(user.id)})
+
+
 def _get(call: Call) -> Response:
     _admin_only(call)
     user = _existing(call, _user_id(call))
-    return json_response(admin_user_json(user) | {"rootRole": int(user.root_role)})
+    return json_response(admin_user_json(call, user) | {"rootRole": int(user.root_role)})
 
 
 def _update(call: Call) -> Response:
@@ -203,7 +302,7 @@ def _update(call: Call) -> Response:
     user = call.state.accounts.change_user(user_id, **changes)
     if user is None:
         raise _no_user()
-    return json_response(admin_user_json(user) | echoed)
+    return json_response(admin_user_json(call, user) | echoed)
 
 
 def _delete(call: Call) -> Response:
@@ -216,6 +315,7 @@ def _delete(call: Call) -> Response:
         raise _no_user()
     state.sessions.end_user_sessions(user_id)
     state.pats.discard_users({user_id})
+    state.user_admin_invites.expire(user_id)
     return EndResponse()
 
 
@@ -234,7 +334,16 @@ def _change_password(call: Call) -> Response:
     if call.state.accounts.change_user(user_id, password=password) is None:
         raise _no_user()
     call.state.sessions.end_user_sessions(user_id)
+    call.state.user_admin_invites.expire(user_id)
     return EndResponse()
+
+
+async def list_users(call: Call) -> Response:
+    return _response(call, _list)
+
+
+async def create_user(call: Call) -> Response:
+    return _posted(call, _create)
 
 
 async def get_user(call: Call) -> Response:
@@ -250,8 +359,8 @@ async def delete_user(call: Call) -> Response:
 
 
 async def validate_password(call: Call) -> Response:
-    return await _answered(call, _validate_password)
+    return _posted(call, _validate_password)
 
 
 async def change_password(call: Call) -> Response:
-    return await _answered(call, _change_password)
+    return _posted(call, _change_password)
