@@ -150,6 +150,8 @@ class JoiError(UnleashError):
         self.joi_text = text
 
     def details(self, profile: VersionProfile) -> list[dict[str, str]]:
+        if profile.errors.detail_descriptions:  # 5.x: Joi's own order
+            return [{"description": self.joi_text, "message": self.joi_text}]
         return [{"message": self.joi_text}]
 
 
@@ -242,6 +244,12 @@ class PasswordRefused(UnleashError):
 
     def details(self, profile: VersionProfile) -> list[dict[str, Any]]:
         return [{"validationErrors": self.problems, "message": self.text(profile)}]
+
+    def body(self, profile: VersionProfile) -> dict[str, Any]:
+        body = super().body(profile)
+        if self.problems:  # OwaspValidationError writes its details itself: no `description`
+            body["details"] = self.details(profile)
+        return body
 
 
 class PathNotFound(UnleashError):

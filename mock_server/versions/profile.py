@@ -91,6 +91,7 @@ class Message(Enum):
     UNKNOWN_ROOT_ROLE = "unknown_root_role"
     NAME_OR_EMAIL_REQUIRED = "name_or_email_required"
     USER_EXISTS = "user_exists"
+    USER_ID_NOT_AN_INTEGER = "user_id_not_an_integer"
 
 
 class RateLimitedPosts(Enum):
@@ -163,6 +164,10 @@ class VersionProfile:
     admin_token_keys: tuple[str, ...]
     viewer_permissions: tuple[str, ...]
     user_admin_rate_limited_posts: RateLimitedPosts
+    invite_token_prefix: str
+    user_id_checked_by_schema: bool
+    password_of_unknown_user_ok: bool
+    created_role_after_invite: bool
     ui_config_keys: tuple[str, ...]
     errors: ErrorStyle
     answers: Mapping[ErrorKind, Answer]

@@ -171,6 +171,10 @@ def _profile(
         admin_token_keys=tuple(fact("user_object", "admin_token_keys")),
         viewer_permissions=tuple(fact("user_object", "viewer_permissions")),
         user_admin_rate_limited_posts=RateLimitedPosts(fact("user_admin", "rate_limited_posts")),
+        invite_token_prefix=fact("user_admin", "invite_token_prefix"),
+        user_id_checked_by_schema=fact("user_admin", "id_check") == "schema",
+        password_of_unknown_user_ok=fact("user_admin", "password_of_unknown_user") == "ok",
+        created_role_after_invite=fact("user_admin", "role_after_invite"),
         ui_config_keys=tuple(fact("ui_config", "keys")),
         errors=ErrorStyle(
             every_error_has_id=fact("errors", "every_error_has_id"),

@@ -26,8 +26,10 @@ class Invites:
         self._tokens: dict[int, tuple[str, float]] = {}  # user id -> token, expiry
         self._lock = threading.Lock()
 
-    def issue(self, user_id: int) -> str:
-        token = "$2b$10$" + "".join(self._choice(_BCRYPT_CHARS) for _ in range(53))
+    def issue(self, user_id: int, prefix: str) -> str:
+        """A new token for the user: `prefix` (the release's bcrypt version and cost) and 53
+        characters of bcrypt's alphabet."""
+        token = prefix + "".join(self._choice(_BCRYPT_CHARS) for _ in range(53))
         with self._lock:
             self._tokens[user_id] = (token, self._clock.time() + INVITE_SECONDS)
         return token
