@@ -233,6 +233,7 @@ class MockState:
             self.options = options
             self.pat_limiter.limit = options.rate_limit_per_minute
             self.login_limiter.limit = options.login_rate_limit_per_minute
+            self.user_admin_limiter.limit = options.create_user_rate_limit_per_minute
             self.pats.flush_every = options.seen_at_flush_seconds
 
     def new_error_id(self) -> str:

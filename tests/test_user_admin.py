@@ -40,8 +40,11 @@ def client(release: str) -> Iterator[TestClient]:
 
 
 def log_in(client: TestClient, username: str, password: str) -> str:
+    """The session's cookie, which the client does not keep: later requests send it only when
+    they say so."""
     response = client.post("/auth/simple/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
+    client.cookies.clear()
     return response.headers["set-cookie"].split(";")[0]
 
 
@@ -385,3 +388,24 @@ def test_a_created_users_invitation_and_key_order_follow_the_release(
         ).json()
     assert body["inviteLink"].split("token=")[1].startswith(prefix)
     assert list(body)[-1] == last
+
+
+def test_user_admin_changes_are_kept_in_the_state_file(tmp_path) -> None:
+    path = tmp_path / "state.db"
+    with TestClient(create_app(state_path=path)) as client:
+        client.put(f"{USER_ADMIN}/2", headers=ADMIN, json={"name": "Al", "rootRole": "Editor"})
+        client.post(f"{USER_ADMIN}/2/change-password", headers=ADMIN, json={"password": STRONG})
+        made = client.post(
+            USER_ADMIN, headers=ADMIN, json={"email": "z@example.com", "rootRole": 1}
+        )
+        client.delete(f"{USER_ADMIN}/1", headers=ADMIN)  # and the admin's PAT with it
+    client.app.state.close()  # lets go of the file, as a stopped server does
+    with TestClient(create_app(state_path=path)) as client:
+        alice = client.get(f"{USER_ADMIN}/2", headers=ADMIN).json()
+        assert (alice["name"], alice["rootRole"]) == ("Al", 2)
+        log_in(client, "alice", STRONG)
+        new_id = made.json()["id"]
+        assert client.get(f"{USER_ADMIN}/{new_id}", headers=ADMIN).json()["rootRole"] == 1
+        assert client.get(f"{USER_ADMIN}/1", headers=ADMIN).status_code == 404
+        assert client.get("/api/admin/user", headers=auth(ADMIN_PAT)).status_code == 401
+    client.app.state.close()
