@@ -409,3 +409,19 @@ def test_user_admin_changes_are_kept_in_the_state_file(tmp_path) -> None:
         assert client.get(f"{USER_ADMIN}/1", headers=ADMIN).status_code == 404
         assert client.get("/api/admin/user", headers=auth(ADMIN_PAT)).status_code == 401
     client.app.state.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        (USER_ADMIN, "GET,HEAD,POST"),
+        (f"{USER_ADMIN}/2", "GET,HEAD,PUT,DELETE"),
+        (f"{USER_ADMIN}/validate-password", "POST,GET,HEAD,PUT,DELETE"),
+        (f"{USER_ADMIN}/2/change-password", "POST"),
+    ],
+)
+def test_options_lists_methods_in_the_order_unleash_registers_them(
+    client: TestClient, path: str, allow: str
+) -> None:
+    response = client.options(path, headers=ADMIN)
+    assert (response.status_code, response.headers["allow"], response.text) == (200, allow, allow)

@@ -29,11 +29,12 @@ def build(state: MockState) -> dict[str, Any]:
 
 UNIT = Unit(
     name="user_admin",
+    # In the order Unleash's controller registers them, which OPTIONS' Allow follows.
     routes=(
-        Route(PATH, ("GET",), handlers.list_users),
-        Route(PATH, ("POST",), handlers.create_user),
         Route(f"{PATH}/validate-password", ("POST",), handlers.validate_password),
         Route(f"{PATH}/{{id}}/change-password", ("POST",), handlers.change_password),
+        Route(PATH, ("GET",), handlers.list_users),
+        Route(PATH, ("POST",), handlers.create_user),
         Route(f"{PATH}/{{id}}", ("GET",), handlers.get_user),
         Route(f"{PATH}/{{id}}", ("PUT",), handlers.update_user),
         Route(f"{PATH}/{{id}}", ("DELETE",), handlers.delete_user),
