@@ -30,8 +30,7 @@ from mock_server.errors import (
     UnleashError,
 )
 from mock_server.node import javascript
-from mock_server.node.ajv import check
-from mock_server.node.body_parser import is_json, is_json_strictly
+from mock_server.node.ajv import accepts_json, check, checked_body
 from mock_server.node.responses import EndResponse, json_response
 from mock_server.units.accounts.handlers import user_json
 from mock_server.units.accounts.models import RootRole, User
@@ -115,14 +114,10 @@ def _admin_only(call: Call) -> None:
 
 def _json_body(call: Call, schema: dict[str, Any]) -> Any:
     """requireContentType, then Ajv on the body."""
-    content_type = call.headers.get("content-type")
-    accepts = is_json_strictly if call.state.profile.strict_content_type_check else is_json
-    if not accepts(content_type):
+    profile, content_type = call.state.profile, call.headers.get("content-type")
+    if not accepts_json(content_type, strict=profile.strict_content_type_check):
         raise ContentTypeError(content_type)
-    body, error = check(schema, call.body, "/body", ajv=call.state.profile.ajv)
-    if error:
-        raise SchemaError(error)
-    return body
+    return checked_body(schema, call.body, ajv=profile.ajv)
 
 
 def _user_id(call: Call) -> int:
