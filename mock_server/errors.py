@@ -97,11 +97,13 @@ class BadDataError(UnleashError):
 class Violation:
     """The first thing a request's data breaks, as Ajv reports it: where (a JSON pointer such as
     `/body/description`), what (`must be string`), and the value as it was sent (JSON text);
-    `sent` is None for a required property that is missing."""
+    `sent` is None for a required property that is missing, or (`additional`) a property the
+    schema does not allow."""
 
     pointer: str
     predicate: str
     sent: str | None = None
+    additional: bool = False
 
     def detail(self, profile: VersionProfile) -> dict[str, str]:
         if not profile.errors.property_paths:
@@ -118,6 +120,11 @@ class Violation:
         return {"description": text, "message": text, "path": name}
 
     def _text(self, profile: VersionProfile, name: str, sent: str | None) -> str:
+        if self.additional:
+            # The object that holds it: the body itself is 5.x's "root" object.
+            parent = name.rpartition("/")[0]
+            shown = f"`{parent}`" if parent else "root"
+            return profile.message(Message.ADDITIONAL_PROPERTY, parent=shown, name=name)
         if self.sent is None:
             return profile.message(Message.PROPERTY_REQUIRED, name=name)
         predicate = self.predicate

@@ -425,3 +425,35 @@ def test_options_lists_methods_in_the_order_unleash_registers_them(
 ) -> None:
     response = client.options(path, headers=ADMIN)
     assert (response.status_code, response.headers["allow"], response.text) == (200, allow, allow)
+
+
+ROOT_EXTRA = (
+    "The root object of the request body does not allow additional properties. Your request "
+    "included the `foo` property."
+)
+BODY_EXTRA = (
+    "The `/body` object of the request body does not allow additional properties. Your request "
+    "included the `/body/foo` property."
+)
+
+
+@pytest.mark.parametrize(
+    ("release", "detail"),
+    [
+        ("8.2.0", {"path": "/body/foo", "message": BODY_EXTRA}),
+        ("5.12.8", {"path": "foo", "description": ROOT_EXTRA, "message": ROOT_EXTRA}),
+    ],
+)
+def test_password_and_creation_bodies_refuse_other_keys(release: str, detail: dict) -> None:
+    with older(release) as client:
+        checked = client.post(
+            f"{USER_ADMIN}/validate-password",
+            headers=ADMIN,
+            json={"password": STRONG, "confirmPassword": "x", "foo": 1},
+        )
+        made = client.post(
+            USER_ADMIN, headers=ADMIN, json={"username": "z", "rootRole": 3, "foo": 1}
+        )
+        missing_first = client.post(USER_ADMIN, headers=ADMIN, json={"foo": 1})
+    assert checked.json()["details"] == made.json()["details"] == [detail]
+    assert "rootRole" in missing_first.json()["details"][0]["path"]

@@ -94,6 +94,11 @@ def check(
         for name in schema.get("required", []):
             if name not in value:
                 return value, Violation(f"{path}/{name}", "is required")
+        if schema.get("additionalProperties") is False:
+            allowed = schema.get("properties", {})
+            extra = next((name for name in value if name not in allowed), None)
+            if extra is not None:
+                return value, Violation(f"{path}/{extra}", "", additional=True)
         for name, sub in schema.get("properties", {}).items():
             if name in value:
                 value[name], error = check(sub, value[name], f"{path}/{name}", ajv=ajv)

@@ -92,6 +92,7 @@ class Message(Enum):
     NAME_OR_EMAIL_REQUIRED = "name_or_email_required"
     USER_EXISTS = "user_exists"
     USER_ID_NOT_AN_INTEGER = "user_id_not_an_integer"
+    ADDITIONAL_PROPERTY = "additional_property"
 
 
 class RateLimitedPosts(Enum):

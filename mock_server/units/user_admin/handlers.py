@@ -39,10 +39,14 @@ from mock_server.units.user_admin.password import problems
 from mock_server.versions import ErrorKind, Message, RateLimitedPosts
 
 _ID = {"type": "integer"}
+# Unleash's passwordSchema and createUserSchema refuse other keys; updateUserSchema ignores them.
 _PASSWORD = {
     "type": "object",
     "required": ["password"],
-    "properties": {"password": {"type": "string"}},
+    "properties": {
+        key: {"type": "string"} for key in ("password", "oldPassword", "confirmPassword")
+    },
+    "additionalProperties": False,
 }
 _UPDATE = {
     "type": "object",
@@ -54,7 +58,9 @@ _CREATE = {
     "properties": {
         **{key: {"type": "string"} for key in ("username", "email", "name", "password")},
         "sendEmail": {"type": "boolean"},
+        "rootRole": {},
     },
+    "additionalProperties": False,
 }
 # Users the mock holds at most through the admin API (the create-user limit is per client
 # address, and a client may claim any address).
