@@ -189,8 +189,8 @@ def add_diff_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="every field, every group, progress on stderr"
     )
-    # Tests only: the "real" server is an unleash-pat mock, which has no user-admin API, so the
-    # run's users are loaded through its control plane.
+    # Tests only: the "real" server is an unleash-pat mock, whose users are loaded through its
+    # control plane as the private mock's are.
     parser.add_argument("--test-only-real-is-mock", action="store_true", help=argparse.SUPPRESS)
 
 

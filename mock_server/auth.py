@@ -44,13 +44,17 @@ _TOKEN_TYPE_CHECKED = ("/api/client", "/api/frontend")
 MOUNT_POINTS = ("/api/admin", *API_TOKEN_PREFIXES, PROTECTED_PREFIX)
 
 
-def with_headers(send: Send, extra: Callable[[], list[tuple[bytes, bytes]]]) -> Send:
-    """`send` adding the headers `extra()` gives when the response starts."""
+def with_headers(
+    send: Send, extra: Callable[[], list[tuple[bytes, bytes]]], *, overridden: bool = False
+) -> Send:
+    """`send` adding the headers `extra()` gives when the response starts; `overridden`: not
+    those the response already has (a later middleware's res.setHeader replaced them)."""
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
-            message.setdefault("headers", [])
-            MutableHeaders(raw=message["headers"]).raw.extend(extra())
+            raw = MutableHeaders(raw=message.setdefault("headers", [])).raw
+            given = {name.lower() for name, _ in raw} if overridden else set()
+            raw.extend((name, value) for name, value in extra() if name not in given)
         await send(message)
 
     return wrapped
@@ -83,7 +87,8 @@ class AuthMiddleware:
         if not (looks_like_pat(authorization) and self.state.profile.pat_rate_limit):
             return send, None
         limit_headers, retry_after = self.state.pat_limiter.hit(client_address(scope))
-        return with_headers(send, lambda: limit_headers), retry_after
+        # A route's own limiter (the create-user limit) sets the same headers after this one.
+        return with_headers(send, lambda: limit_headers, overridden=True), retry_after
 
     def _login_limit(self, scope: Scope, send: Send) -> tuple[Send, int | None]:
         """Unleash's login limit (SIMPLE_LOGIN_LIMIT_PER_MINUTE), a middleware on

@@ -97,11 +97,13 @@ class BadDataError(UnleashError):
 class Violation:
     """The first thing a request's data breaks, as Ajv reports it: where (a JSON pointer such as
     `/body/description`), what (`must be string`), and the value as it was sent (JSON text);
-    `sent` is None for a required property that is missing."""
+    `sent` is None for a required property that is missing, or (`additional`) a property the
+    schema does not allow."""
 
     pointer: str
     predicate: str
     sent: str | None = None
+    additional: bool = False
 
     def detail(self, profile: VersionProfile) -> dict[str, str]:
         if not profile.errors.property_paths:
@@ -118,6 +120,11 @@ class Violation:
         return {"description": text, "message": text, "path": name}
 
     def _text(self, profile: VersionProfile, name: str, sent: str | None) -> str:
+        if self.additional:
+            # The object that holds it: the body itself is 5.x's "root" object.
+            parent = name.rpartition("/")[0]
+            shown = f"`{parent}`" if parent else "root"
+            return profile.message(Message.ADDITIONAL_PROPERTY, parent=shown, name=name)
         if self.sent is None:
             return profile.message(Message.PROPERTY_REQUIRED, name=name)
         predicate = self.predicate
@@ -137,6 +144,22 @@ class SchemaError(UnleashError):
 
     def details(self, profile: VersionProfile) -> list[dict[str, str]]:
         return [self.violation.detail(profile)]
+
+
+class JoiError(UnleashError):
+    """A value Unleash's services check with Joi (an e-mail address): the validator's 400, its
+    details the Joi message alone."""
+
+    kind = ErrorKind.BAD_DATA
+
+    def __init__(self, text: str) -> None:
+        super().__init__(Message.SCHEMA_INVALID)
+        self.joi_text = text
+
+    def details(self, profile: VersionProfile) -> list[dict[str, str]]:
+        if profile.errors.detail_descriptions:  # 5.x: Joi's own order
+            return [{"description": self.joi_text, "message": self.joi_text}]
+        return [{"message": self.joi_text}]
 
 
 class BareError(UnleashError):
@@ -199,6 +222,41 @@ class PasswordMismatch(UnleashError):
 
     def __init__(self) -> None:
         super().__init__(Message.PASSWORD_MISMATCH)
+
+
+class PermissionDenied(UnleashError):
+    """Unleash's permission check (a route's required permission the caller lacks): the
+    permissions it needed are named again beside the details."""
+
+    kind, with_id = ErrorKind.PERMISSION, True
+
+    def __init__(self, permission: str) -> None:
+        super().__init__(Message.PERMISSION_DENIED, permission=permission)
+        self.permission = permission
+
+    def body(self, profile: VersionProfile) -> dict[str, Any]:
+        return {**super().body(profile), "permissions": [self.permission]}
+
+
+class PasswordRefused(UnleashError):
+    """A password the release's policy refuses (empty, or weak by the OWASP strength test): the
+    first problem is the message, and the detail lists them all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        if problems:
+            super().__init__(problems[0], kind=ErrorKind.WEAK_PASSWORD)
+        else:
+            super().__init__(Message.PASSWORD_UNDEFINED, kind=ErrorKind.PASSWORD_UNDEFINED)
+        self.problems = problems
+
+    def details(self, profile: VersionProfile) -> list[dict[str, Any]]:
+        return [{"validationErrors": self.problems, "message": self.text(profile)}]
+
+    def body(self, profile: VersionProfile) -> dict[str, Any]:
+        body = super().body(profile)
+        if self.problems:  # OwaspValidationError writes its details itself: no `description`
+            body["details"] = self.details(profile)
+        return body
 
 
 class PathNotFound(UnleashError):

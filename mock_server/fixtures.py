@@ -23,7 +23,7 @@ import yaml
 
 from mock_server.instants import is_date_time, parse_date_time
 from mock_server.units import UNITS, Unit
-from mock_server.units.accounts.models import User
+from mock_server.units.accounts.models import RootRole, User
 from mock_server.units.base import FixtureConflict, FixtureError
 
 __all__ = [
@@ -233,7 +233,7 @@ def parse(data: Any, source: str = "<fixtures>", units: Iterable[Unit] = UNITS) 
             entry.get("password"),
             entry.get("name"),
             entry.get("email"),
-            admin=entry.get("rootRole", "Viewer") == "Admin",
+            RootRole[entry.get("rootRole", "Viewer").upper()],
         )
         users.append((user, tuple(pats)))
     if problems:

@@ -34,6 +34,7 @@ class Options:
     pats_kill_switch: bool = False  # flag personalAccessTokensKillSwitch
     rate_limit_per_minute: int = 20_000  # TOKEN_AUTHENTICATION_RATE_LIMIT_PER_MINUTE
     login_rate_limit_per_minute: int = 10  # SIMPLE_LOGIN_LIMIT_PER_MINUTE
+    create_user_rate_limit_per_minute: int = 20  # CREATE_USER_RATE_LIMIT_PER_MINUTE
     seen_at_flush_seconds: float = 180.0  # how often Unleash writes buffered PAT uses
     # UNLEASH_EXPERIMENTAL_SECURE_ACCOUNT_TOKEN: new secrets are `user:v2_…` (where the version
     # has it); secrets of both formats authenticate either way.

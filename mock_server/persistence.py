@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mock_server.units.accounts.models import User
+from mock_server.units.accounts.models import RootRole, User
 from mock_server.units.pats.models import Pat
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY, username TEXT NOT NULL, password TEXT, name TEXT, email TEXT,
-    admin INTEGER NOT NULL, created_at TEXT NOT NULL);
+    admin INTEGER NOT NULL, created_at TEXT NOT NULL);  -- admin: the root role's id (0: Viewer)
 CREATE TABLE IF NOT EXISTS pats (
     id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, description TEXT NOT NULL,
     expires_at TEXT NOT NULL, created_at TEXT NOT NULL, secret TEXT NOT NULL);
@@ -180,7 +180,7 @@ class StateFile:
         them; None for a file that holds nothing yet."""
         row = self._db.execute("SELECT value FROM meta WHERE key = 'next_id'").fetchone()
         users = [
-            User(_id(id_), username, password, name, email, bool(admin), _instant(created))
+            User(_id(id_), username, password, name, email, _role(admin), _instant(created))
             for id_, username, password, name, email, admin, created in self._db.execute(
                 "SELECT id, username, password, name, email, admin, created_at FROM users"
             )
@@ -271,10 +271,25 @@ class StateFile:
                     user.password,
                     user.name,
                     user.email,
-                    int(user.admin),
+                    int(user.root_role),
                     user.created_at.isoformat(),
                 ),
             )
+        )
+
+    def user_changed(self, user: User) -> None:
+        self._write(
+            (
+                "UPDATE users SET password = ?, name = ?, email = ?, admin = ? WHERE id = ?",
+                (user.password, user.name, user.email, int(user.root_role), user.id),
+            )
+        )
+
+    def user_removed(self, user_id: int) -> None:
+        # Its PATs go too: a file never holds PATs of a user it does not hold.
+        self._write(
+            ("DELETE FROM pats WHERE user_id = ?", (user_id,)),
+            ("DELETE FROM users WHERE id = ?", (user_id,)),
         )
 
     def admin_token_added(self, secret: str) -> None:
@@ -305,6 +320,15 @@ def _instant(text: str) -> datetime:
     if instant.tzinfo is None:
         raise ValueError(f"{text!r} is no instant (no time zone)")
     return instant
+
+
+def _role(value: object) -> RootRole:
+    """The `admin` column: a root role's id; 0 (written before roles were kept) is a Viewer."""
+    if value == 0:
+        return RootRole.VIEWER
+    if type(value) is not int or value not in {role.value for role in RootRole}:
+        raise ValueError(f"{value!r} is not a root role's id")
+    return RootRole(value)
 
 
 def _id(value: object) -> int:

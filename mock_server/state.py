@@ -26,6 +26,7 @@ from mock_server.units import UNITS, Unit
 from mock_server.units.accounts import MAX_ADMIN_TOKENS
 from mock_server.units.accounts.models import Accounts, Sessions
 from mock_server.units.pats.models import PatStore
+from mock_server.units.user_admin.models import Invites
 from mock_server.versions import VersionProfile, choice, resolve
 
 # Where a request keeps the generation of the state it arrived in (an ASGI scope key).
@@ -145,6 +146,14 @@ class MockState:
     def pats(self) -> PatStore:
         return self.backends["pats"]
 
+    @property
+    def user_admin_limiter(self) -> RateLimiter:
+        return self.backends["user_admin_limiter"]
+
+    @property
+    def user_admin_invites(self) -> Invites:
+        return self.backends["user_admin_invites"]
+
     # -- the control plane's operations -----------------------------------------------------
     def reset(self) -> None:
         """Back to how the mock started: the fixtures, options and clock it was made with, and
@@ -224,6 +233,7 @@ class MockState:
             self.options = options
             self.pat_limiter.limit = options.rate_limit_per_minute
             self.login_limiter.limit = options.login_rate_limit_per_minute
+            self.user_admin_limiter.limit = options.create_user_rate_limit_per_minute
             self.pats.flush_every = options.seen_at_flush_seconds
 
     def new_error_id(self) -> str:

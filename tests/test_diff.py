@@ -1,6 +1,6 @@
 """`unleash-pat diff`, hermetically: the "real" server is another mock, served over HTTP
-(`DiffSettings.real_is_mock`: a mock has no /api/admin/user-admin, so the run's users are loaded
-through its control plane), and broken variants are ASGI middleware around diff's own mock."""
+(`DiffSettings.real_is_mock`: the run's users are loaded through its control plane, as into
+diff's own mock), and broken variants are ASGI middleware around diff's own mock."""
 
 from __future__ import annotations
 

@@ -126,8 +126,8 @@ class Account:
 
 class Accounts:
     """The run's users on the real server and the mock. `real_is_mock` (tests only): the real
-    side is itself an unleash-pat mock, which has no /api/admin/user-admin; its users are
-    loaded through its control plane instead."""
+    side is itself an unleash-pat mock: its users are loaded through its control plane, as the
+    private mock's are, instead of made through /api/admin/user-admin."""
 
     def __init__(
         self,
@@ -305,9 +305,21 @@ class Accounts:
         mock, made at the time the real server made them, each logged in once as there."""
         self.mock = mock
         self._load(mock, list(self.accounts.values()), id_base=100, replace=True)
+        self._count_creations(len(self.accounts))
         self._room_for_logins(mock)
         for account in self.accounts.values():
             self._log_in(mock, account)
+
+    def _count_creations(self, users: int) -> None:
+        """The real server counted each user made there against its create-user limit (8.x:
+        every POST below /api/admin/user-admin; before, the creations): as many creations the
+        mock refuses after its limiter counted them (no username, no e-mail) keep both windows
+        alike. A mock on the real side made its users through fixtures too."""
+        assert self.mock is not None
+        if self.real_is_mock:
+            return
+        for _ in range(users):
+            self._admin(self.mock, "POST", USER_ADMIN, {"rootRole": "Viewer"})
 
     def _room_for_logins(self, side: Side) -> None:
         """Wait until `side`'s login limiter has room for the setup's logins (other clients
@@ -396,6 +408,7 @@ class Accounts:
         else:
             self._make_on_real(account)
         self._load(self.mock, [account], id_base=100 + 10 * self.generation, replace=False)
+        self._count_creations(1)
         self._log_in(self.mock, account)
 
     # -- the end ------------------------------------------------------------------------------
@@ -411,7 +424,7 @@ class Accounts:
             deleted += gone
             left += remaining
         if self.real_is_mock:
-            return deleted, left  # a mock has no user-admin: its users stay
+            return deleted, left  # a mock's users, loaded as fixtures, stay with it
         for username, user_id in self.made_on_real:
             answer = self._admin(self.real, "DELETE", f"{USER_ADMIN}/{user_id}")
             if answer.status == 200:

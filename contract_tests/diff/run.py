@@ -82,8 +82,8 @@ class DiffSettings:
     max_seconds: float = 1800.0
     tolerance: float = 5.0  # seconds between timestamps that compare equal
     timeout: float = 15.0  # per request
-    # Tests only: the real side is itself an unleash-pat mock (no /api/admin/user-admin), whose
-    # users are loaded through its control plane.
+    # Tests only: the real side is itself an unleash-pat mock, whose users are loaded through
+    # its control plane.
     real_is_mock: bool = False
     # Tests only: ASGI middleware around the private mock.
     wrap_mock: Callable[[Any], Any] | None = None

@@ -8,6 +8,7 @@ reach the handler. The schemas come from openapi.yaml through connexion.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -93,6 +94,11 @@ def check(
         for name in schema.get("required", []):
             if name not in value:
                 return value, Violation(f"{path}/{name}", "is required")
+        if schema.get("additionalProperties") is False:
+            allowed = schema.get("properties", {})
+            extra = next((name for name in value if name not in allowed), None)
+            if extra is not None:
+                return value, Violation(f"{path}/{extra}", "", additional=True)
         for name, sub in schema.get("properties", {}).items():
             if name in value:
                 value[name], error = check(sub, value[name], f"{path}/{name}", ajv=ajv)
@@ -143,18 +149,28 @@ class UnleashBodyValidator(AbstractRequestBodyValidator):
 
     def __init__(self, *, strict_content_type: bool = False, ajv: int = 8, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._accepts = is_json_strictly if strict_content_type else is_json
+        self._accepts = functools.partial(accepts_json, strict=strict_content_type)
         self._ajv = ajv
 
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
         content_type = Headers(scope=scope).get("content-type")
         if not self._accepts(content_type):
             raise ContentTypeError(content_type)
-        body, error = check(self._schema, await json_body(scope), "/body", ajv=self._ajv)
-        if error:
-            raise SchemaError(error)
-        scope[BODY_KEY] = body
+        scope[BODY_KEY] = checked_body(self._schema, await json_body(scope), ajv=self._ajv)
         return receive, scope
+
+
+def checked_body(schema: dict[str, Any], body: Any, *, ajv: int = 8) -> Any:
+    """The body Ajv leaves after validating it against `schema` (coerced), or SchemaError."""
+    body, error = check(schema, body, "/body", ajv=ajv)
+    if error:
+        raise SchemaError(error)
+    return body
+
+
+def accepts_json(content_type: str | None, *, strict: bool) -> bool:
+    """Unleash's content-type check of a JSON route (`strict`: type-is 1, before 7.x)."""
+    return (is_json_strictly if strict else is_json)(content_type)
 
 
 class _CachedValidationOperation(RequestValidationOperation):

@@ -91,19 +91,22 @@ class RouteTable:
         self._routes = [
             (
                 re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"),
-                {m.upper() for m in methods if m.upper() in _METHOD_ORDER},
+                tuple(m.upper() for m in methods if m.upper() in _METHOD_ORDER),
             )
             for path, methods in (*spec.get("paths", {}).items(), *routes)
         ]
 
     def allowed(self, path: str) -> list[str]:
-        methods: set[str] = set()
+        """The methods of the routes that match, in the order they are registered, HEAD after
+        GET: Express lists each route's methods in turn (Unleash registers one per method)."""
+        methods: list[str] = []
         for pattern, route_methods in self._routes:
             if pattern.match(path):
-                methods |= route_methods
-        if "GET" in methods:
-            methods.add("HEAD")
-        return [m for m in _METHOD_ORDER if m in methods]
+                for method in route_methods:
+                    for each in (method, "HEAD") if method == "GET" else (method,):
+                        if each not in methods:
+                            methods.append(each)
+        return methods
 
     def unrouted(self, scope: Scope, method: str) -> Response:
         """The answer to a request no route took: OPTIONS lists the methods; under /api a 404

@@ -4,9 +4,9 @@ whose fixtures and snapshot hang under the users. `create_app(units=...)` takes 
 
 from __future__ import annotations
 
-from mock_server.units import accounts, pats, server_info
+from mock_server.units import accounts, pats, server_info, user_admin
 from mock_server.units.base import Call, Handler, Route, Unit
 
-UNITS: tuple[Unit, ...] = (accounts.UNIT, pats.UNIT, server_info.UNIT)
+UNITS: tuple[Unit, ...] = (accounts.UNIT, pats.UNIT, server_info.UNIT, user_admin.UNIT)
 
 __all__ = ["UNITS", "Call", "Handler", "Route", "Unit"]

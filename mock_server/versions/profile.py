@@ -55,6 +55,9 @@ class ErrorKind(Enum):
     CONTENT_TYPE = "content_type"
     PASSWORD_MISMATCH = "password_mismatch"
     UNKNOWN = "unknown"
+    PERMISSION = "permission"
+    PASSWORD_UNDEFINED = "password_undefined"
+    WEAK_PASSWORD = "weak_password"
 
 
 class Message(Enum):
@@ -82,6 +85,21 @@ class Message(Enum):
     TOO_MANY_REQUESTS = "too_many_requests"
     WRONG_TOKEN_TYPE = "wrong_token_type"
     API_TOKEN_REQUIRED = "api_token_required"
+    PERMISSION_DENIED = "permission_denied"
+    NO_USER_FOUND = "no_user_found"
+    PASSWORD_UNDEFINED = "password_undefined"
+    UNKNOWN_ROOT_ROLE = "unknown_root_role"
+    NAME_OR_EMAIL_REQUIRED = "name_or_email_required"
+    USER_EXISTS = "user_exists"
+    USER_ID_NOT_AN_INTEGER = "user_id_not_an_integer"
+    ADDITIONAL_PROPERTY = "additional_property"
+
+
+class RateLimitedPosts(Enum):
+    """Which POSTs under /api/admin/user-admin the create-user rate limit counts."""
+
+    CREATE = "create"  # only the creation of a user (the limiter sits on that route)
+    ALL = "all"  # every POST below the path (8.x's path-prefix rule, after authentication)
 
 
 class Defect(Enum):
@@ -173,6 +191,11 @@ class VersionProfile:
     admin_token_keys: tuple[str, ...]
     viewer_permissions: tuple[str, ...]
     unleash_context: UnleashContext
+    user_admin_rate_limited_posts: RateLimitedPosts
+    invite_token_prefix: str
+    user_id_checked_by_schema: bool
+    password_of_unknown_user_ok: bool
+    created_role_after_invite: bool
     errors: ErrorStyle
     answers: Mapping[ErrorKind, Answer]
     messages: Mapping[Message, str]

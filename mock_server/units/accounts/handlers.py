@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 
 from starlette.responses import Response
 
@@ -28,7 +27,7 @@ _CLEAR_SITE_DATA = '"cookies", "storage"'
 
 def image_url(user: User) -> str:
     """Unleash's generateImageUrl: the gravatar of the email, else the username (Unleash falls
-    back on the id, but every user of the mock has a username), lower-cased and trimmed unless
+    back on the id, but every user of the mock has one or the other), lower-cased and trimmed unless
     it starts with `@` (its `ident.indexOf('@')` test)."""
     ident = user.email or user.username
     ident = ident.strip() if ident.startswith("@") else ident.lower().strip()
@@ -37,24 +36,19 @@ def image_url(user: User) -> str:
 
 
 def user_json(
-    user: User,
-    *,
-    session: bool,
-    profile: VersionProfile,
-    seen_at: datetime | None,
-    deleted_sessions: int = 0,
+    user: User, *, session: bool, profile: VersionProfile, deleted_sessions: int = 0
 ) -> dict:
     """Unleash's user object; a session (login, cookie) adds keys that a PAT does not see (a
-    login says how many old sessions it ended). `seen_at`: the user's last login. An empty
-    name or email is no key at all (Unleash reads it as `undefined`, which JSON drops)."""
+    login says how many old sessions it ended). An empty name or email is no key at all
+    (Unleash reads it as `undefined`, which JSON drops)."""
     body: dict = {"isAPI": False} if profile.user_is_api else {}
     body |= {"accountType": "User", "id": user.id}
     body |= {"name": user.name} if user.name else {}
-    body |= {"username": user.username}
+    body |= {"username": user.username} if user.username else {}
     body |= {"email": user.email} if user.email else {}
     body |= {
         "imageUrl": image_url(user),
-        "seenAt": None if seen_at is None else timestamp(seen_at),
+        "seenAt": timestamp(user.seen_at) if user.seen_at else None,
         "loginAttempts": 0,
         "createdAt": timestamp(user.created_at),
     }
@@ -80,10 +74,11 @@ async def login(call: Call) -> Response:
     user = call.state.accounts.check_password(body["username"], body["password"])
     if user is None:
         return PasswordMismatch().response(profile)
+    # The answer and the session show the user as it was: seenAt of the login before.
+    call.state.accounts.seen(user.id)
     cookie, ended = call.state.sessions.create(user)
-    seen_before = call.state.accounts.logged_in(user)
     return json_response(
-        user_json(user, session=True, profile=profile, seen_at=seen_before, deleted_sessions=ended),
+        user_json(user, session=True, profile=profile, deleted_sessions=ended),
         headers={"Set-Cookie": cookie},
     )
 

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import formatdate
+from enum import IntEnum
 from typing import Protocol
 from urllib.parse import quote, unquote
 
@@ -23,6 +24,14 @@ SESSION_COOKIE = "unleash-session"
 CLEARED_COOKIE = f"{SESSION_COOKIE}=; Path=/; Expires={formatdate(0, usegmt=True)}"
 
 
+class RootRole(IntEnum):
+    """Unleash's predefined root roles, by the ids its migrations give them."""
+
+    ADMIN = 1
+    EDITOR = 2
+    VIEWER = 3
+
+
 @dataclass(frozen=True)
 class User:
     id: int
@@ -30,14 +39,23 @@ class User:
     password: str | None = None
     name: str | None = None
     email: str | None = None
-    admin: bool = False  # Unleash's Admin root role; others are Viewers
+    root_role: RootRole = RootRole.VIEWER
     created_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)  # stamped by Accounts.add_user
+    seen_at: datetime | None = None  # the last login (Unleash's users.seen_at)
+
+    @property
+    def admin(self) -> bool:
+        return self.root_role is RootRole.ADMIN
 
 
 class AccountsObserver(Protocol):
     """Told of every change, before the change returns (`--state` writes it through)."""
 
     def user_added(self, user: User) -> None: ...
+
+    def user_changed(self, user: User) -> None: ...
+
+    def user_removed(self, user_id: int) -> None: ...
 
     def admin_token_added(self, secret: str) -> None: ...
 
@@ -52,26 +70,74 @@ class Accounts:
         self._users: dict[int, User] = {}
         self._usernames: dict[str, User] = {}
         self._admin_tokens: dict[str, str] = {}
-        # When each user last logged in (Unleash's users.seen_at, which a login sets).
-        self._seen: dict[int, datetime] = {}
+        self._last_id = 0  # the id sequence: the highest id ever held
+
+    def _put(self, user: User) -> None:
+        self._users[user.id] = user
+        if user.username:  # a user made with an e-mail address alone has no username
+            self._usernames[user.username] = user
+
+    def _drop(self, user: User) -> None:
+        del self._users[user.id]
+        if user.username:
+            del self._usernames[user.username]
 
     def add_user(self, user: User) -> User:
+        """Add `user` (its id 0: the next of the id sequence, as PostgreSQL's serial gives)."""
         with self._lock:
-            if user.id in self._users or user.username in self._usernames:
+            if user.id in self._users or (user.username and user.username in self._usernames):
                 raise ValueError(f"duplicate user {user.id} ({user.username})")
-            # Unleash stores e-mail addresses lower-cased (and so shows and matches them).
-            email = user.email.lower() if user.email else user.email
-            user = replace(user, email=email, created_at=self._clock.now())
-            self._users[user.id] = self._usernames[user.username] = user
+            user_id = user.id or self._last_id + 1
+            self._last_id = max(self._last_id, user_id)
+            user = replace(
+                user, id=user_id, email=_stored_email(user.email), created_at=self._clock.now()
+            )
+            self._put(user)
         if self.observer:
             self.observer.user_added(user)
+        return user
+
+    def change_user(self, user_id: int, **changes: object) -> User | None:
+        """The user with these fields replaced (`email` stored as Unleash stores it), or None
+        where no user has this id."""
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None:
+                return None
+            if "email" in changes:
+                changes["email"] = _stored_email(changes["email"])  # type: ignore[arg-type]
+            user = replace(user, **changes)  # type: ignore[arg-type]
+            if self.observer:  # first: a write that fails leaves the user as it was
+                self.observer.user_changed(user)
+            self._put(user)
+        return user
+
+    def seen(self, user_id: int) -> None:
+        """A login: the user's seenAt is now (kept in memory only, as the state file keeps no
+        seenAt)."""
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is not None:
+                user = replace(user, seen_at=self._clock.now())
+                self._put(user)
+
+    def remove_user(self, user_id: int) -> User | None:
+        """Take the user out (its id is never given again); None where no user has it."""
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None:
+                return None
+            if self.observer:  # first: a write that fails leaves the user as it was
+                self.observer.user_removed(user_id)
+            self._drop(user)
         return user
 
     def restore(self, users: list[User], admin_tokens: list[str]) -> None:
         """Refill empty accounts with what they held before (a `--state` file), as they were."""
         with self._lock:
             for user in users:
-                self._users[user.id] = self._usernames[user.username] = user
+                self._put(user)
+                self._last_id = max(self._last_id, user.id)
             self._admin_tokens.update((token, token) for token in admin_tokens)
 
     def discard(self, user_ids: set[int], admin_tokens: set[str]) -> None:
@@ -79,12 +145,27 @@ class Accounts:
         writes were rolled back with the seed's)."""
         with self._lock:
             for user_id in user_ids:
-                user = self._users.pop(user_id, None)
+                user = self._users.get(user_id)
                 if user is not None:
-                    del self._usernames[user.username]
-                    self._seen.pop(user_id, None)
+                    self._drop(user)
             for token in admin_tokens:
                 self._admin_tokens.pop(token, None)
+
+    def take_id(self) -> int:
+        """The next id of the sequence, used whether or not a user gets it."""
+        with self._lock:
+            self._last_id += 1
+            return self._last_id
+
+    def __len__(self) -> int:
+        return len(self._users)
+
+    def exists(self, username: str | None, email: str | None) -> bool:
+        """Unleash's hasUser: a user has this username, or this e-mail address (any case)."""
+        email = _stored_email(email)
+        return (bool(username) and username in self._usernames) or (
+            bool(email) and any(user.email == email for user in self._users.values())
+        )
 
     def user(self, user_id: int) -> User | None:
         return self._users.get(user_id)
@@ -94,17 +175,6 @@ class Accounts:
 
     def by_username(self, username: str) -> User | None:
         return self._usernames.get(username)
-
-    def seen_at(self, user_id: int) -> datetime | None:
-        return self._seen.get(user_id)
-
-    def logged_in(self, user: User) -> datetime | None:
-        """Record a login of `user` now; returns when the user was seen before (Unleash's
-        login answers with the user as read before its login updated `seen_at`)."""
-        with self._lock:
-            before = self._seen.get(user.id)
-            self._seen[user.id] = self._clock.now()
-        return before
 
     def check_password(self, username: str, password: str) -> User | None:
         """The user whose password this is; Unleash's login takes a username (exact) or an
@@ -133,6 +203,11 @@ class Accounts:
     def is_admin_token(self, secret: str) -> bool:
         known = self._admin_tokens.get(secret)
         return known is not None and hmac.compare_digest(known.encode(), secret.encode())
+
+
+def _stored_email(email: str | None) -> str | None:
+    """Unleash stores e-mail addresses lower-cased (and so shows and matches them)."""
+    return email.lower() if email else email
 
 
 def cookie_value(header: str, name: str) -> str | None:

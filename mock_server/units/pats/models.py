@@ -200,9 +200,10 @@ class PatStore:
         return True
 
     def discard_users(self, user_ids: set[int]) -> None:
-        """Take out every PAT of these users (added by a seed that failed half-way), without
-        telling the observer (its writes were rolled back with the seed's). The ids they took
-        stay used, as a PostgreSQL sequence's do after a rollback."""
+        """Take out every PAT of these users (deleted users, whose PATs the state file dropped
+        with them, or users a seed that failed half-way added, whose writes were rolled back),
+        without telling the observer. The ids they took stay used, as a PostgreSQL sequence's
+        do."""
         with self._lock:
             for user_id in user_ids:
                 for pat_id in self._pats.pop(user_id, _UserPats()).by_id:

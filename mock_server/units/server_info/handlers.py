@@ -36,8 +36,7 @@ async def current_user(call: Call) -> Response:
         permissions = ["ADMIN"]
     else:
         session = caller.via is AuthMethod.SESSION
-        seen_at = call.state.accounts.seen_at(caller.user.id)
-        user = user_json(caller.user, session=session, profile=profile, seen_at=seen_at)
+        user = user_json(caller.user, session=session, profile=profile)
         permissions = ["ADMIN"] if caller.user.admin else list(profile.viewer_permissions)
     body = {
         "user": user,
