@@ -144,6 +144,9 @@ def real_url() -> Any:
         yield url
 
 
+# A run of a few hundred requests reaches Unleash's create-user limit (20 POSTs a minute below
+# /api/admin/user-admin on 8.x), which the run waits out as it does on a real server: a minute.
+@pytest.mark.slow
 def test_a_mock_against_a_mock_differs_nowhere_and_cleans_up(real_url: str) -> None:
     outcome = diff(real_url, budget=500, seed=3)
     report = _summary(outcome, real_url, verbose=True)
@@ -154,7 +157,11 @@ def test_a_mock_against_a_mock_differs_nowhere_and_cleans_up(real_url: str) -> N
     assert run_pats(real_url) == [], "the run's PATs are left on the real server"
 
 
-@pytest.mark.parametrize("name", BROKEN)
+@pytest.mark.parametrize(
+    "name",
+    # The largest budget reaches the create-user limit's minute, as above.
+    [pytest.param(n, marks=pytest.mark.slow) if BROKEN[n][1] > 300 else n for n in BROKEN],
+)
 def test_each_broken_variant_is_found_with_a_minimal_reproduction(real_url: str, name: str) -> None:
     middleware, budget, naming = BROKEN[name]
     outcome = diff(real_url, budget=budget, wrap_mock=middleware)
@@ -175,6 +182,7 @@ def _deleting_a_new_pat_203(scope: Scope, message: Message) -> Message:
     return message
 
 
+@pytest.mark.slow  # the create-user limit's minute, as above
 def test_a_sequence_is_shrunk_to_the_steps_that_show_its_difference(real_url: str) -> None:
     # Seed 5's sequences create a PAT and delete it (a change to the generation may need
     # another seed here).
@@ -248,6 +256,7 @@ def _echo_credentials(app: ASGIApp) -> ASGIApp:
     return broken
 
 
+@pytest.mark.slow  # the create-user limit's minute, as above
 def test_no_secret_is_ever_printed(real_url: str, tmp_path: Path, capsys) -> None:
     junit = tmp_path / "diff.xml"
     with served_mock("8.2.0", wrap=_echo_credentials) as broken_real:
@@ -321,6 +330,7 @@ def _interrupting_after(requests: int) -> Middleware:
 @pytest.mark.skipif(
     threading.current_thread() is not threading.main_thread(), reason="signals: main thread"
 )
+@pytest.mark.slow  # the create-user limit's minute, as above
 def test_an_interrupted_run_stops_and_removes_what_it_made(capsys) -> None:
     with served_mock("8.2.0", wrap=_interrupting_after(120)) as real:
         status = main(

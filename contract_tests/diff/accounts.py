@@ -152,6 +152,9 @@ class Accounts:
         # Each side's login window as its last login answer told it: (when it ends, on the
         # monotonic clock; the logins it has left).
         self.login_windows: dict[str, tuple[float, str]] = {}
+        # When each POST below /api/admin/user-admin went to the real server: its create-user
+        # limit (20 a minute) may count every one, so the run paces them (`Runner._ready`).
+        self.user_admin_posts: list[float] = []
 
     # -- requests of the run's own ------------------------------------------------------------
     def call(self, side: Side, req: Request) -> Answer:
@@ -159,6 +162,8 @@ class Accounts:
         while True:
             if req.target.startswith(LOGIN) and side is self.real:
                 self.pacer.note()
+            if side is self.real and req.method == "POST" and req.target.startswith(USER_ADMIN):
+                self.user_admin_posts.append(time.monotonic())
             answer = side.send(req)
             if req.target.startswith(LOGIN):
                 self.note_login_window(side, answer)

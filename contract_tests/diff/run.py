@@ -267,7 +267,6 @@ class Runner:
         self.replays: list[Found] = []  # shrunk or confirmed examples
         # How each route's unvaried request (by operation and drawn value) differed, if it did.
         self.usual: dict[str, Instance | None] = {}
-        self.creations: list[float] = []  # user creations on the real server, for pacing
         self.raced: set[str] = set()  # of the item being sent (`_raced`)
         # The last RateLimit-Remaining each side answered, per window (`_taken`).
         self.remaining: dict[str, dict[tuple[str, str], int]] = {"real": {}, "mock": {}}
@@ -334,15 +333,18 @@ class Runner:
         if item.logins and (self.limiter_waits or item.logins > self.accounts.pacer.free()):
             return False
         now = time.monotonic()
-        self.creations = [t for t in self.creations if now - t < 61.0]
-        return len(self.creations) + item.user_creations <= 15
+        posts = self.accounts.user_admin_posts
+        posts[:] = [t for t in posts if now - t < 61.0]
+        # Of the limit's 20 a minute, 5 stay for the tidying after items (restored passwords).
+        return len(posts) + item.user_admin_posts <= 15
 
     def _seconds_until_ready(self, item: Item) -> float:
         if item.family == "limiter":
             return max(self._windows_end() + 1.0 - time.monotonic(), 0.5)
         wait = self.accounts.pacer.seconds_until_free(max(item.logins, 1))
-        if item.user_creations and self.creations:
-            wait = max(wait, self.creations[0] + 61.0 - time.monotonic())
+        posts = self.accounts.user_admin_posts
+        if item.user_admin_posts and posts:
+            wait = max(wait, posts[0] + 61.0 - time.monotonic())
         return max(wait, 0.5)
 
     # -- one item ----------------------------------------------------------------------------------
@@ -481,8 +483,8 @@ class Runner:
     def _step(self, item: Item, index: int, effects: _Effects) -> Instance | None:
         step = item.steps[index]
         self._spend(1)
-        if step.creates_user:
-            self.creations.append(time.monotonic())
+        if step.user_admin_post:
+            self.accounts.user_admin_posts.append(time.monotonic())
         answers = {}
         for side in (self.real, self.mock):
             answers[side.name] = side.send(step.request)
