@@ -122,7 +122,7 @@ def test_every_check_option_in_help_is_documented(capsys):
 @pytest.mark.parametrize(
     "command",
     [
-        ".venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest",
+        ".venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest -n 2",
         ".venv/bin/python -m pytest --slow",
         'eval "$(scripts/real-unleash.sh up)"',
     ],
