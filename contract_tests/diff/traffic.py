@@ -71,10 +71,6 @@ class Step:
         return LOGIN in self.operation.lower()
 
     @property
-    def creates_user(self) -> bool:
-        return self.request.method == "POST" and self.request.target == USER_ADMIN
-
-    @property
     def user_admin_post(self) -> bool:
         """Whether Unleash's create-user limit may count it (8.x counts every POST below
         /api/admin/user-admin; older releases the creations alone)."""
