@@ -106,10 +106,12 @@ def server_config(
 def _says_how_the_connection_goes(app: ASGIApp, keep_alive_timeout: int) -> ASGIApp:
     """Node names the connection's fate on every answer: `Connection: keep-alive` and
     `Keep-Alive: timeout=N` while it keeps it (HTTP/1.1, or HTTP/1.0 that asks for keep-alive),
-    `Connection: close` otherwise (which uvicorn writes itself). HTTP/1.0 has no chunked
-    framing: there an answer without a Content-Length is sent as it is and ends with the
-    connection."""
+    `Connection: close` otherwise. Saying it here also makes uvicorn close: older releases
+    neither write it nor honour the parser's verdict for versions other than 1.1. HTTP/1.0 has
+    no chunked framing: there an answer without a Content-Length is sent as it is and ends
+    with the connection."""
     kept = [(b"connection", b"keep-alive"), (b"keep-alive", b"timeout=%d" % keep_alive_timeout)]
+    closed = [(b"connection", b"close")]
 
     async def app_saying(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,9 +128,6 @@ def _says_how_the_connection_goes(app: ASGIApp, keep_alive_timeout: int) -> ASGI
         # Node keeps HTTP/1.1 unless asked to close, 1.0 only if asked to keep; any other
         # version (an `HTTP/2.0` request line) it answers as 1.1 and closes.
         keeps = b"close" not in tokens and (version == "1.1" or (old and b"keep-alive" in tokens))
-        if not (keeps or old):
-            await app(scope, receive, send)
-            return
 
         async def saying(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -139,10 +138,8 @@ def _says_how_the_connection_goes(app: ASGIApp, keep_alive_timeout: int) -> ASGI
                 ]
                 names = {name.lower() for name, _ in headers}
                 if b"connection" not in names:
-                    if old and b"content-length" not in names:
-                        headers.append((b"connection", b"close"))
-                    elif keeps:
-                        headers += kept
+                    unframed = old and b"content-length" not in names
+                    headers += kept if keeps and not unframed else closed
                 message = {**message, "headers": headers}
             await send(message)
 
