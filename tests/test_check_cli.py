@@ -96,9 +96,10 @@ def test_a_500_is_one_finding_known_ones_take_one_line_and_reproduce_lines_run(
         base = ["--base-url", url, *CREDENTIALS, "--checks", "openapi_conformance"]
         status, out, _ = check(capsys, *base)
         assert status == 1
-        [finding] = [line for line in out.splitlines() if line.startswith("[not_a_server_error")]
-        assert finding.startswith("[not_a_server_error, status_code_conformance] DELETE")
-        reproduce = next(line for line in out.splitlines() if "reproduce:" in line)
+        lines = out.splitlines()
+        [at] = [i for i, line in enumerate(lines) if line.startswith("[not_a_server_error")]
+        assert lines[at].startswith("[not_a_server_error, status_code_conformance] DELETE")
+        reproduce = next(line for line in lines[at:] if "reproduce:" in line)
         command = reproduce.split("reproduce: ", 1)[1]
         assert "${UNLEASH_PAT}" in command and ADMIN_PAT not in out
         assert "Reproduce with $UNLEASH_PAT" in out
