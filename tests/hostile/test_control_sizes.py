@@ -107,6 +107,8 @@ def _serve_with_fixtures(path) -> subprocess.CompletedProcess[str]:
         "users: " + "[" * 100_000,
         "users:\n" + "".join("  " * n + "- \n" for n in range(400)),
     ],
+    # Short ids: the text in one would pass 128 kB to the server through PYTEST_CURRENT_TEST.
+    ids=["flow-brackets", "unclosed-brackets", "indented-lists"],
 )
 def test_serve_refuses_deeply_nested_fixtures_with_exit_2(tmp_path, text):
     path = tmp_path / "deep.yaml"
