@@ -225,7 +225,9 @@ def test_known_differences_are_subtracted_and_the_unseen_listed(
     )
     outcome = diff(real_url, known=known, wrap_mock=_on_start(_user_203))
     report = _summary(outcome, real_url, verbose=True)
-    assert outcome.groups and all(g.known and g.known.name == "the-203" for g in outcome.groups)
+    assert outcome.groups and all(g.known and g.known.name == "the-203" for g in outcome.groups), (
+        report
+    )
     assert outcome.undeclared == []
     assert [k.name for k in outcome.unseen] == ["never-seen"], report
     assert "Declared for 8.2.0 but not seen in this run:\n  never-seen" in report
@@ -378,3 +380,25 @@ def test_the_same_seed_generates_the_same_traffic_and_none_harms_the_target() ->
                 assert "${USER_ID_" in target, target  # only the run's own users
             if USER_ADMIN in target and request.method == "DELETE":
                 assert target.endswith("${USER_ID_CAROL}"), target
+
+
+def test_an_id_echoed_in_quotes_by_a_validation_message_is_its_placeholder() -> None:
+    from contract_tests.diff.observe import Binding, observe
+    from contract_tests.diff.wire import Answer
+
+    template = "/api/admin/user-admin/${USER_ID_CAROL};x=1"
+    JSON_TYPE = ("content-type", "application/json; charset=utf-8")
+    seen = []
+    for user_id in (20, 110):
+        body = {
+            "details": [
+                {"message": f'The `/params/id` property must be integer. You sent "{user_id};x=1".'}
+            ]
+        }
+        answer = Answer("1.1", 400, "Bad Request", [JSON_TYPE], json.dumps(body).encode(), "length")
+        binding = Binding({"USER_ID_CAROL": str(user_id)}, {user_id: "USER_ID_CAROL"}, {})
+        seen.append(
+            observe(answer, binding, template.replace("${USER_ID_CAROL}", str(user_id)), template)
+        )
+    assert seen[0]["body.details[0].message"] == seen[1]["body.details[0].message"]
+    assert '"${USER_ID_CAROL};x=1"' in seen[0]["body.details[0].message"]

@@ -406,6 +406,9 @@ class Accounts:
         for side in (self.real, self.mock):
             side.users = {k: v for k, v in side.users.items() if v != f"USER_ID_{DELETABLE}"}
             side.pats = {k: v for k, v in side.pats.items() if v != f"PAT_ID_{DELETABLE}"}
+        # The login's slot first, as in `_make_on_real`: a wait after the real side's user is
+        # made would set her times apart from the mock's.
+        self.wait(self.pacer.seconds_until_free(1))
         if self.real_is_mock:
             account.secret = "user:" + secrets.token_hex(28)
             self._load(self.real, [account], id_base=10 + 10 * self.generation, replace=False)

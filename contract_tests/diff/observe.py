@@ -72,6 +72,15 @@ class _Normalizer:
         ]
         if sent_target != template_target:
             pairs.append((sent_target, template_target))
+            # A path segment holding an id, echoed in quotes by a validation message (`You
+            # sent "20;x=1"`); only quoted, as a short id would also match digits by chance.
+            pairs += [
+                (f'"{sent}"', f'"{template}"')
+                for sent, template in zip(
+                    sent_target.split("/"), template_target.split("/"), strict=False
+                )
+                if sent != template
+            ]
         self.pairs = sorted(pairs, key=lambda p: len(p[0]), reverse=True)
         self.volatile = False  # something random was replaced
 
