@@ -123,7 +123,7 @@ def test_every_check_option_in_help_is_documented(capsys):
     "command",
     [
         ".venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest -n 2",
-        ".venv/bin/python -m pytest --slow",
+        ".venv/bin/python -m pytest --slow -n 2",
         'eval "$(scripts/real-unleash.sh up)"',
     ],
 )
