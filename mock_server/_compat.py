@@ -401,13 +401,18 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if cycle is None or self.scope.get("type") != "http":
             return
-        if version == "1.0":
-            # Node keeps an HTTP/1.0 connection that asks for keep-alive (uvicorn closes every
-            # one), and frames no 1.0 answer as chunked.
+        if unchunked_version(version):
+            # Node keeps an HTTP/x.0 connection that asks for keep-alive (uvicorn closes every
+            # one), and frames no such answer as chunked.
             cycle.keep_alive = self.parser.should_keep_alive()
             cycle.send = _unchunked(cycle)  # type: ignore[method-assign]
-        if cycle.waiting_for_100_continue and not any(c is cycle for c, _ in self.pipeline):
-            # Node says 100 Continue as soon as the head is in, whether or not the body is read.
+        if (
+            version == "1.1"
+            and expects_continue(self.headers)
+            and not any(c is cycle for c, _ in self.pipeline)
+        ):
+            # Node says 100 Continue as soon as the head is in, whether or not the body is read
+            # (and for any Expect it can meet: uvicorn knows only `100-continue` alone).
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             cycle.waiting_for_100_continue = False
 
@@ -425,8 +430,27 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._refuse(self.limits.malformed)
 
 
+# Node's test of an `Expect` it can meet (`continueExpression` in its _http_server.js).
+_CONTINUE = re.compile(r"(?:^|\W)100-continue(?:$|\W)", re.IGNORECASE)
+
+
+def expects_continue(headers: list[tuple[bytes, bytes]]) -> bool | None:
+    """None without an `Expect` header, else whether Node meets it (with 100 Continue); Node
+    joins several with `, `."""
+    expects = [value for name, value in headers if name.lower() == b"expect"]
+    if not expects:
+        return None
+    return bool(_CONTINUE.search(b", ".join(expects).decode("latin-1")))
+
+
+def unchunked_version(version: str) -> bool:
+    """Node's rule for a request line's version: a minor version of 0 (HTTP/1.0, and HTTP/2.0
+    sent as text) gets no chunked answer, and its connection is kept only if it asks."""
+    return version.endswith(".0")
+
+
 def _unchunked(cycle: RequestResponseCycle) -> Any:
-    """The cycle's `send` for an HTTP/1.0 request: an answer without a Content-Length goes as
+    """The cycle's `send` for an HTTP/x.0 request: an answer without a Content-Length goes as
     it is, delimited by the connection's end (the serving layer says `Connection: close`), not
     chunked. Mock answers are small and bounded: the body is gathered to be sent at once."""
     send = cycle.send

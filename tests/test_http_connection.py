@@ -108,6 +108,62 @@ def test_expect_100_continue_is_answered_at_once_even_when_the_body_is_never_rea
     assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 400 Bad Request\r\n")
 
 
+def test_an_unmet_expectation_gets_nodes_bare_417_and_the_connection_goes_on(address):
+    # Measured on 8.2.0: any other Expect (an empty one too), before Unleash sees the request;
+    # the unread body is skipped and the next request on the connection is answered.
+    for expect in (b"something", b""):
+        raw = b"POST /health HTTP/1.1\r\nHost: x\r\nExpect: " + expect + b"\r\n"
+        raw += b"Content-Length: 5\r\n\r\nabcde" + ME % 1 + b"\r\nConnection: close\r\n\r\n"
+        refused, _, rest = exchange(address, raw).partition(b"0\r\n\r\n")
+        head = head_of(refused)
+        assert sum(h.startswith("date: ") for h in head) == 1
+        assert [h for h in head if not h.startswith("date: ")] == [
+            "http/1.1 417 expectation failed",
+            "connection: keep-alive",
+            "keep-alive: timeout=15",
+            "transfer-encoding: chunked",
+        ]
+        assert rest.startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+def test_an_expectation_node_meets_anywhere_in_the_header_gets_100_continue(address):
+    raw = b"GET /health HTTP/1.1\r\nHost: x\r\nExpect: foo, 100-Continue\r\n"
+    answer = exchange(address, raw + b"Connection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n")
+
+
+def test_http_2_0_text_is_framed_and_kept_as_http_1_0(address):
+    closed = exchange(address, b"GET /health HTTP/2.0\r\nHost: x\r\n\r\n")
+    assert "transfer-encoding: chunked" not in head_of(closed)
+    kept = head_of(
+        exchange(
+            address,
+            b"GET /health HTTP/2.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n",
+            read_until_close=False,
+        )
+    )
+    assert "connection: keep-alive" in kept and "keep-alive: timeout=15" in kept
+
+
+@pytest.mark.parametrize("path", [b"/health%zz", b"/x/%zz/y", b"/foo%", b"/foo%e0%a4"])
+@pytest.mark.parametrize("method", [b"GET", b"HEAD", b"POST"])
+def test_a_path_outside_the_api_that_cannot_be_decoded_is_express_s_400_page(address, method, path):
+    # Measured on 8.2.0, for any method: the front end fails to decode it.
+    answer = exchange(address, method + b" " + path + b" HTTP/1.1\r\nHost: x\r\n" + CLOSE)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"content-security-policy: default-src 'none'" in head.lower()
+    assert b"content-length: 138" in head.lower()
+    assert body == (b"" if method == b"HEAD" else FINAL_400)
+
+
+FINAL_400 = (
+    b'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Error</title>\n'
+    b"</head>\n<body>\n<pre>Bad Request</pre>\n</body>\n</html>\n"
+)
+CLOSE = b"Connection: close\r\n\r\n"
+
+
 def test_several_cookie_headers_are_read_joined_as_node_joins_them():
     with TestClient(create_app()) as client:
         login = client.post(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
@@ -28,6 +28,7 @@ RAW_PATH_KEY = "unleash_pat.raw_path"
 _NO_ROUTE = "/\x00absolute-form"
 _METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 _SLASHES = re.compile(r"/{2,}")
+_BROKEN_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
 
 def sent_path(scope: Scope) -> str:
@@ -124,8 +125,10 @@ class RouteTable:
                 headers={"Allow": text, "ETag": weak_etag(text.encode()), **VARY},
                 media_type="text/html; charset=utf-8",
             )
-        # Unleash names "/api" plus the path after its mount point, case preserved.
-        raw = sent_path(scope)
+        # Unleash names "/api" plus the path after its mount point, case and escapes preserved
+        # (Express's req.path is not decoded).
+        raw_path = scope.get("raw_path")
+        raw = _SLASHES.sub("/", raw_path.decode("latin-1")) if raw_path else sent_path(scope)
         if raw.lower().startswith("/api/"):
             raw = "/api" + raw[4:]
         elif raw.lower() == "/api":
@@ -142,7 +145,23 @@ _FRONT_END_PAGE = (
 )
 
 
+def _malformed_escape(raw: bytes) -> bool:
+    """What JavaScript's decodeURIComponent throws on: a `%` without two hex digits, or
+    escapes that are no UTF-8."""
+    if _BROKEN_ESCAPE.search(raw):
+        return True
+    try:
+        unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def _front_end(scope: Scope, method: str) -> Response:
+    raw = scope.get("raw_path") or b""
+    if _malformed_escape(raw):
+        # Measured on 8.2.0: the front end fails to decode the path, for any method.
+        return _final_handler(400, "Bad Request")
     if method in ("GET", "HEAD"):
         etag = weak_etag(_FRONT_END_PAGE)
         if_none_match = Headers(scope=scope).get("if-none-match")
@@ -154,16 +173,21 @@ def _front_end(scope: Scope, method: str) -> Response:
             media_type="text/html; charset=utf-8",
         )
     # finalhandler's 404: the path as sent (encodeurl, then HTML-escaped), no query.
-    sent = scope.get("raw_path") or scope.get(RAW_PATH_KEY, scope["path"]).encode()
+    sent = raw or scope.get(RAW_PATH_KEY, scope["path"]).encode()
     resource = html.escape(quote(sent.decode("latin-1"), safe="!#$&'()*+,/:;=?@[]~%"))
+    return _final_handler(404, f"Cannot {method} {resource}")
+
+
+def _final_handler(status: int, text: str) -> Response:
+    """Express's finalhandler page for an error `status`, saying `text` (HTML-escaped
+    already)."""
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>Error</title>\n</head>\n<body>\n<pre>Cannot {method} {resource}</pre>\n"
-        "</body>\n</html>\n"
+        f"<title>Error</title>\n</head>\n<body>\n<pre>{text}</pre>\n</body>\n</html>\n"
     )
     return Response(
         page.encode(),
-        status_code=404,
+        status_code=status,
         headers={
             "Content-Security-Policy": "default-src 'none'",
             "X-Content-Type-Options": "nosniff",

@@ -6,7 +6,8 @@ values counted) with a bare 431, and one that has not sent its head within 60 s,
 request within 300 s, with a bare 408; Unleash closes an idle kept-alive connection after 15 s
 (its `Keep-Alive: timeout=15`). Node has no connection cap; the mock answers a bare 503 beyond
 `max_connections` instead of running out of file descriptors. A head Node's parser rejects (a
-control character in a header value, a bad header name) gets Node's bare 400.
+control character in a header value, a bad header name) gets Node's bare 400. An HTTP/1.1
+request that expects anything but `100-continue` gets Node's bare 417, before Unleash sees it.
 
 Like Node, the mock stops reading a connection's pipelined requests while its answers wait
 unread (the write buffer above its high-water mark), so a client that sends and never reads
@@ -33,7 +34,7 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mock_server._compat import LimitedHttpProtocol
+from mock_server._compat import LimitedHttpProtocol, expects_continue, unchunked_version
 
 
 def _bare(status: str) -> bytes:
@@ -92,7 +93,7 @@ def server_config(
     limits = limits or HttpLimits()
     protocol = type("NodeLimitedHttpProtocol", (LimitedHttpProtocol,), {"limits": limits})
     return uvicorn.Config(
-        _says_how_the_connection_goes(app, limits.keep_alive_timeout),
+        _says_how_the_connection_goes(_unmet_expectation(app), limits.keep_alive_timeout),
         host=host,
         port=port,
         log_level=log_level,
@@ -101,6 +102,24 @@ def server_config(
         timeout_keep_alive=limits.keep_alive_timeout,
         server_header=False,  # Node sends no Server header
     )
+
+
+def _unmet_expectation(app: ASGIApp) -> ASGIApp:
+    """Node answers an HTTP/1.1 request expecting what it cannot meet with a bare 417 (no
+    body; chunked, as it sets no length) and keeps the connection; Express never sees it."""
+
+    async def app_checking(scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope.get("http_version") == "1.1"
+            and expects_continue(scope["headers"]) is False
+        ):
+            await send({"type": "http.response.start", "status": 417, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await app(scope, receive, send)
+
+    return app_checking
 
 
 def _says_how_the_connection_goes(app: ASGIApp, keep_alive_timeout: int) -> ASGIApp:
@@ -117,17 +136,16 @@ def _says_how_the_connection_goes(app: ASGIApp, keep_alive_timeout: int) -> ASGI
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        version = scope.get("http_version")
-        old = version == "1.0"
+        version = scope.get("http_version", "1.1")
+        old = unchunked_version(version)
         tokens = {
             token.strip().lower()
             for name, value in scope["headers"]
             if name == b"connection"
             for token in value.split(b",")
         }
-        # Node keeps HTTP/1.1 unless asked to close, 1.0 only if asked to keep; any other
-        # version (an `HTTP/2.0` request line) it answers as 1.1 and closes.
-        keeps = b"close" not in tokens and (version == "1.1" or (old and b"keep-alive" in tokens))
+        # Node keeps HTTP/1.1 unless asked to close, HTTP/x.0 only if asked to keep.
+        keeps = b"close" not in tokens and (not old or b"keep-alive" in tokens)
 
         async def saying(message: Message) -> None:
             if message["type"] == "http.response.start":
