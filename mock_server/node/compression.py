@@ -1,12 +1,17 @@
-"""Express's `compression()` middleware, as Unleash runs it on every response.
+"""Express's `compression()` middleware (1.8, which every release installs today), as Unleash
+runs it on every response.
 
-A JSON or text body of 1 kB or more is gzip- (or deflate-) encoded when the client accepts it:
+A JSON or text body of 1 kB or more is brotli-, gzip- or deflate-encoded when the client accepts
+it, chosen as compression's Negotiator chooses (`br`, then `gzip`, preferred on a tie):
 `Content-Encoding` is set, `Content-Length` dropped and the body sent chunked. HEAD requests,
-smaller bodies and `Cache-Control: no-transform` are left alone.
+smaller bodies and `Cache-Control: no-transform` are left alone. Brotli at quality 4, as
+compression sets it, gives Node's bytes exactly.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import zlib
 
 from starlette.concurrency import run_in_threadpool
@@ -19,34 +24,85 @@ THRESHOLD = 1024  # compression's default "1kb"
 # the loop 45 ms; below 32 kB compressing costs less than the hop to a thread.
 _INLINE_BYTES = 32 * 1024
 _COMPRESSIBLE = ("application/json", "text/")
+_SUPPORTED = ("br", "gzip", "deflate", "identity")
+_PREFERRED = ("br", "gzip")
+_CODING = re.compile(r"\s*([^\s;]+)\s*(?:;(.*))?", re.DOTALL)
+
+
+def _accepted(accept_encoding: str) -> list[tuple[str, float, int]]:
+    """Negotiator's parse: (coding, q, position); identity, where not named, is accepted with
+    the lowest q named."""
+    accepted: list[tuple[str, float, int]] = []
+    lowest, identity = 1.0, False
+    parts = accept_encoding.split(",")
+    for i, part in enumerate(parts):
+        match = _CODING.fullmatch(part.strip())
+        if match is None:
+            continue
+        q = 1.0
+        for param in (match[2] or "").split(";") if match[2] else ():
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                q = _js_parse_float(value)
+                break
+        accepted.append((match[1], q, i))
+        identity = identity or match[1].lower() == "identity"
+        lowest = min(lowest, _js_or(q, 1.0))
+    if not identity:
+        accepted.append(("identity", lowest, len(parts)))
+    return accepted
+
+
+def _js_parse_float(text: str) -> float:
+    """JavaScript's parseFloat: the longest number at the start; NaN (never accepted) if none."""
+    match = re.match(r"\s*([+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))", text)
+    return float(match[1]) if match else float("nan")
 
 
 def negotiate(accept_encoding: str | None) -> str | None:
-    """gzip or deflate as the `accepts` package picks them (gzip first on a tie), or None."""
-    if not accept_encoding:
+    """The coding compression 1.8 picks (Negotiator 0.6's preferredEncodings over br, gzip,
+    deflate, identity, preferring br then gzip on equal q), or None for no compression."""
+    accepted = _accepted(accept_encoding or "")
+    candidates = []
+    for index, coding in enumerate(_SUPPORTED):
+        best = (0, 0.0, -1, index)  # (specificity, q, position in the header, index)
+        for name, q, position in accepted:
+            s = 1 if name.lower() == coding else 0 if name == "*" else None
+            if s is not None and _js_or(best[0] - s, best[1] - q, best[2] - position) < 0:
+                best = (s, q, position, index)
+        if best[1] > 0:
+            candidates.append((coding, *best))
+    if not candidates:
         return None
-    quality: dict[str, float] = {}
-    for part in accept_encoding.split(","):
-        coding, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if coding:
-            quality[coding.lower()] = q
-    best = None
-    for coding in ("gzip", "deflate"):
-        q = quality.get(coding, quality.get("*", 0.0))
-        if q > 0 and (best is None or q > best[1]):
-            best = (coding, q)
-    return best[0] if best else None
+    chosen = sorted(candidates, key=functools.cmp_to_key(_by_preference))[0][0]
+    return None if chosen == "identity" else chosen
+
+
+def _js_or(*values: float) -> float:
+    """JavaScript's `a || b || …` over numbers: the first that is neither 0 nor NaN, else the
+    last."""
+    return next((v for v in values[:-1] if v and v == v), values[-1])
+
+
+def _by_preference(a: tuple, b: tuple) -> float:
+    """Negotiator's comparator with a preferred order."""
+    (coding_a, s_a, q_a, o_a, i_a), (coding_b, s_b, q_b, o_b, i_b) = a, b
+    if q_a != q_b:
+        return q_b - q_a
+    pa = _PREFERRED.index(coding_a) if coding_a in _PREFERRED else -1
+    pb = _PREFERRED.index(coding_b) if coding_b in _PREFERRED else -1
+    if pa == -1 and pb == -1:
+        return _js_or(s_b - s_a, o_a - o_b, i_a - i_b)
+    if pa != -1 and pb != -1:
+        return pa - pb
+    return 1 if pa == -1 else -1
 
 
 def _compress(body: bytes, coding: str) -> bytes:
+    if coding == "br":
+        import brotli  # only where a client asks for it
+
+        return brotli.compress(body, quality=4)
     compressor = zlib.compressobj(wbits=31 if coding == "gzip" else 15)
     return compressor.compress(body) + compressor.flush()
 
