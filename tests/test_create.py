@@ -257,6 +257,18 @@ def test_duplicate_description_for_the_same_user_is_409(client):
     assert service_error(response, 409, "NameExistsError") == "PAT description already exists."
 
 
+def test_an_expiry_postgresql_cannot_store_is_refused_after_every_other_rule(client):
+    # Ajv passes it and Unleash's service checks the body first (seen on 8.2.0); only its insert
+    # fails (a 500 leaking SQL there, the format's 400 here).
+    unstorable = "2031-01-01T12:00:00+16:00"
+    empty = service_error(create(client, "", expires=unstorable), 400, "BadDataError")
+    assert empty.endswith("PAT description cannot be empty.")
+    assert create(client, "taken").status_code == 201
+    taken = create(client, "taken", expires=unstorable)
+    assert service_error(taken, 409, "NameExistsError") == "PAT description already exists."
+    assert schema_error(create(client, "free", expires=unstorable))["path"] == "/body/expiresAt"
+
+
 def test_same_description_for_another_user_is_fine(client):
     assert create(client, "default", token=ALICE_PAT).status_code == 201
 

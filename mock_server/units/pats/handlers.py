@@ -144,8 +144,10 @@ async def create_pat(call: Call) -> Response:
     # schema types it, Ajv has already made it a string.
     raw = body.get("description")
     description = pg.text(raw) if pg.truthy(raw) else ""
-    # Validation guarantees a storable instant where an expiry is sent. Unleash skips its
-    # past-expiry check for strings JavaScript's Date cannot parse; the mock always checks.
+    # Validation guarantees a date-time where an expiry is sent; one PostgreSQL cannot store
+    # (None here) fails at the insert, after every other rule, as a missing one does. Unleash
+    # skips its past-expiry check for strings JavaScript's Date cannot parse; the mock checks
+    # every storable one.
     expires_at = parse_date_time(body["expiresAt"]) if "expiresAt" in body else None
     try:
         if user is None:
@@ -162,6 +164,10 @@ async def create_pat(call: Call) -> Response:
 
 def _refusal(call: Call, rule: Rule) -> UnleashError:
     """A broken rule as the release answers it (or, in bug-compatible mode, its defect)."""
+    if rule is Rule.EXPIRY_MISSING and "expiresAt" in call.body:
+        # Real Unleash's insert fails with a 500 leaking SQL; the mock answers the 400 meant.
+        sent = javascript.stringify(call.body["expiresAt"])
+        return SchemaError(Violation("/body/expiresAt", 'must match format "date-time"', sent))
     if rule is Rule.EXPIRY_MISSING:
         return _defect(call, Defect.EXPIRY_MISSING) or SchemaError(_EXPIRY_REQUIRED)
     if rule is Rule.NUL_DESCRIPTION and (defect := _defect(call, Defect.NUL_DESCRIPTION)):
