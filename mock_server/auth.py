@@ -31,6 +31,7 @@ from mock_server.errors import (
     wrong_token_type,
 )
 from mock_server.node.routing import sent_path, under
+from mock_server.versions import RateLimitedPosts
 
 if TYPE_CHECKING:
     from mock_server.state import MockState
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 PROTECTED_PREFIX = "/api"
 LOGIN_LIMITED = "/auth/simple"
+CREATE_USER_LIMITED = "/api/admin/user-admin"
 API_TOKEN_PREFIXES = ("/api/client", "/api/frontend", "/api/proxy")
 _TOKEN_TYPE_CHECKED = ("/api/client", "/api/frontend")
 # Where Unleash mounts its routers: Express matches these case-insensitively, like any route.
@@ -103,6 +105,20 @@ class AuthMiddleware:
         limit_headers, retry_after = self.state.login_limiter.hit(client_address(scope))
         return with_headers(send, lambda: limit_headers), retry_after
 
+    def _create_user_limit(self, scope: Scope, send: Send) -> tuple[Send, int | None]:
+        """8.x's create-user limit (CREATE_USER_RATE_LIMIT_PER_MINUTE), a middleware after
+        authentication on POST below /api/admin/user-admin: it counts every such POST, one no
+        route takes too (`…/validate-password+`). Earlier releases put it on the create route
+        alone (the user_admin unit's handler)."""
+        if (
+            scope["method"] != "POST"
+            or self.state.profile.user_admin_rate_limited_posts is not RateLimitedPosts.ALL
+            or not under(scope["path"], CREATE_USER_LIMITED)
+        ):
+            return send, None
+        limit_headers, retry_after = self.state.user_admin_limiter.hit(client_address(scope))
+        return with_headers(send, lambda: limit_headers), retry_after
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -133,6 +149,8 @@ class AuthMiddleware:
             send, retry_after = self._limit(scope, authorization, send)
             if retry_after is None:
                 send, retry_after = self._login_limit(scope, send)
+            if retry_after is None and caller is not None:
+                send, retry_after = self._create_user_limit(scope, send)
             if retry_after is not None:
                 raise TooManyRequests(retry_after)
         except UnleashError as exc:
@@ -141,7 +159,14 @@ class AuthMiddleware:
         if caller is not None:
             scope[CALLER_KEY] = caller
             session = caller.session
-            if session and not session.resent and state.profile.resends_session_cookie:
+            # Only a request under /api is the session's first use (8.2.0: GET /logout, the
+            # front end's page behind authentication, sends no cookie and leaves it to the next).
+            if (
+                session
+                and not session.resent
+                and state.profile.resends_session_cookie
+                and under(scope["path"], PROTECTED_PREFIX)
+            ):
                 session.resent = True
                 send = with_headers(send, functools.partial(_cookie_again, session))
         await self.app(scope, receive, send)

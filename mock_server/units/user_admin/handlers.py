@@ -206,14 +206,6 @@ def _limited(call: Call, answer: Callable[[Call], Response]) -> Response:
     return response
 
 
-def _posted(call: Call, answer: Callable[[Call], Response]) -> Response:
-    """A POST: behind the limiter first where the release counts every POST below the path
-    (8.x: before the permission check)."""
-    if call.state.profile.user_admin_rate_limited_posts is RateLimitedPosts.ALL:
-        return _limited(call, answer)
-    return _response(call, answer)
-
-
 def _response(call: Call, answer: Callable[[Call], Response]) -> Response:
     try:
         return answer(call)
@@ -351,7 +343,7 @@ async def list_users(call: Call) -> Response:
 
 
 async def create_user(call: Call) -> Response:
-    return _posted(call, _create)
+    return _response(call, _create)
 
 
 async def get_user(call: Call) -> Response:
@@ -367,8 +359,8 @@ async def delete_user(call: Call) -> Response:
 
 
 async def validate_password(call: Call) -> Response:
-    return _posted(call, _validate_password)
+    return _response(call, _validate_password)
 
 
 async def change_password(call: Call) -> Response:
-    return _posted(call, _change_password)
+    return _response(call, _change_password)
