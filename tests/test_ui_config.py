@@ -150,6 +150,9 @@ def test_unleash_context_is_the_callers(version):
         both = context(headers=session | auth(ADMIN_API_TOKEN))
         acting = {"userId": 1} if PROFILES[version].cookie_beats_admin_token else {}
         assert both == acting | session_id
+        # Several Cookie headers are read joined, as Node joins them (seen on 8.2.0).
+        two = [("cookie", "a=1"), ("cookie", session["Cookie"])]
+        assert context(headers=two) == {"userId": 1} | session_id
 
 
 def test_a_release_without_its_own_recording_answers_as_its_base(tmp_path: Path):

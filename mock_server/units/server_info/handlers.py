@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mock_server.callers import AuthMethod
+from mock_server.callers import AuthMethod, cookies
 from mock_server.node.responses import json_response
 from mock_server.units.accounts.handlers import user_json
 from mock_server.units.accounts.models import SESSION_COOKIE, cookie_value
@@ -92,7 +92,7 @@ def _unleash_context(call: Call, form: UnleashContext) -> dict[str, Any]:
     if user is not None:
         context["userId"] = user.id
     if form is UnleashContext.HASHED:
-        session = call.state.sessions.lookup(call.headers.get("cookie"))
+        session = call.state.sessions.lookup(cookies(call.headers))
         if session is not None:
             # express-session's id: the signed cookie `s:<id>.<signature>` less its signature.
             signed = cookie_value(session.cookie, SESSION_COOKIE) or ""
