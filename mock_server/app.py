@@ -27,7 +27,7 @@ from mock_server._compat import (
     UntypedPathRoutingMiddleware,
     set_api_class,
 )
-from mock_server.auth import MOUNT_POINTS, AuthMiddleware
+from mock_server.auth import MOUNT_POINTS, AuthMiddleware, LoginLimitMiddleware
 from mock_server.clock import Clock
 from mock_server.control.hosts import IN_PROCESS_HOSTS
 from mock_server.control.middleware import PREFIX as CONTROL_PREFIX
@@ -118,6 +118,7 @@ def create_app(
             functools.partial(ServerErrorMiddleware, handler=unknown_error),
             CompressionMiddleware,
             functools.partial(ExpressPathMiddleware, prefixes=prefixes),
+            functools.partial(LoginLimitMiddleware, state=state),
             functools.partial(BodyParserMiddleware, profile=profile),
             functools.partial(
                 AuthMiddleware,

@@ -47,19 +47,55 @@ MOUNT_POINTS = ("/api/admin", *API_TOKEN_PREFIXES, PROTECTED_PREFIX)
 
 
 def with_headers(
-    send: Send, extra: Callable[[], list[tuple[bytes, bytes]]], *, overridden: bool = False
+    send: Send,
+    extra: Callable[[], list[tuple[bytes, bytes]]],
+    *,
+    overridden: bool = False,
+    replacing: bool = False,
 ) -> Send:
     """`send` adding the headers `extra()` gives when the response starts; `overridden`: not
-    those the response already has (a later middleware's res.setHeader replaced them)."""
+    those the response already has (a later middleware's res.setHeader replaced them);
+    `replacing`: in place of those it has (this middleware's res.setHeader came later)."""
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             raw = MutableHeaders(raw=message.setdefault("headers", [])).raw
+            added = extra()
+            if replacing:
+                names = {name for name, _ in added}
+                raw[:] = [(name, value) for name, value in raw if name.lower() not in names]
             given = {name.lower() for name, _ in raw} if overridden else set()
-            raw.extend((name, value) for name, value in extra() if name not in given)
+            raw.extend((name, value) for name, value in added if name not in given)
         await send(message)
 
     return wrapped
+
+
+class LoginLimitMiddleware:
+    """Unleash's login limit (SIMPLE_LOGIN_LIMIT_PER_MINUTE), a middleware on `/auth/simple`
+    that runs before the body is parsed (8.2.0: a login with malformed JSON, an unknown
+    encoding or charset is counted and carries its RateLimit-* headers). It counts every method
+    there (`GET /auth/simple/login` too), the path matched in its case as sent where the
+    release does so (8.2: `POST /aUth/simple/login` is not counted, though the login route
+    takes it), else in any case. Its headers win over the PAT limit's."""
+
+    def __init__(self, app: ASGIApp, *, state: MockState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = sent_path(scope)
+            if not self.state.profile.login_limit_case_sensitive:
+                path = path.lower()
+            if under(path, LOGIN_LIMITED):
+                limit_headers, retry_after = self.state.login_limiter.hit(client_address(scope))
+                send = with_headers(send, lambda: limit_headers, replacing=True)
+                if retry_after is not None:
+                    error = TooManyRequests(retry_after)
+                    await error.response(self.state.profile)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 class AuthMiddleware:
@@ -91,19 +127,6 @@ class AuthMiddleware:
         limit_headers, retry_after = self.state.pat_limiter.hit(client_address(scope))
         # A route's own limiter (the create-user limit) sets the same headers after this one.
         return with_headers(send, lambda: limit_headers, overridden=True), retry_after
-
-    def _login_limit(self, scope: Scope, send: Send) -> tuple[Send, int | None]:
-        """Unleash's login limit (SIMPLE_LOGIN_LIMIT_PER_MINUTE), a middleware on
-        `/auth/simple`: it counts every method there (`GET /auth/simple/login` too), the path
-        matched in its case as sent where the release does so (8.2: `POST /aUth/simple/login`
-        is not counted, though the login route takes it), else in any case."""
-        path = sent_path(scope)
-        if not self.state.profile.login_limit_case_sensitive:
-            path = path.lower()
-        if not under(path, LOGIN_LIMITED):
-            return send, None
-        limit_headers, retry_after = self.state.login_limiter.hit(client_address(scope))
-        return with_headers(send, lambda: limit_headers), retry_after
 
     def _create_user_limit(self, scope: Scope, send: Send) -> tuple[Send, int | None]:
         """8.x's create-user limit (CREATE_USER_RATE_LIMIT_PER_MINUTE), a middleware after
@@ -147,8 +170,6 @@ class AuthMiddleware:
                 # No auth middleware here, so `Bearer ` stays and such a header is not counted.
                 authorization = headers.get("authorization", "").strip(" \t")
             send, retry_after = self._limit(scope, authorization, send)
-            if retry_after is None:
-                send, retry_after = self._login_limit(scope, send)
             if retry_after is None and caller is not None:
                 send, retry_after = self._create_user_limit(scope, send)
             if retry_after is not None:

@@ -272,6 +272,43 @@ def test_the_login_limit_counts_every_method_on_auth_simple_in_the_releases_case
             assert other_case.status_code == 429
 
 
+LOGIN_BODY = b'{"username":"admin","password":"unleash4all"}'
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data; boundary=x",
+        "text/plain",
+        None,
+        "application/x-www-form-urlencoded",
+        "application/vnd.api+json",
+    ],
+)
+def test_a_login_that_is_not_json_is_a_415_counted_by_the_limit(client, content_type):
+    # Measured on 8.2.0 (docs/observations/unleash-8.2.0.md#login-content).
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post("/auth/simple/login", content=LOGIN_BODY, headers=headers)
+    assert response.status_code == 415 and response.json()["name"] == "ContentTypeError"
+    assert response.headers["ratelimit-remaining"] == "9"
+    assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        ({"Content-Encoding": "br"}, LOGIN_BODY, 415),
+        ({"Content-Type": "application/json; charset=latin1"}, LOGIN_BODY, 415),
+        ({}, b"{bad", 400),
+    ],
+)
+def test_the_login_limit_counts_before_the_body_is_parsed(client, headers, body, status):
+    # Measured on 8.2.0: body-parser's refusals of a login carry the limit's headers.
+    headers = {"Content-Type": "application/json", **headers}
+    response = client.post("/auth/simple/login", content=body, headers=headers)
+    assert (response.status_code, response.headers["ratelimit-remaining"]) == (status, "9")
+
+
 def test_rate_limit_headers_count_down_and_429_says_retry_after():
 
     with TestClient(create_app(options=Options(rate_limit_per_minute=3))) as client:

@@ -19,7 +19,8 @@ from starlette.types import Scope
 
 from mock_server import callers
 from mock_server.callers import Caller
-from mock_server.errors import UnleashError
+from mock_server.errors import ContentTypeError, UnleashError
+from mock_server.node.ajv import accepts_json, checked_body
 from mock_server.node.body_parser import built_body
 
 if TYPE_CHECKING:
@@ -54,6 +55,14 @@ class Call:
     @property
     def headers(self) -> Headers:
         return Headers(scope=self.scope)
+
+    def json_body(self, schema: dict[str, Any]) -> Any:
+        """The body of a route of Unleash's Controller: its requireContentType (a 415
+        ContentTypeError unless JSON), then Ajv (the coerced body, or a SchemaError)."""
+        profile, content_type = self.state.profile, self.headers.get("content-type")
+        if not accepts_json(content_type, strict=profile.strict_content_type_check):
+            raise ContentTypeError(content_type)
+        return checked_body(schema, self.body, ajv=profile.ajv)
 
     @property
     def base_url(self) -> str:

@@ -7,9 +7,8 @@ import hashlib
 from starlette.responses import Response
 
 from mock_server.callers import cookies
-from mock_server.errors import PasswordMismatch, SchemaError
+from mock_server.errors import PasswordMismatch, UnleashError
 from mock_server.instants import timestamp
-from mock_server.node.ajv import check
 from mock_server.node.responses import json_response, redirect
 from mock_server.units.accounts.models import CLEARED_COOKIE, User
 from mock_server.units.base import Call
@@ -68,9 +67,10 @@ def user_json(
 async def login(call: Call) -> Response:
     """A password login (counted by the login limit before it: auth.py)."""
     profile = call.state.profile
-    body, error = check(_LOGIN_SCHEMA, call.body, "/body", ajv=profile.ajv)
-    if error:
-        return SchemaError(error).response(profile)
+    try:
+        body = call.json_body(_LOGIN_SCHEMA)
+    except UnleashError as error:
+        return error.response(profile)
     user = call.state.accounts.check_password(body["username"], body["password"])
     if user is None:
         return PasswordMismatch().response(profile)

@@ -20,7 +20,6 @@ from starlette.responses import Response
 from mock_server.callers import client_address
 from mock_server.errors import (
     BadDataError,
-    ContentTypeError,
     JoiError,
     PasswordRefused,
     PermissionDenied,
@@ -30,7 +29,7 @@ from mock_server.errors import (
     UnleashError,
 )
 from mock_server.node import javascript
-from mock_server.node.ajv import accepts_json, check, checked_body
+from mock_server.node.ajv import check
 from mock_server.node.responses import EndResponse, json_response
 from mock_server.units.accounts.handlers import user_json
 from mock_server.units.accounts.models import RootRole, User
@@ -116,14 +115,6 @@ def _admin_only(call: Call) -> None:
     user = call.state.accounts.user(call.caller.user_id)
     if user is None or not user.admin:
         raise PermissionDenied("ADMIN")
-
-
-def _json_body(call: Call, schema: dict[str, Any]) -> Any:
-    """requireContentType, then Ajv on the body."""
-    profile, content_type = call.state.profile, call.headers.get("content-type")
-    if not accepts_json(content_type, strict=profile.strict_content_type_check):
-        raise ContentTypeError(content_type)
-    return checked_body(schema, call.body, ajv=profile.ajv)
 
 
 def _user_id(call: Call) -> int:
@@ -235,7 +226,7 @@ def _list(call: Call) -> Response:
 
 def _create(call: Call) -> Response:
     _admin_only(call)
-    body = _json_body(call, _CREATE)
+    body = call.json_body(_CREATE)
     if call.state.profile.user_admin_rate_limited_posts is RateLimitedPosts.CREATE:
         # Before 8.x the limiter is the route's last middleware, after Ajv.
         return _limited(call, lambda call: _created(call, body))
@@ -288,7 +279,7 @@ def _update(call: Call) -> Response:
     controller normalised it, whether or not it changed anything (0 does not)."""
     _admin_only(call)
     user_id = _user_id(call)
-    body = _json_body(call, _UPDATE)
+    body = call.json_body(_UPDATE)
     _existing(call, user_id)
     if body.get("email"):
         _check_email(body["email"])
@@ -318,7 +309,7 @@ def _delete(call: Call) -> Response:
 
 def _validate_password(call: Call) -> Response:
     """Any authenticated caller may ask (permission NONE)."""
-    _checked_password(_json_body(call, _PASSWORD)["password"])
+    _checked_password(call.json_body(_PASSWORD)["password"])
     return EndResponse()
 
 
@@ -326,7 +317,7 @@ def _change_password(call: Call) -> Response:
     """An admin sets a user's password: every session of the user ends, PATs stay."""
     _admin_only(call)
     user_id = _user_id(call)
-    password = _checked_password(_json_body(call, _PASSWORD)["password"])
+    password = _checked_password(call.json_body(_PASSWORD)["password"])
     # Unleash stores the hash first: from 6.x its password history's foreign key fails with
     # a 500 leaking SQL for an unknown user, where 5.x answers 200.
     if call.state.accounts.change_user(user_id, password=password) is None:
