@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
+import brotli
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -259,10 +260,18 @@ class Reply:
     body: bytes
 
     def edit_json(self, edit: Callable[[Any], Any]) -> None:
-        # Bodies of 1 kB and more (ui-config's) come gzipped to a client that accepts it.
-        gzipped = self.headers.get("content-encoding") == "gzip"
-        body = json.dumps(edit(json.loads(gzip.decompress(self.body) if gzipped else self.body)))
-        self.body = gzip.compress(body.encode()) if gzipped else body.encode()
+        # Bodies of 1 kB and more (ui-config's) come compressed to a client that accepts it
+        # (httpx asks for brotli where it is installed, as with the mock).
+        coding = self.headers.get("content-encoding")
+        decode, encode = _CODECS.get(coding or "", (bytes, bytes))
+        body = json.dumps(edit(json.loads(decode(self.body))))
+        self.body = encode(body.encode())
+
+
+_CODECS: dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]] = {
+    "gzip": (gzip.decompress, gzip.compress),
+    "br": (brotli.decompress, brotli.compress),
+}
 
 
 class AlterResponses:

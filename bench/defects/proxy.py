@@ -15,12 +15,13 @@ import hashlib
 import json
 import re
 import uuid
-import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mock_server.node.compression import compress, decompress, negotiate
 
 TOKENS = "/api/admin/user/tokens"
 LOGIN = "/auth/simple/login"
@@ -59,42 +60,6 @@ def fresh(if_none_match: str, etag: str) -> bool:
         return True
     tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
     return etag.removeprefix("W/") in tags
-
-
-def negotiate(accept_encoding: str | None) -> str | None:
-    """gzip or deflate, as compression's `accepts` picks them (gzip first on a tie)."""
-    if not accept_encoding:
-        return None
-    quality: dict[str, float] = {}
-    for part in accept_encoding.split(","):
-        coding, *params = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if coding:
-            quality[coding.lower()] = q
-    best: tuple[str, float] | None = None
-    for coding in ("gzip", "deflate"):
-        q = quality.get(coding, quality.get("*", 0.0))
-        if q > 0 and (best is None or q > best[1]):
-            best = (coding, q)
-    return best[0] if best else None
-
-
-def compress(body: bytes, coding: str) -> bytes:
-    compressor = zlib.compressobj(wbits=31 if coding == "gzip" else 15)
-    return compressor.compress(body) + compressor.flush()
-
-
-def decompress(body: bytes, coding: str | None) -> bytes:
-    if coding in ("gzip", "deflate"):
-        return zlib.decompress(body, wbits=47)  # 47: gzip or zlib, detected
-    return body
 
 
 def js_json(value: Any) -> bytes:

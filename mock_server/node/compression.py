@@ -98,13 +98,25 @@ def _by_preference(a: tuple, b: tuple) -> float:
     return 1 if pa == -1 else -1
 
 
-def _compress(body: bytes, coding: str) -> bytes:
+def compress(body: bytes, coding: str) -> bytes:
+    """`body` as compression sends it in `coding` (br, gzip or deflate)."""
     if coding == "br":
         import brotli  # only where a client asks for it
 
         return brotli.compress(body, quality=4)
     compressor = zlib.compressobj(wbits=31 if coding == "gzip" else 15)
     return compressor.compress(body) + compressor.flush()
+
+
+def decompress(body: bytes, coding: str | None) -> bytes:
+    """`body` without its content coding (br, gzip or deflate; any other is left as it is)."""
+    if coding == "br":
+        import brotli
+
+        return brotli.decompress(body)
+    if coding in ("gzip", "deflate"):
+        return zlib.decompress(body, wbits=47)  # 47: gzip or zlib, detected
+    return body
 
 
 class CompressionMiddleware:
@@ -142,9 +154,9 @@ class CompressionMiddleware:
                 and "content-encoding" not in headers
             ):
                 if len(body) > _INLINE_BYTES:
-                    body = await run_in_threadpool(_compress, body, coding)
+                    body = await run_in_threadpool(compress, body, coding)
                 else:
-                    body = _compress(body, coding)
+                    body = compress(body, coding)
                 del headers["content-length"]
                 headers["content-encoding"] = coding
                 headers["transfer-encoding"] = "chunked"
