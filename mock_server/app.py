@@ -118,8 +118,9 @@ def create_app(
             functools.partial(ServerErrorMiddleware, handler=unknown_error),
             CompressionMiddleware,
             functools.partial(ExpressPathMiddleware, prefixes=prefixes),
-            functools.partial(LoginLimitMiddleware, state=state),
+            functools.partial(LoginLimitMiddleware, state=state, before_body=True),
             functools.partial(BodyParserMiddleware, profile=profile),
+            functools.partial(LoginLimitMiddleware, state=state, before_body=False),
             functools.partial(
                 AuthMiddleware,
                 state=state,

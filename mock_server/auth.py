@@ -72,19 +72,24 @@ def with_headers(
 
 
 class LoginLimitMiddleware:
-    """Unleash's login limit (SIMPLE_LOGIN_LIMIT_PER_MINUTE), a middleware on `/auth/simple`
-    that runs before the body is parsed (8.2.0: a login with malformed JSON, an unknown
-    encoding or charset is counted and carries its RateLimit-* headers). It counts every method
-    there (`GET /auth/simple/login` too), the path matched in its case as sent where the
-    release does so (8.2: `POST /aUth/simple/login` is not counted, though the login route
-    takes it), else in any case. Its headers win over the PAT limit's."""
+    """Unleash's login limit (SIMPLE_LOGIN_LIMIT_PER_MINUTE), a middleware on `/auth/simple`,
+    mounted twice: before the body is parsed (`before_body`) and after; it acts where the
+    release runs it (8.2.0 before: a login with malformed JSON, an unknown encoding or charset
+    is counted and carries its RateLimit-* headers; 7.6.5 after). It counts every method there
+    (`GET /auth/simple/login` too), the path matched in its case as sent where the release does
+    so (8.2: `POST /aUth/simple/login` is not counted, though the login route takes it), else in
+    any case. Its headers win over the PAT limit's."""
 
-    def __init__(self, app: ASGIApp, *, state: MockState) -> None:
+    def __init__(self, app: ASGIApp, *, state: MockState, before_body: bool) -> None:
         self.app = app
         self.state = state
+        self.before_body = before_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if (
+            scope["type"] == "http"
+            and self.state.profile.login_limit_before_body == self.before_body
+        ):
             path = sent_path(scope)
             if not self.state.profile.login_limit_case_sensitive:
                 path = path.lower()

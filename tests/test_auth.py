@@ -13,7 +13,7 @@ from http.cookies import SimpleCookie
 import pytest
 from starlette.testclient import TestClient
 
-from mock_server import Clock, Options, create_app, fixtures
+from mock_server import Clock, Options, create_app, fixtures, versions
 from mock_server.node.rate_limit import RateLimiter
 from tests.conftest import ADMIN_API_TOKEN, ADMIN_PAT, ALICE_PAT, TOKENS, auth, create, listed
 
@@ -302,11 +302,20 @@ def test_a_login_that_is_not_json_is_a_415_counted_by_the_limit(client, content_
         ({}, b"{bad", 400),
     ],
 )
-def test_the_login_limit_counts_before_the_body_is_parsed(client, headers, body, status):
-    # Measured on 8.2.0: body-parser's refusals of a login carry the limit's headers.
+@pytest.mark.parametrize("version", ["8.2.0", "7.6.5"])
+def test_the_login_limit_counts_before_the_body_is_parsed_where_the_release_does(
+    version, headers, body, status
+):
+    # Measured: on 8.2.0 body-parser's refusals of a login carry the limit's headers and are
+    # counted; 7.6.5 parses the body first (a br-encoded login: 415, not counted).
     headers = {"Content-Type": "application/json", **headers}
-    response = client.post("/auth/simple/login", content=body, headers=headers)
-    assert (response.status_code, response.headers["ratelimit-remaining"]) == (status, "9")
+    with TestClient(create_app(options=Options(unleash_version=version))) as client:
+        response = client.post("/auth/simple/login", content=body, headers=headers)
+        assert response.status_code == status
+        counted = versions.profiles()[version].login_limit_before_body
+        assert response.headers.get("ratelimit-remaining") == ("9" if counted else None)
+        after = login(client, password="wrong").headers["ratelimit-remaining"]
+        assert after == ("8" if counted else "9")
 
 
 def test_rate_limit_headers_count_down_and_429_says_retry_after():

@@ -186,6 +186,7 @@ class VersionProfile:
     resends_session_cookie: bool
     logout_redirect: str
     login_limit_case_sensitive: bool
+    login_limit_before_body: bool
     user_is_api: bool
     session_user_keys: tuple[str, ...]
     admin_token_keys: tuple[str, ...]

@@ -216,6 +216,7 @@ def _profile(
         resends_session_cookie=fact("sessions", "resend_cookie_on_first_use"),
         logout_redirect=fact("sessions", "logout_redirect"),
         login_limit_case_sensitive=fact("sessions", "login_limit_case_sensitive"),
+        login_limit_before_body=fact("sessions", "login_limit_before_body"),
         user_is_api=fact("user_object", "is_api"),
         session_user_keys=tuple(fact("user_object", "session_keys")),
         admin_token_keys=tuple(fact("user_object", "admin_token_keys")),
