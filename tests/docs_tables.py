@@ -30,7 +30,7 @@ README = ROOT / "README.md"
 RELEASES_PAGE = ROOT / "docs" / "releases.md"
 DIFFERENCES_PAGE = ROOT / "docs" / "differences.md"
 FULL, SHORT, DIFFERENCES = "versions-table", "releases-table", "differences-table"
-KNOWN = "diff-known-table"
+KNOWN, KNOWN_SHORT = "diff-known-table", "diff-known-rows"
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -361,6 +361,16 @@ def known_table() -> str:
     return "\n".join(lines)
 
 
+def known_rows() -> str:
+    """The README's row for each entry diff subtracts; its reason is in docs/differences.md."""
+    releases = [p.version for p in _profiles()]
+    lines = ["| declared difference | releases | statuses (real/mock) |", "|---|---|---|"]
+    for entry in known.load():
+        status = {"*": "any", "": "the same"}.get(entry.status, f"`{entry.status}`")
+        lines.append(f"| `{entry.name}` | {_releases_of(entry, releases)} | {status} |")
+    return "\n".join(lines)
+
+
 def rendered_in(path: Path, name: str) -> str:
     """The table between `name`'s markers in `path`."""
     start, end = markers(name)
@@ -382,6 +392,7 @@ TABLES = (
     (RELEASES_PAGE, FULL, full_table),
     (DIFFERENCES_PAGE, DIFFERENCES, differences_table),
     (DIFFERENCES_PAGE, KNOWN, known_table),
+    (README, KNOWN_SHORT, known_rows),
 )
 
 
