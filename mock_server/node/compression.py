@@ -27,6 +27,7 @@ _COMPRESSIBLE = ("application/json", "text/")
 _SUPPORTED = ("br", "gzip", "deflate", "identity")
 _PREFERRED = ("br", "gzip")
 _CODING = re.compile(r"\s*([^\s;]+)\s*(?:;(.*))?", re.DOTALL)
+_JS_FLOAT = re.compile(r"\s*([+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))")
 
 
 def _accepted(accept_encoding: str) -> list[tuple[str, float, int]]:
@@ -40,7 +41,7 @@ def _accepted(accept_encoding: str) -> list[tuple[str, float, int]]:
         if match is None:
             continue
         q = 1.0
-        for param in (match[2] or "").split(";") if match[2] else ():
+        for param in match[2].split(";") if match[2] else ():
             key, _, value = param.strip().partition("=")
             if key == "q":
                 q = _js_parse_float(value)
@@ -55,7 +56,7 @@ def _accepted(accept_encoding: str) -> list[tuple[str, float, int]]:
 
 def _js_parse_float(text: str) -> float:
     """JavaScript's parseFloat: the longest number at the start; NaN (never accepted) if none."""
-    match = re.match(r"\s*([+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?))", text)
+    match = _JS_FLOAT.match(text)
     return float(match[1]) if match else float("nan")
 
 
