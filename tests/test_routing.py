@@ -125,7 +125,8 @@ def test_bodies_of_1kb_or_more_are_gzipped_for_clients_that_accept_it(client):
     assert response.json()["info"]["version"] == "8.2.0"  # httpx decoded it
 
 
-# Accept-Encoding -> the coding compression 1.8 (Negotiator 0.6.4) picks, as Node printed them.
+# Accept-Encoding -> the coding compression 1.8 (Negotiator 0.6.4) picks, as Node printed them
+# (docs/observations/unleash-8.2.0.md#http-edges).
 NEGOTIATED = {
     "*": "br",
     "br, gzip": "br",
