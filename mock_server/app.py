@@ -41,7 +41,12 @@ from mock_server.node.ajv import (
 )
 from mock_server.node.body_parser import BodyParserMiddleware, json_body
 from mock_server.node.compression import CompressionMiddleware
-from mock_server.node.routing import ExpressPathMiddleware, RouteTable, route_prefixes
+from mock_server.node.routing import (
+    ExpressPathMiddleware,
+    RouteTable,
+    decode_param,
+    route_prefixes,
+)
 from mock_server.operations import DirectApi
 from mock_server.options import Options
 from mock_server.persistence import StateFileError
@@ -211,6 +216,8 @@ def _called_with_request(
     state: MockState, handler: Handler
 ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
+        params = request.scope["path_params"]
+        request.scope["path_params"] = {name: decode_param(v) for name, v in params.items()}
         await json_body(request.scope)  # built now, on a worker thread if large
         return await handler(Call.of(state, request.scope))
 

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from mock_server import create_app, versions
 from mock_server.node.compression import negotiate
 from mock_server.options import Options
-from tests.conftest import ADMIN_PAT, TOKENS, auth
+from tests.conftest import ADMIN_PAT, ALICE_PAT, TOKENS, auth
 
 
 @pytest.mark.parametrize(
@@ -27,6 +27,15 @@ from tests.conftest import ADMIN_PAT, TOKENS, auth
         # Named as sent, escapes kept (seen on 8.2.0).
         ("DELETE", f"{TOKENS}/x/%2e%2e/2147483000"),
         ("GET", "/api/admin/nothing%2Dhere"),
+        # Express routes the path as sent: an escape in a route's fixed part is no route.
+        ("GET", "/api/admin/user/%74okens"),
+        ("POST", "/api/admin/user%2Ftokens"),
+        ("DELETE", f"{TOKENS}%2F1"),
+        ("OPTIONS", "/api/admin/user/%74okens"),
+        ("GET", "/api/admin/%75ser"),
+        ("GET", "/api/admin/user%2F"),
+        ("GET", "/api/admin/ui%2Dconfig"),
+        ("GET", "/api/admin%2Fuser-admin/1"),
     ],
 )
 def test_unrouted_requests_are_404_naming_the_path(client, method, path):
@@ -36,6 +45,32 @@ def test_unrouted_requests_are_404_naming_the_path(client, method, path):
     assert body.pop("id")
     message = f"The path you were looking for ({path}) is not available."
     assert body == {"name": "NotFoundError", "message": message, "details": [{"message": message}]}
+
+
+@pytest.mark.parametrize("path", ["/%61pi/admin/user/tokens", "/%68ealth", "/health%2F"])
+def test_an_escaped_letter_takes_a_path_out_of_the_api(client, path):
+    """docs/observations/unleash-8.2.0.md#unrouted: neither /api nor /health matches."""
+    page = client.get(path)
+    assert (page.status_code, page.headers["content-type"]) == (200, "text/html; charset=utf-8")
+    posted = client.post(path, headers=auth(ADMIN_PAT), json={})
+    assert posted.status_code == 404
+    assert f"<pre>Cannot POST {path}</pre>" in posted.text
+
+
+def test_a_path_parameter_is_decoded_after_routing(client):
+    created = client.post(
+        TOKENS,
+        headers=auth(ADMIN_PAT),
+        json={"description": "x", "expiresAt": "2099-01-01T00:00:00Z"},
+    )
+    assert created.status_code == 201
+    escaped = "".join(f"%{ord(c):02X}" for c in str(created.json()["id"]))
+    assert client.delete(f"{TOKENS}/{escaped}", headers=auth(ADMIN_PAT)).status_code == 200
+    refused = client.delete(f"{TOKENS}/1%2F2", headers=auth(ADMIN_PAT))
+    assert refused.status_code == 400
+    assert refused.json()["details"][0]["message"].endswith('You sent "1/2".')
+    # A route of a unit: /api/admin/user-admin/{id} takes `9%2F9` (and then wants ADMIN).
+    assert client.delete("/api/admin/user-admin/9%2F9", headers=auth(ALICE_PAT)).status_code == 403
 
 
 @pytest.mark.parametrize("path", ["/api/admin/nothing-here", "/api", "/api/", "/api/x", "/API/x"])

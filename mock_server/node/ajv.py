@@ -29,6 +29,7 @@ from mock_server.errors import ContentTypeError, SchemaError, Violation
 from mock_server.instants import is_date_time, is_date_time_ajv6
 from mock_server.node.body_parser import BODY_KEY, is_json, is_json_strictly, json_body
 from mock_server.node.javascript import js_number, number_to_string, stringify
+from mock_server.node.routing import decode_param
 
 _MISSING = object()
 JSON = "application/json"
@@ -130,13 +131,15 @@ def check(
 
 
 class UnleashParameterValidator(ParameterValidator):
-    """Path parameters, coerced and checked like Ajv; the coerced values go to the handler."""
+    """Path parameters (routed as sent, decoded here), coerced and checked like Ajv; the
+    coerced values go to the handler."""
 
     def validate(self, scope: Scope) -> None:
         params = scope.setdefault("path_params", {})
         for param in self.parameters.get("path", []):
             name = param["name"]
-            params[name], error = check(param["schema"], params.get(name), f"/params/{name}")
+            value = decode_param(params[name]) if name in params else None
+            params[name], error = check(param["schema"], value, f"/params/{name}")
             if error:
                 raise SchemaError(error)
 

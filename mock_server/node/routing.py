@@ -1,9 +1,11 @@
 """Express's routing, as far as clients can see it.
 
-Express matches paths case-insensitively, collapses doubled slashes and allows a trailing
-slash; `/:id` matches any segment (Ajv then answers 400 for `abc`); an authenticated OPTIONS is
-answered with the allowed methods; anything else unrouted is a 404 naming the path. (Routes
-match any segment for a path parameter: `_compat.UntypedPathRoutingMiddleware`.)
+Express matches paths as sent, escapes and all (`/api/admin/user/%74okens` is no route, and
+`/%61pi/…` is not under /api), but case-insensitively, with doubled slashes collapsed and a
+trailing slash allowed; `/:id` matches any segment, decoded only then (`1%2F2` is the id `1/2`,
+which Ajv refuses). An authenticated OPTIONS is answered with the allowed methods; anything else
+unrouted is a 404 naming the path. (Routes match any segment for a path parameter:
+`_compat.UntypedPathRoutingMiddleware`.)
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ _NO_ROUTE = "/\x00absolute-form"
 _METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 _SLASHES = re.compile(r"/{2,}")
 _BROKEN_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+
+
+def decode_param(value: str) -> str:
+    """A path parameter as Express's decode_param leaves it (decodeURIComponent). A malformed
+    escape is kept as sent: Express fails there with a 500 the mock does not copy, and the
+    value then fails validation as the text it is."""
+    if _malformed_escape(value.encode("latin-1")):
+        return value
+    return unquote_to_bytes(value).decode("utf-8")
 
 
 def sent_path(scope: Scope) -> str:
@@ -73,8 +84,11 @@ class ExpressPathMiddleware:
         if scope["type"] == "http" and scope.get(ABSOLUTE_FORM_KEY):
             scope[RAW_PATH_KEY] = scope["path"] = _NO_ROUTE
         elif scope["type"] == "http":
-            scope[RAW_PATH_KEY] = scope["path"]
-            scope["path"] = normalize(scope["path"], self.prefixes)
+            # Routed as sent: the handlers decode path parameters (decode_param).
+            raw_path = scope.get("raw_path")
+            sent = raw_path.decode("latin-1") if raw_path else scope["path"]
+            scope[RAW_PATH_KEY] = sent
+            scope["path"] = normalize(sent, self.prefixes)
         await self.app(scope, receive, send)
 
 
@@ -127,8 +141,7 @@ class RouteTable:
             )
         # Unleash names "/api" plus the path after its mount point, case and escapes preserved
         # (Express's req.path is not decoded).
-        raw_path = scope.get("raw_path")
-        raw = _SLASHES.sub("/", raw_path.decode("latin-1")) if raw_path else sent_path(scope)
+        raw = sent_path(scope)
         if raw.lower().startswith("/api/"):
             raw = "/api" + raw[4:]
         elif raw.lower() == "/api":
