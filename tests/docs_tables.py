@@ -147,6 +147,11 @@ ROWS = [
         lambda p: "Viewer permissions: " + (", ".join(p.viewer_permissions) or "none"),
     ),
     Row(
+        "an Editor's permissions (how many; the list: its release file)",
+        lambda p: str(len(p.editor_permissions)),
+        lambda p: f"{len(p.editor_permissions)} Editor permissions",
+    ),
+    Row(
         "requests that kill the process (never sent)",
         lambda p: ", ".join(sorted(c.value.replace("_", " ") for c in p.crashes)) or "none",
         lambda p: "dies on: " + (", ".join(sorted(c.value for c in p.crashes)) or "nothing"),

@@ -121,6 +121,30 @@ def test_a_demoted_admin_loses_the_permission_at_once(client: TestClient) -> Non
     assert client.get(f"{USER_ADMIN}/2", headers={"Cookie": cookie}).status_code == 403
 
 
+def test_current_user_lists_the_permissions_of_the_role_it_has_now(client: TestClient) -> None:
+    """docs/observations/unleash-8.2.0.md#root-role-permissions: read at each request, in the
+    session the user had, the scope keys first (8.2.0 and 7.6.5 list the same 42)."""
+    cookie = log_in(client, "admin", "unleash4all")
+
+    def permissions_after(role: str) -> list[dict[str, str]]:
+        changed = client.put(f"{USER_ADMIN}/1", headers=ADMIN, json={"rootRole": role})
+        assert changed.status_code == 200
+        return client.get("/api/admin/user", headers={"Cookie": cookie}).json()["permissions"]
+
+    editor = permissions_after("Editor")
+    assert len(editor) == 42
+    assert editor[:2] == [
+        {"project": "default", "permission": "CREATE_FEATURE"},
+        {"permission": "UPDATE_CONTEXT_FIELD"},
+    ]
+    assert list(editor[9].items()) == [
+        ("project", "default"), ("environment", "production"),
+        ("permission", "DELETE_FEATURE_STRATEGY"),
+    ]  # fmt: skip
+    assert permissions_after("Viewer") == []
+    assert permissions_after("Admin") == [{"permission": "ADMIN"}]
+
+
 @pytest.mark.parametrize(
     ("body", "echoed", "role"),
     [

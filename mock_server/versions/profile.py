@@ -191,6 +191,8 @@ class VersionProfile:
     session_user_keys: tuple[str, ...]
     admin_token_keys: tuple[str, ...]
     viewer_permissions: tuple[str, ...]
+    # Each as Unleash lists it: {"project", "environment", "permission"}, the scope keys first.
+    editor_permissions: tuple[Mapping[str, str], ...]
     unleash_context: UnleashContext
     user_admin_rate_limited_posts: RateLimitedPosts
     invite_token_prefix: str

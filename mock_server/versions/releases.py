@@ -185,6 +185,17 @@ class _Facts:
         return MappingProxyType({kinds(key): value for key, value in given.items()})
 
 
+def _scoped_permission(entry: str | list[str]) -> Mapping[str, str]:
+    """A release file's `[permission, project, environment]` as Unleash lists it."""
+    permission, *scope = [entry] if isinstance(entry, str) else entry
+    return MappingProxyType(
+        {
+            **dict(zip(("project", "environment")[: len(scope)], scope, strict=True)),
+            "permission": permission,
+        }
+    )
+
+
 def _profile(
     release: str,
     facts: dict[str, dict[str, Any]],
@@ -221,6 +232,9 @@ def _profile(
         session_user_keys=tuple(fact("user_object", "session_keys")),
         admin_token_keys=tuple(fact("user_object", "admin_token_keys")),
         viewer_permissions=tuple(fact("user_object", "viewer_permissions")),
+        editor_permissions=tuple(
+            _scoped_permission(entry) for entry in fact("user_object", "editor_permissions")
+        ),
         unleash_context=UnleashContext(fact("ui_config", "unleash_context")),
         user_admin_rate_limited_posts=RateLimitedPosts(fact("user_admin", "rate_limited_posts")),
         invite_token_prefix=fact("user_admin", "invite_token_prefix"),

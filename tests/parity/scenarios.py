@@ -871,3 +871,16 @@ def user_admin_change_password_unknown_user(r: Run) -> None:
         as_="admin",
         json_body={"password": STRONG_PASSWORD},
     )
+
+
+@scenario("root-role-permissions")
+def root_role_permissions(r: Run) -> None:
+    """`GET /api/admin/user` lists the permissions of the user's root role as it is at each
+    request (docs/observations/unleash-8.2.0.md#root-role-permissions): the leaving user's
+    session, made Editor, then Viewer again."""
+    session = _leaving_session(r)
+    leaving = r.account("leaving").user_id
+    for role in ("Editor", "Viewer"):
+        path = f"{USER_ADMIN}/{leaving}"
+        r.send(f"make-{role}", "PUT", path, as_="admin", json_body={"rootRole": role})
+        r.send(f"as-{role}", "GET", ME, headers=session)

@@ -12,9 +12,9 @@ from starlette.responses import Response
 from mock_server.callers import AuthMethod, cookies
 from mock_server.node.responses import json_response
 from mock_server.units.accounts.handlers import user_json
-from mock_server.units.accounts.models import SESSION_COOKIE, cookie_value
+from mock_server.units.accounts.models import SESSION_COOKIE, RootRole, cookie_value
 from mock_server.units.base import Call
-from mock_server.versions import UiValue, UnleashContext
+from mock_server.versions import UiValue, UnleashContext, VersionProfile
 
 
 async def current_user(call: Call) -> Response:
@@ -33,14 +33,16 @@ async def current_user(call: Call) -> Response:
         }
         user: dict = {"isAPI": True} if profile.user_is_api else {}
         user |= {key: values[key] for key in profile.admin_token_keys}
-        permissions = ["ADMIN"]
+        permissions: list[Mapping[str, str]] = [{"permission": "ADMIN"}]
     else:
         session = caller.via is AuthMethod.SESSION
         user = user_json(caller.user, session=session, profile=profile)
-        permissions = ["ADMIN"] if caller.user.admin else list(profile.viewer_permissions)
+        # The role as it is now: a session remembers the user, not the role.
+        now = call.state.accounts.user(caller.user.id) or caller.user
+        permissions = _permissions(now.root_role, profile)
     body = {
         "user": user,
-        "permissions": [{"permission": name} for name in permissions],
+        "permissions": permissions,
         "feedback": [],
         "splash": {},
     }
@@ -49,6 +51,16 @@ async def current_user(call: Call) -> Response:
         headers={"cache-control": "no-store"},
         if_none_match=call.headers.get("if-none-match"),
     )
+
+
+def _permissions(role: RootRole, profile: VersionProfile) -> list[Mapping[str, str]]:
+    """The root role's permissions, read at each request (a role changed by user-admin shows
+    at once, in the session it had)."""
+    if role is RootRole.ADMIN:
+        return [{"permission": "ADMIN"}]
+    if role is RootRole.EDITOR:
+        return [dict(entry) for entry in profile.editor_permissions]
+    return [{"permission": name} for name in profile.viewer_permissions]
 
 
 async def ui_config(call: Call) -> Response:
