@@ -18,13 +18,25 @@ from urllib.parse import urlsplit
 
 def add_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", help="the Unleash to check (default: the mock, in-process)")
-    parser.add_argument("--token", help="a user's PAT (required with --base-url)")
-    parser.add_argument("--token-2", help="a second user's PAT, for the cross-user checks")
-    parser.add_argument("--admin-token", help="an admin API token, for the non-user checks")
+    # Credentials also come from the environment (with --base-url), which keeps them out of the
+    # process list: any user of the machine can read a process's arguments.
+    parser.add_argument(
+        "--token", help="a user's PAT (required with --base-url; default: $UNLEASH_PAT)"
+    )
+    parser.add_argument(
+        "--token-2",
+        help="a second user's PAT, for the cross-user checks (default: $UNLEASH_PAT_2)",
+    )
+    parser.add_argument(
+        "--admin-token",
+        help="an admin API token, for the non-user checks (default: $UNLEASH_ADMIN_TOKEN)",
+    )
     parser.add_argument(
         "--username", help="--token's user's username (or e-mail), for the login checks"
     )
-    parser.add_argument("--password", help="that user's password (with --username)")
+    parser.add_argument(
+        "--password", help="that user's password (with --username; default: $UNLEASH_PASSWORD)"
+    )
     parser.add_argument("--profile", choices=["ci", "thorough"], default="ci")
     parser.add_argument("--seed", type=int, help="random seed (default: derandomized)")
     parser.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
@@ -70,6 +82,8 @@ def run_check(args: argparse.Namespace) -> int:
     from contract_tests.report import junit_xml, markdown, plural, summary
     from contract_tests.suite import CannotRun, run_suite
 
+    if args.base_url:
+        _credentials_from_environment(args)
     problem = _argument_problem(args)
     if problem:
         return _cannot_run(problem)
@@ -121,6 +135,15 @@ def run_check(args: argparse.Namespace) -> int:
         pats = plural(len(outcome.deleted), "PAT")
         return _cannot_run(f"{cause}; deleted the {pats} it had left: {', '.join(outcome.deleted)}")
     return 0 if outcome.conforms and not outcome.left_behind else 1
+
+
+def _credentials_from_environment(args: argparse.Namespace) -> None:
+    """Fill each credential not given from its variable; a password only for a --username."""
+    from contract_tests.context import CREDENTIAL_VARIABLES
+
+    for option, variable in CREDENTIAL_VARIABLES.items():
+        if getattr(args, option) is None and (option != "password" or args.username):
+            setattr(args, option, os.environ.get(variable) or None)
 
 
 def _argument_problem(args: argparse.Namespace) -> str:

@@ -144,6 +144,18 @@ CLI_OPTIONS: Mapping[str, str] = MappingProxyType(
 )
 
 
+# Each credential setting and the environment variable `check` reads it from (with a base
+# URL) and a reproducing command names it by: the names scripts/real-unleash.sh exports.
+CREDENTIAL_VARIABLES: Mapping[str, str] = MappingProxyType(
+    {
+        "token": "UNLEASH_PAT",
+        "token_2": "UNLEASH_PAT_2",
+        "admin_token": "UNLEASH_ADMIN_TOKEN",
+        "password": "UNLEASH_PASSWORD",
+    }
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     base_url: str | None = None  # None: the mock, in-process

@@ -15,6 +15,7 @@ import httpx
 
 from contract_tests.api import Api, Budget, Redactor, RunAborted
 from contract_tests.context import (
+    CREDENTIAL_VARIABLES,
     PROFILES,
     Caller,
     Context,
@@ -29,8 +30,6 @@ from contract_tests.report import Baseline, BaselineError, CheckResult, Finding,
 from contract_tests.units import UNITS
 
 MIN_FREE_SLOTS = 3  # fewer leaves the lifecycle model nothing to create
-# The shell variables a reproducing command writes for --token, --token-2, --admin-token.
-CREDENTIAL_VARIABLES = ("UNLEASH_PAT", "UNLEASH_PAT_2", "UNLEASH_ADMIN_TOKEN")
 
 
 class CannotRun(Exception):
@@ -105,9 +104,10 @@ def open_context(settings: Settings) -> Context:
             follow_redirects=False,
         )
     redact = Redactor()
-    for secret, variable in zip(tokens, CREDENTIAL_VARIABLES, strict=True):
-        redact.add(secret, variable)
-    redact.hide(login[1] if login else None)
+    # A reproducing command names each credential by the variable it also comes from.
+    for secret, option in zip(tokens, ("token", "token_2", "admin_token"), strict=True):
+        redact.add(secret, CREDENTIAL_VARIABLES[option])
+    redact.hide(login[1] if login else None, CREDENTIAL_VARIABLES["password"])
     token, token_2, admin_token = tokens
     assert token is not None  # required above, or the mock's
     api = Api(http, budget, redact, read_only=settings.read_only)

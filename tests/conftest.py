@@ -30,6 +30,14 @@ def auth(token: str) -> dict[str, str]:
 
 
 @pytest.fixture
+def no_credential_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check` reads credentials it is not given from these (a real server's export line sets
+    them): a test of its arguments sees only its own."""
+    for variable in ("UNLEASH_PAT", "UNLEASH_PAT_2", "UNLEASH_ADMIN_TOKEN", "UNLEASH_PASSWORD"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture
 def app():
     return create_app()
 

@@ -23,6 +23,8 @@ from mock_server.cli import main
 from tests.broken_variants import DeleteOfUnknownIdFails, store_variant
 from tests.conftest import ADMIN_API_TOKEN, ADMIN_PAT, ALICE_PAT, served
 
+pytestmark = pytest.mark.usefixtures("no_credential_variables")
+
 CREDENTIALS = ["--token", ADMIN_PAT, "--token-2", ALICE_PAT, "--admin-token", ADMIN_API_TOKEN]
 QUICK = ["--checks", "bad_tokens_rejected,current_user_described"]
 
@@ -132,6 +134,25 @@ def test_messages_name_the_url_and_the_option_at_fault(
         status, _, err = check(capsys, "--base-url", url + "/api", "--token", ADMIN_PAT, *QUICK)
         assert status == 2 and "must be the URL Unleash is served at (without /api)" in err
         status, _, err = check(capsys, "--base-url", url, "--token", "user:" + "0" * 56, *QUICK)
+        assert status == 2 and f"--token is not accepted by {url} (401)" in err
+
+
+def test_credentials_come_from_the_environment_unless_given(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Out of the process list: `check --base-url URL` with $UNLEASH_PAT and the others set."""
+    monkeypatch.setenv("UNLEASH_PAT", ADMIN_PAT)
+    monkeypatch.setenv("UNLEASH_PAT_2", ALICE_PAT)
+    monkeypatch.setenv("UNLEASH_ADMIN_TOKEN", ADMIN_API_TOKEN)
+    monkeypatch.setenv("UNLEASH_PASSWORD", "unleash4all")
+    needing_each = ["--checks", "password_login,cross_user_isolation,admin_token_described"]
+    with served(create_app()) as url:
+        status, out, err = check(capsys, "--base-url", url, "--username", "admin", *needing_each)
+        assert (status, out.count("PASSED"), "NOT RUN" in out) == (0, 3, False), out + err
+        monkeypatch.setenv("UNLEASH_PAT", "user:" + "0" * 56)  # a flag wins over its variable
+        status, out, err = check(capsys, "--base-url", url, "--token", ADMIN_PAT, *QUICK)
+        assert status == 0, out + err
+        status, _, err = check(capsys, "--base-url", url, *QUICK)
         assert status == 2 and f"--token is not accepted by {url} (401)" in err
 
 

@@ -239,6 +239,7 @@ def test_client_honours_429_retry_after_and_the_rate_limit() -> None:
         Api(http, Budget(0, 60), Redactor()).list("user:x")
 
 
+@pytest.mark.usefixtures("no_credential_variables")
 def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     junit = tmp_path / "junit.xml"
     assert main(["check", "--junit-xml", str(junit)]) == 0
@@ -261,6 +262,7 @@ def test_check_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[
         (["--junit-xml", "{tmp}"], "not a file in an existing directory"),
     ],
 )
+@pytest.mark.usefixtures("no_credential_variables")
 def test_unusable_arguments_stop_the_check_before_any_work(
     arguments: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -515,13 +517,20 @@ def real_accounts() -> Iterator[list[Account]]:
 
 
 def real_args(accounts: list[Account]) -> list[str]:
+    """`check` against the real server; the credentials come from real_credentials()."""
+    return ["check", "--base-url", REAL or "", "--username", accounts[0].username]
+
+
+def real_credentials(accounts: list[Account]) -> dict[str, str]:
+    """The environment that gives `check` its credentials: never in a process's arguments."""
     one, two = accounts
     assert one.pat and two.pat
-    return [
-        "check", "--base-url", REAL or "", "--token", one.pat, "--token-2", two.pat,
-        "--admin-token", os.environ["UNLEASH_ADMIN_TOKEN"],
-        "--username", one.username, "--password", one.password,
-    ]  # fmt: skip
+    return {
+        "UNLEASH_PAT": one.pat,
+        "UNLEASH_PAT_2": two.pat,
+        "UNLEASH_ADMIN_TOKEN": os.environ["UNLEASH_ADMIN_TOKEN"],
+        "UNLEASH_PASSWORD": one.password,
+    }
 
 
 def pats(token: str) -> dict[int, tuple[str, str]]:
@@ -545,9 +554,13 @@ def assert_restored(accounts: list[Account], before: list[dict[int, tuple[str, s
 @real
 @pytest.mark.real
 def test_real_unleash_reports_its_known_defects_and_passes_with_the_baseline(
-    real_accounts: list[Account], capsys: pytest.CaptureFixture[str]
+    real_accounts: list[Account],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     before = snapshot(real_accounts)
+    for variable, value in real_credentials(real_accounts).items():
+        monkeypatch.setenv(variable, value)
     arguments = real_args(real_accounts)
     status = main(arguments)
     report = capsys.readouterr().out
@@ -572,6 +585,7 @@ def test_real_unleash_run_interrupted_mid_run_restores_the_lists(
     command = [sys.executable, "-c", "from mock_server.cli import main; raise SystemExit(main())"]
     process = subprocess.Popen(
         [*command, *real_args(real_accounts)],
+        env={**os.environ, **real_credentials(real_accounts)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
