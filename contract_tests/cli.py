@@ -78,12 +78,13 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from contract_tests.context import Settings
+    from contract_tests.context import CREDENTIAL_VARIABLES, Settings, with_environment
     from contract_tests.report import junit_xml, markdown, plural, summary
     from contract_tests.suite import CannotRun, run_suite
 
     if args.base_url:
-        _credentials_from_environment(args)
+        given = {option: getattr(args, option) for option in CREDENTIAL_VARIABLES}
+        vars(args).update(with_environment(given, args.username))
     problem = _argument_problem(args)
     if problem:
         return _cannot_run(problem)
@@ -135,15 +136,6 @@ def run_check(args: argparse.Namespace) -> int:
         pats = plural(len(outcome.deleted), "PAT")
         return _cannot_run(f"{cause}; deleted the {pats} it had left: {', '.join(outcome.deleted)}")
     return 0 if outcome.conforms and not outcome.left_behind else 1
-
-
-def _credentials_from_environment(args: argparse.Namespace) -> None:
-    """Fill each credential not given from its variable; a password only for a --username."""
-    from contract_tests.context import CREDENTIAL_VARIABLES
-
-    for option, variable in CREDENTIAL_VARIABLES.items():
-        if getattr(args, option) is None and (option != "password" or args.username):
-            setattr(args, option, os.environ.get(variable) or None)
 
 
 def _argument_problem(args: argparse.Namespace) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from contract_tests.context import Settings
+from contract_tests.context import CREDENTIAL_VARIABLES, Settings, with_environment
 from contract_tests.pytest_options import OPTION_NAMES
 from contract_tests.report import Baseline, BaselineError
 from contract_tests.suite import CannotRun, Suite, cleaning_up
@@ -31,15 +31,15 @@ def contract_baseline(pytestconfig: pytest.Config, contract_suite: Suite) -> Bas
 @pytest.fixture(scope="session")
 def contract_suite(pytestconfig: pytest.Config) -> Iterator[Suite]:
     option = pytestconfig.getoption
+    credentials = {name: option(f"contract_{name}") for name in CREDENTIAL_VARIABLES}
+    if option("contract_base_url"):  # as `unleash-pat check`: out of the process list
+        credentials = with_environment(credentials, option("contract_username"))
     try:
         suite = Suite(
             Settings(
                 base_url=option("contract_base_url"),
-                token=option("contract_token"),
-                token_2=option("contract_token_2"),
-                admin_token=option("contract_admin_token"),
                 username=option("contract_username"),
-                password=option("contract_password"),
+                **credentials,
                 profile=option("contract_profile"),
                 seed=option("contract_seed"),
                 rate_limit=option("contract_rate_limit"),

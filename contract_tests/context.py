@@ -8,6 +8,7 @@ resource unit's cleanup, which removes exactly those, whatever ended the run.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from collections.abc import Mapping
@@ -154,6 +155,17 @@ CREDENTIAL_VARIABLES: Mapping[str, str] = MappingProxyType(
         "password": "UNLEASH_PASSWORD",
     }
 )
+
+
+def with_environment(given: Mapping[str, str | None], username: str | None) -> dict[str, Any]:
+    """`given` (credential settings by field name), each one not given read from its variable;
+    the password only for a username. For a run against a deployment."""
+    return {
+        option: os.environ.get(variable) or None
+        if given.get(option) is None and (option != "password" or username)
+        else given.get(option)
+        for option, variable in CREDENTIAL_VARIABLES.items()
+    }
 
 
 @dataclass(frozen=True)
