@@ -111,6 +111,12 @@ class Violation:
             if self.sent is None:
                 return {"path": self.pointer, "message": text}
             return {"message": text, "path": self.pointer}
+        if self.pointer.startswith("/query/"):
+            # 5.x validates the query on its own, names its property with Ajv's separator and
+            # looks its value up in the body: always `undefined`.
+            name = ("." if profile.ajv == 6 else "/") + self.pointer.removeprefix("/query/")
+            text = self._text(profile, name, "undefined")
+            return {"description": text, "message": text, "path": name}
         # 5.x validates the body alone: the property is named relative to it, and its value is
         # looked up by that name, so the body itself ("") is reported as `undefined`.
         name = self.pointer.partition("/")[2].partition("/")[2]

@@ -167,6 +167,8 @@ def test_a_sixth_login_ends_the_oldest_session(client):
     first = session_of(login(client))
     ended = [login(client).json()["deletedSessions"] for _ in range(5)]
     assert ended == [0, 0, 0, 0, 1]  # as real 8.2.0 says it
+    # The session keeps its login's user object: GET /api/admin/user says the same (8.2.0).
+    assert client.get("/api/admin/user").json()["user"]["deletedSessions"] == 1
     client.cookies.clear()
     stale = client.get(TOKENS, headers={"Cookie": f"unleash-session={first}"})
     assert stale.status_code == 401

@@ -483,3 +483,126 @@ def test_password_and_creation_bodies_refuse_other_keys(release: str, detail: di
         missing_first = client.post(USER_ADMIN, headers=ADMIN, json={"foo": 1})
     assert checked.json()["details"] == made.json()["details"] == [detail]
     assert "rootRole" in missing_first.json()["details"][0]["path"]
+
+
+# -- search and access: docs/observations/unleash-8.2.0.md#user-search ------------------------
+def _made(client: TestClient, **body: str) -> int:
+    created = client.post(USER_ADMIN, headers=ADMIN, json={"rootRole": "Viewer", **body})
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
+
+
+def _found(client: TestClient, query: str, headers: dict[str, str] = ADMIN) -> list[object]:
+    response = client.get(f"{USER_ADMIN}/search{query}", headers=headers)
+    assert response.status_code == 200, response.text
+    return [user.get("username") or user.get("email") for user in response.json()]
+
+
+def test_search_finds_a_name_containing_or_a_username_or_email_starting_with_q(
+    client: TestClient,
+) -> None:
+    _made(client, email="carol_x@example.com")
+    _made(client, username="bobby", name="Bob")
+    assert _found(client, "?q=al") == ["alice"]  # the name "Alice" contains it
+    assert _found(client, "?q=LIC") == ["alice"]
+    assert _found(client, "?q=example") == []  # an e-mail address only by its start
+    assert _found(client, "?q=c_r") == ["carol_x@example.com"]  # `_` is ILIKE's wildcard
+    assert _found(client, "?q=a%25") == ["admin", "alice"]
+    assert _found(client, "?q=bo", headers=auth(ALICE_PAT)) == ["bobby"]  # any user may search
+    for too_short in ("", "?q=", "?q=a", "?q=%25"):
+        assert _found(client, too_short) == []
+
+
+def test_search_answers_the_user_object_without_its_login_keys(client: TestClient) -> None:
+    [alice] = client.get(f"{USER_ADMIN}/search?q=alice", headers=ADMIN).json()
+    assert list(alice) == [
+        "accountType", "id", "name", "username", "email", "imageUrl", "seenAt", "scimId",
+        "seatType", "companyRole", "productUpdatesEmailConsent",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("release", "system"),
+    [
+        ("8.2.0", ["unleash_system_user", "unleash_admin_token"]),
+        ("5.8.2", ["unleash_system_user"]),
+        ("5.6.0", []),
+    ],
+)
+def test_search_finds_unleashs_system_users_by_username_first(
+    release: str, system: list[str]
+) -> None:
+    with TestClient(create_app(options=Options(unleash_version=release))) as client:
+        assert _found(client, "?q=unleash") == system
+        assert _found(client, "?q=%25%25") == [*system, "admin", "alice"]
+        assert _found(client, "?q=Unleash%20System") == []  # not by its name
+
+
+@pytest.mark.parametrize(
+    ("release", "detail"),
+    [
+        ("8.2.0", {"message": 'The `/query/q` property must be string. You sent ["a","b"].',
+                   "path": "/query/q"}),
+        ("5.12.8", {"description": "The `/q` property must be string. You sent undefined.",
+                    "message": "The `/q` property must be string. You sent undefined.",
+                    "path": "/q"}),
+        ("5.6.0", {"description": "The ..q property should be string. You sent undefined.",
+                   "message": "The ..q property should be string. You sent undefined.",
+                   "path": ".q"}),
+    ],
+)  # fmt: skip
+def test_a_repeated_q_is_refused_in_the_releases_words(release: str, detail: dict) -> None:
+    with TestClient(create_app(options=Options(unleash_version=release))) as client:
+        response = client.get(f"{USER_ADMIN}/search?q=a&q=b", headers=ADMIN)
+    assert response.status_code == 400
+    assert response.json()["details"] == [detail]
+
+
+def test_access_lists_every_users_names_for_any_user(client: TestClient) -> None:
+    _made(client, email="carol@example.com")
+    response = client.get(f"{USER_ADMIN}/access", headers=auth(ALICE_PAT))
+    assert response.json() == {
+        "users": [
+            {"id": 1, "name": "Admin", "username": "admin", "accountType": "User"},
+            {"id": 2, "name": "Alice", "username": "alice", "email": "alice@example.com",
+             "accountType": "User"},
+            {"id": 3, "email": "carol@example.com", "accountType": "User"},
+        ],
+        "groups": [],
+    }  # fmt: skip
+
+
+def test_users_come_in_the_tables_order_where_a_written_row_goes_last(
+    client: TestClient,
+) -> None:
+    def order() -> list[int]:
+        listed = client.get(USER_ADMIN, headers=ADMIN).json()["users"]
+        access = client.get(f"{USER_ADMIN}/access", headers=ADMIN).json()["users"]
+        assert [u["id"] for u in access] == [u["id"] for u in listed]
+        return [u["id"] for u in listed]
+
+    carol = _made(client, email="carol@example.com", password=STRONG)
+    assert order() == [1, 2, carol]
+    client.put(f"{USER_ADMIN}/2", headers=ADMIN, json={"rootRole": "Editor"})  # writes the row
+    assert order() == [1, carol, 2]
+    log_in(client, "admin", "unleash4all")  # a login writes seenAt
+    assert order() == [carol, 2, 1]
+    client.post(f"{USER_ADMIN}/{carol}/change-password", headers=ADMIN, json={"password": STRONG})
+    assert order() == [2, 1, carol]
+    client.post("/auth/simple/login", json={"username": "alice", "password": "wrong"})
+    assert order() == [2, 1, carol]  # a failed login writes nothing
+
+
+def test_a_field_beyond_255_characters_is_refused_and_255_stored(client: TestClient) -> None:
+    """Unleash's insert or update fails there with a 500 leaking its SQL; trailing spaces
+    beyond are cut, as PostgreSQL cuts them."""
+    refused = client.put(f"{USER_ADMIN}/2", headers=ADMIN, json={"name": "n" * 256})
+    assert refused.status_code == 400
+    assert refused.json()["details"] == [
+        {"message": "A user's name is at most 255 characters long."}
+    ]
+    spaced = client.put(f"{USER_ADMIN}/2", headers=ADMIN, json={"name": "n" * 255 + "   "})
+    assert spaced.json()["name"] == "n" * 255
+    before = client.post(USER_ADMIN, headers=ADMIN, json={"username": "u" * 256, "rootRole": 3})
+    assert before.status_code == 400
+    assert _made(client, email="next@example.com") == 4  # the failed insert used id 3

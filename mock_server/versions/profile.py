@@ -199,6 +199,7 @@ class VersionProfile:
     user_id_checked_by_schema: bool
     password_of_unknown_user_ok: bool
     created_role_after_invite: bool
+    system_users: tuple[tuple[int, str, str, str | None], ...]  # id, username, name, email
     errors: ErrorStyle
     answers: Mapping[ErrorKind, Answer]
     messages: Mapping[Message, str]

@@ -241,6 +241,10 @@ def _profile(
         user_id_checked_by_schema=fact("user_admin", "id_check") == "schema",
         password_of_unknown_user_ok=fact("user_admin", "password_of_unknown_user") == "ok",
         created_role_after_invite=fact("user_admin", "role_after_invite"),
+        system_users=tuple(
+            (user_id, username, name, email[0] if email else None)
+            for user_id, username, name, *email in fact("user_admin", "system_users")
+        ),
         errors=ErrorStyle(
             every_error_has_id=fact("errors", "every_error_has_id"),
             detail_descriptions=fact("errors", "detail_descriptions"),

@@ -58,7 +58,7 @@ def snapshot(state: MockState, out: dict[str, Any], secrets: bool) -> None:
     tokens = state.accounts.admin_tokens()
     out["users"] = [
         {"id": user.id, "username": user.username, "admin": user.admin}
-        for user in state.accounts.users()
+        for user in sorted(state.accounts.users(), key=lambda user: user.id)
     ]
     out["adminTokens"] = tokens if secrets else len(tokens)
     out["sessions"] = len(state.sessions)

@@ -72,7 +72,11 @@ class Accounts:
         self._admin_tokens: dict[str, str] = {}
         self._last_id = 0  # the id sequence: the highest id ever held
 
-    def _put(self, user: User) -> None:
+    def _put(self, user: User, *, moved: bool = False) -> None:
+        """`moved`: a write to the user's row, which PostgreSQL stores anew at the end of the
+        table, so that it comes last where Unleash reads the table in its order."""
+        if moved:
+            self._users.pop(user.id, None)
         self._users[user.id] = user
         if user.username:  # a user made with an e-mail address alone has no username
             self._usernames[user.username] = user
@@ -109,8 +113,20 @@ class Accounts:
             user = replace(user, **changes)  # type: ignore[arg-type]
             if self.observer:  # first: a write that fails leaves the user as it was
                 self.observer.user_changed(user)
-            self._put(user)
+            self._put(user, moved=True)
         return user
+
+    def set_role(self, user_id: int, role: RootRole) -> None:
+        """The user's root role (Unleash's role_user table: the user's own row stays where it
+        is)."""
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None:
+                return
+            user = replace(user, root_role=role)
+            if self.observer:
+                self.observer.user_changed(user)
+            self._put(user)
 
     def seen(self, user_id: int) -> None:
         """A login: the user's seenAt is now (kept in memory only, as the state file keeps no
@@ -119,7 +135,7 @@ class Accounts:
             user = self._users.get(user_id)
             if user is not None:
                 user = replace(user, seen_at=self._clock.now())
-                self._put(user)
+                self._put(user, moved=True)
 
     def remove_user(self, user_id: int) -> User | None:
         """Take the user out (its id is never given again); None where no user has it."""
@@ -171,6 +187,7 @@ class Accounts:
         return self._users.get(user_id)
 
     def users(self) -> list[User]:
+        """In the table's order: as added, each user written since (a login, a change) last."""
         return list(self._users.values())
 
     def by_username(self, username: str) -> User | None:
@@ -245,6 +262,8 @@ class Session:
     resent: bool = False
     # Ended while a request of its own was answered (a logout): express-session sets no cookie.
     ended: bool = False
+    # How many older sessions its login ended: the session keeps the user object of its login.
+    deleted_sessions: int = 0
 
 
 class Sessions:
@@ -307,7 +326,7 @@ class Sessions:
             while len(self._by_id) >= MAX_SESSIONS:
                 self._end(next(iter(self._by_id)))
             self._of_user.setdefault(user.id, {})[sid] = None
-            self._by_id[sid] = Session(user, expires, cookie)
+            self._by_id[sid] = Session(user, expires, cookie, deleted_sessions=ended)
         return cookie, ended
 
     def end_user_sessions(self, user_id: int) -> int:

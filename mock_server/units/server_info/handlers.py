@@ -35,8 +35,12 @@ async def current_user(call: Call) -> Response:
         user |= {key: values[key] for key in profile.admin_token_keys}
         permissions: list[Mapping[str, str]] = [{"permission": "ADMIN"}]
     else:
-        session = caller.via is AuthMethod.SESSION
-        user = user_json(caller.user, session=session, profile=profile)
+        # A session shows the user object of its login, with what the login said.
+        session = caller.session if caller.via is AuthMethod.SESSION else None
+        deleted = session.deleted_sessions if session else 0
+        user = user_json(
+            caller.user, session=session is not None, profile=profile, deleted_sessions=deleted
+        )
         # The role as it is now: a session remembers the user, not the role.
         now = call.state.accounts.user(caller.user.id) or caller.user
         permissions = _permissions(now.root_role, profile)

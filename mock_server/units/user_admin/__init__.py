@@ -1,7 +1,7 @@
 """Unleash's user administration (`/api/admin/user-admin`): list, create, read, change and
 delete users, validate and change passwords, behind the ADMIN permission and the create-user
-rate limit. The
-users themselves are the accounts unit's (`units/accounts/models.py`)."""
+rate limit; search users and list everyone's names, which any user may. The users themselves
+are the accounts unit's (`units/accounts/models.py`)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ UNIT = Unit(
         Route(f"{PATH}/validate-password", ("POST",), handlers.validate_password),
         Route(f"{PATH}/{{id}}/change-password", ("POST",), handlers.change_password),
         Route(PATH, ("GET",), handlers.list_users),
+        Route(f"{PATH}/search", ("GET",), handlers.search_users),
+        Route(f"{PATH}/access", ("GET",), handlers.access),
         Route(PATH, ("POST",), handlers.create_user),
         Route(f"{PATH}/{{id}}", ("GET",), handlers.get_user),
         Route(f"{PATH}/{{id}}", ("PUT",), handlers.update_user),

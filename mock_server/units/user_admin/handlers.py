@@ -28,7 +28,7 @@ from mock_server.errors import (
     TooManyRequests,
     UnleashError,
 )
-from mock_server.node import javascript
+from mock_server.node import javascript, pg, query
 from mock_server.node.ajv import check
 from mock_server.node.responses import EndResponse, json_response
 from mock_server.units.accounts.handlers import user_json
@@ -97,6 +97,7 @@ ROOT_ROLES = [
     },
 ]
 _SESSION_ONLY = ("deletedSessions", "activeSessions")
+_VARCHAR = 255  # the users table's name, username and email columns
 
 
 def admin_user_json(call: Call, user: User) -> dict[str, Any]:
@@ -209,8 +210,8 @@ def _invite_link(call: Call, token: str | None) -> str:
 
 
 def _list(call: Call) -> Response:
-    """Every user with its role id and live invitation (ordered by id: Unleash sends its
-    table's order, which its updates shuffle), and the root roles."""
+    """Every user with its role id and live invitation, in the table's order (a user written
+    since, by a login or a change, comes last), and the root roles."""
     _admin_only(call)
     invites = call.state.user_admin_invites
     users = [
@@ -219,9 +220,78 @@ def _list(call: Call) -> Response:
             "rootRole": int(user.root_role),
             "inviteLink": _invite_link(call, invites.active(user.id)),
         }
-        for user in sorted(call.state.accounts.users(), key=lambda user: user.id)
+        for user in call.state.accounts.users()
     ]
     return json_response({"users": users, "rootRoles": ROOT_ROLES})
+
+
+def _search(call: Call) -> Response:
+    """Any caller may search (permission NONE). A `q` of two characters or more (UTF-16 units)
+    finds, in the table's order, the users whose name contains it or whose username or e-mail
+    starts with it, as ILIKE patterns (`%` and `_` are wildcards). The name test alone excludes
+    Unleash's system users (knex ANDs its filter with the first condition only), so the others
+    find them, first, as their rows are the table's first."""
+    profile = call.state.profile
+    q = query.value(call.scope.get("query_string", b""), "q")
+    if q is not None:
+        _, error = check({"type": "string"}, q, "/query/q", ajv=profile.ajv)
+        if error:
+            raise SchemaError(error)
+    if not isinstance(q, str) or len(q.encode("utf-16-le", "surrogatepass")) <= 2:
+        return json_response([])
+
+    starting, containing = pg.ilike(f"{q}%").fullmatch, pg.ilike(f"%{q}%").fullmatch
+
+    def starts(user: User) -> bool:
+        return any(starting(text) for text in (user.username, user.email) if text)
+
+    system = [user for user in _system_users(call) if starts(user)]
+    found = [
+        user
+        for user in call.state.accounts.users()
+        if (user.name and containing(user.name)) or starts(user)
+    ]
+    hidden = ("loginAttempts", "createdAt")
+    return json_response(
+        [
+            {k: v for k, v in admin_user_json(call, user).items() if k not in hidden}
+            for user in system + found
+        ]
+    )
+
+
+def _system_users(call: Call) -> list[User]:
+    return [
+        User(user_id, username, name=name, email=email)
+        for user_id, username, name, email in call.state.profile.system_users
+    ]
+
+
+def _access(call: Call) -> Response:
+    """Any caller may ask (permission NONE): every user's id, names and e-mail address in the
+    table's order (no system user), and the groups (an open-source Unleash has none)."""
+    users = [
+        {
+            "id": user.id,
+            **({"name": user.name} if user.name else {}),
+            **({"username": user.username} if user.username else {}),
+            **({"email": user.email} if user.email else {}),
+            "accountType": "User",
+        }
+        for user in call.state.accounts.users()
+    ]
+    return json_response({"users": users, "groups": []})
+
+
+def _stored(field: str, value: str | None) -> str | None:
+    """What the users table's varchar(255) column stores. Beyond it, Unleash's insert or update
+    fails with a 500 leaking its SQL; the mock refuses with the 400 that was meant."""
+    if not value:
+        return value
+    try:
+        return pg.varchar(value, _VARCHAR)
+    except pg.TooLong:
+        raise BadDataError(f"A user's {field} is at most {_VARCHAR} characters long.") from None
 
 
 def _create(call: Call) -> Response:
@@ -247,13 +317,15 @@ def _created(call: Call, body: dict[str, Any]) -> Response:
     if len(accounts) >= MAX_USERS:
         raise BadDataError(f"The unleash-pat mock holds at most {MAX_USERS} users.")
     user_id = accounts.take_id()
+    # The insert (the id is used), then the role: a value too long fails first.
+    stored = {field: _stored(field, body.get(field)) for field in ("username", "name", "email")}
     role = _normalized_role(body["rootRole"])
     user = User(
         user_id,
-        username or "",
+        stored["username"] or "",
         body.get("password") or None,
-        body.get("name") or None,
-        email or None,
+        stored["name"] or None,
+        stored["email"] or None,
         _root_role(role),
     )
     user = accounts.add_user(user)
@@ -280,14 +352,20 @@ def _update(call: Call) -> Response:
     _admin_only(call)
     user_id = _user_id(call)
     body = call.json_body(_UPDATE)
-    _existing(call, user_id)
+    before = _existing(call, user_id)
     if body.get("email"):
         _check_email(body["email"])
-    changes: dict[str, Any] = {key: body[key] for key in ("name", "email") if body.get(key)}
     echoed = {"rootRole": _normalized_role(body["rootRole"])} if "rootRole" in body else {}
-    if echoed.get("rootRole"):
-        changes["root_role"] = _root_role(echoed["rootRole"])
-    user = call.state.accounts.change_user(user_id, **changes)
+    accounts = call.state.accounts
+    if echoed.get("rootRole"):  # set first, on its own: a failing update leaves it changed
+        accounts.set_role(user_id, _root_role(echoed["rootRole"]))
+    changes = {key: _stored(key, body[key]) for key in ("name", "email") if body.get(key)}
+    # Unleash writes the row with the name and e-mail address it had where none is given, so
+    # a change of role alone moves the row too, unless the user has neither.
+    user = (
+        accounts.change_user(user_id, **changes) if changes or before.name or before.email else None
+    )
+    user = user or accounts.user(user_id)
     if user is None:
         raise _no_user()
     return json_response(admin_user_json(call, user) | echoed)
@@ -331,6 +409,14 @@ def _change_password(call: Call) -> Response:
 
 async def list_users(call: Call) -> Response:
     return _response(call, _list)
+
+
+async def search_users(call: Call) -> Response:
+    return _response(call, _search)
+
+
+async def access(call: Call) -> Response:
+    return _response(call, _access)
 
 
 async def create_user(call: Call) -> Response:
