@@ -136,12 +136,13 @@ class AuthMiddleware:
     def _create_user_limit(self, scope: Scope, send: Send) -> tuple[Send, int | None]:
         """8.x's create-user limit (CREATE_USER_RATE_LIMIT_PER_MINUTE), a middleware after
         authentication on POST below /api/admin/user-admin: it counts every such POST, one no
-        route takes too (`…/validate-password+`). Earlier releases put it on the create route
-        alone (the user_admin unit's handler)."""
+        route takes too (`…/validate-password+`), matching the path in its case as sent (not
+        `/API/ADMIN/USER-ADMIN/…`), as its rules match Express's req.path. Earlier releases put
+        it on the create route alone (the user_admin unit's handler)."""
         if (
             scope["method"] != "POST"
             or self.state.profile.user_admin_rate_limited_posts is not RateLimitedPosts.ALL
-            or not under(scope["path"], CREATE_USER_LIMITED)
+            or not under(sent_path(scope), CREATE_USER_LIMITED)
         ):
             return send, None
         limit_headers, retry_after = self.state.user_admin_limiter.hit(client_address(scope))

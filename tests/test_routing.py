@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -55,6 +56,35 @@ def test_an_escaped_letter_takes_a_path_out_of_the_api(client, path):
     posted = client.post(path, headers=auth(ADMIN_PAT), json={})
     assert posted.status_code == 404
     assert f"<pre>Cannot POST {path}</pre>" in posted.text
+
+
+@pytest.mark.parametrize(
+    ("sent", "named"),
+    [
+        ("/api\\admin/x", "/api\\admin/x"),  # not under /api: a backslash is no slash
+        ("/a'b&c/x", "/a&#39;b&amp;c/x"),
+        ("/a^b|c/x", "/a^b|c/x"),
+        ("/a%22b/x", "/a%22b/x"),
+        ("/a`b{c}/x", "/a%60b%7Bc%7D/x"),
+    ],
+)
+def test_express_final_handler_names_the_path_as_encodeurl_and_escape_html_write_it(sent, named):
+    """Measured on 8.2.0 (docs/observations/unleash-8.2.0.md#front-end-page)."""
+    app = create_app()
+    scope = {"type": "http", "method": "DELETE", "path": sent, "raw_path": sent.encode(),
+             "query_string": b"", "headers": [(b"host", b"x")], "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 80), "scheme": "http", "http_version": "1.1"}  # fmt: skip
+    answer: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        answer.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    assert answer[0]["status"] == 404
+    assert f"<pre>Cannot DELETE {named}</pre>".encode() in answer[1]["body"]
 
 
 def test_a_path_parameter_is_decoded_after_routing(client):

@@ -10,7 +10,6 @@ unrouted is a 404 naming the path. (Routes match any segment for a path paramete
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable
 from urllib.parse import quote, unquote_to_bytes
@@ -149,11 +148,30 @@ class RouteTable:
         return PathNotFound(raw).response(self._profile)
 
 
-# Unleash serves its web app's page for any GET outside /api; a stand-in page of the same type.
+# Unleash serves its web app's page for any GET outside /api; a stand-in page of the same type,
+# and like Unleash's (1,254 bytes on 8.2.0) over compression's 1 kB threshold, so that a client
+# asking for gzip or br gets a compressed, chunked answer as from Unleash.
 _FRONT_END_PAGE = (
     b'<!DOCTYPE html>\n<html lang="en">\n    <head>\n        <meta charset="utf-8" />\n'
+    b'        <meta name="viewport" content="width=device-width, initial-scale=1" />\n'
     b"        <title>Unleash</title>\n    </head>\n    <body>\n"
-    b"        <p>unleash-pat mocks Unleash's PAT API; it has no web front end.</p>\n"
+    b"        <h1>unleash-pat</h1>\n"
+    b"        <p>This server is unleash-pat, a stand-in for Unleash's API for personal access\n"
+    b"        tokens (PATs) and the accounts around them. It answers as the Unleash release it\n"
+    b"        was started as, but it has no web front end: Unleash would send its web app's\n"
+    b"        page here, for any path outside <code>/api</code>.</p>\n"
+    b"        <p>What it serves:</p>\n        <ul>\n"
+    b"            <li><code>GET, POST /api/admin/user/tokens</code> and\n"
+    b"            <code>DELETE /api/admin/user/tokens/{id}</code>: a user's PATs;</li>\n"
+    b"            <li><code>POST /auth/simple/login</code> and <code>POST /logout</code>:\n"
+    b"            sessions;</li>\n"
+    b"            <li><code>GET /api/admin/user</code>, <code>/api/admin/ui-config</code> and\n"
+    b"            <code>/api/admin/user-admin</code>: the caller, the server, the users;</li>\n"
+    b"            <li><code>GET /docs/openapi.json</code> and <code>GET /health</code>.</li>\n"
+    b"        </ul>\n"
+    b"        <p>Tests drive it through its control plane under <code>/_unleash-pat/</code>\n"
+    b"        (reset, seed, inspect, move time, inject faults), unless it was started without\n"
+    b"        one.</p>\n"
     b"    </body>\n</html>\n"
 )
 
@@ -185,10 +203,16 @@ def _front_end(scope: Scope, method: str) -> Response:
             headers={"ETag": etag, **VARY},
             media_type="text/html; charset=utf-8",
         )
-    # finalhandler's 404: the path as sent (encodeurl, then HTML-escaped), no query.
+    # finalhandler's 404: the path as sent (encodeurl 2.0, then escape-html), no query.
     sent = raw or scope.get(RAW_PATH_KEY, scope["path"]).encode()
-    resource = html.escape(quote(sent.decode("latin-1"), safe="!#$&'()*+,/:;=?@[]~%"))
-    return _final_handler(404, f"Cannot {method} {resource}")
+    resource = quote(sent.decode("latin-1"), safe=_ENCODEURL_SAFE)
+    return _final_handler(404, f"Cannot {method} {resource.translate(_ESCAPE_HTML)}")
+
+
+# What encodeurl 2.0.3 (finalhandler 1.3.2's, in every release's install) leaves as it is, beside
+# letters, digits and `_.-~`; and escape-html's entities.
+_ENCODEURL_SAFE = "!#$%&'()*+,/:;=?@[\\]^|"
+_ESCAPE_HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})
 
 
 def _final_handler(status: int, text: str) -> Response:
