@@ -10,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server import create_app, versions
+from mock_server.node import query
 from mock_server.node.compression import negotiate
 from mock_server.options import Options
 from tests.conftest import ADMIN_PAT, ALICE_PAT, TOKENS, auth
@@ -287,3 +288,18 @@ def test_a_bug_before_routing_is_an_unleash_shaped_500(app):
         response = client.get(TOKENS, headers=auth(ADMIN_PAT))
     assert response.status_code == 500
     assert response.json()["name"] == "UnknownError"
+
+
+@pytest.mark.parametrize(
+    ("query_string", "read"),
+    [
+        (b"q=a+b%20c", "a b c"),
+        (b"q=a%zzb%41", "a%zzb%41"),  # decodeURIComponent throws: qs keeps the whole text
+        (b"q=a&q=b", ["a", "b"]),
+        (b"q[1]=b&q[0]=a", ["a", "b"]),
+        (b"q[x]=1", {"x": "1"}),
+        (b"q", ""),
+    ],
+)
+def test_the_query_is_read_as_express_qs_reads_it(query_string, read):
+    assert query.value(query_string, "q") == read

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import unquote
+
+from mock_server.node.routing import decode_param
 
 # qs's defaults: at most 1,000 parameters are read, an index above 20 makes an object.
 PARAMETER_LIMIT = 1000
@@ -15,14 +16,8 @@ _BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 
 def _decoded(text: str) -> str:
     """qs's decoder: `+` is a space, then decodeURIComponent, or the text as it is where that
-    throws."""
-    text = text.replace("+", " ")
-    if "%" not in text:
-        return text
-    try:
-        return unquote(text, errors="strict")
-    except UnicodeDecodeError:
-        return text
+    throws (one malformed escape keeps every other escape too)."""
+    return decode_param(text.replace("+", " "))
 
 
 def value(query_string: bytes, key: str) -> Any:
